@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import DataError
+from ._errors import DataError, SaltviewerError
 from ._tables import read_rows
 from .rle import TILE_SHAPE, rle_decode
 from .tiles import check_id, read_image, read_mask
@@ -134,7 +134,7 @@ def _read_train_csv(layout, path):
             continue
         try:
             rle_decode(rle, TILE_SHAPE, where=where)
-        except DataError as error:
+        except SaltviewerError as error:
             layout.problems.append(str(error))
             continue
         if layout.split.get(tile_id) != "train":

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from ._errors import SaltviewerError
+from ._errors import DataError, SaltviewerError
 
 __all__ = ["rle_encode", "rle_decode", "TILE_SHAPE"]
 
@@ -82,26 +82,26 @@ def rle_decode(rle, shape=TILE_SHAPE, *, where="run-length mask"):
     if rle is None:
         rle = ""
     if not isinstance(rle, str):
-        raise SaltviewerError(f"{where}: expected a string of 'start length' pairs, got {type(rle).__name__}.")
+        raise DataError(f"{where}: expected a string of 'start length' pairs, got {type(rle).__name__}.")
     if not _INTEGERS.match(rle):
         shown = rle if len(rle) < 40 else rle[:37] + "..."
-        raise SaltviewerError(f"{where}: run-length mask must be space-separated non-negative integers, got {shown!r}.")
+        raise DataError(f"{where}: run-length mask must be space-separated non-negative integers, got {shown!r}.")
     numbers = np.array(rle.split(), dtype=np.int64)
     size = int(shape[0]) * int(shape[1])
     if numbers.size % 2:
-        raise SaltviewerError(f"{where}: run-length mask needs start/length pairs, got an odd count of {numbers.size} numbers.")
+        raise DataError(f"{where}: run-length mask needs start/length pairs, got an odd count of {numbers.size} numbers.")
     starts, lengths = numbers[0::2] - 1, numbers[1::2]
     if numbers.size:
         if starts.min() < 0:
-            raise SaltviewerError(f"{where}: run starts are 1-based; found a start of 0.")
+            raise DataError(f"{where}: run starts are 1-based; found a start of 0.")
         if lengths.min() < 1:
-            raise SaltviewerError(f"{where}: run lengths must be at least 1; found {int(lengths.min())}.")
+            raise DataError(f"{where}: run lengths must be at least 1; found {int(lengths.min())}.")
         ends = starts + lengths
         if ends.max() > size:
-            raise SaltviewerError(
+            raise DataError(
                 f"{where}: a run ends at pixel {int(ends.max())}, past the {shape[0]}x{shape[1]} mask ({size} pixels).")
         if np.any(starts[1:] < ends[:-1]):
-            raise SaltviewerError(f"{where}: runs must be in increasing order without overlap.")
+            raise DataError(f"{where}: runs must be in increasing order without overlap.")
     flat = np.zeros(size + 1, dtype=np.int8)
     np.add.at(flat, starts, 1)
     np.add.at(flat, starts + lengths, -1)
