@@ -9,7 +9,7 @@ import numpy as np
 
 from ._errors import DataError, SaltviewerError
 from ._tables import read_rows
-from .rle import TILE_SHAPE, rle_decode
+from .rle import TILE_SHAPE, parse_runs, rle_decode
 from .tiles import check_id, read_image, read_mask
 
 __all__ = ["Dataset", "open_dataset", "scan_folder"]
@@ -70,7 +70,7 @@ def scan_folder(root):
     mask_folder = root / "train" / "masks"
     if mask_folder.is_dir():
         for entry in _png_files(mask_folder):
-            path = Path(entry.path)
+            path = entry.path
             tile_id = entry.name[:-4]
             layout.files.append(entry)
             if not _valid_id(layout, tile_id, path):
@@ -105,7 +105,7 @@ def _valid_id(layout, tile_id, where):
 def _add_images(layout, split, folder):
     seen_lower = {}
     for entry in _png_files(folder):
-        path = Path(entry.path)
+        path = entry.path
         tile_id = entry.name[:-4]
         layout.files.append(entry)
         if not _valid_id(layout, tile_id, path):
@@ -133,7 +133,7 @@ def _read_train_csv(layout, path):
             layout.problems.append(f"{where}: duplicate id {tile_id!r}, first on {layout.rle[tile_id][1]}.")
             continue
         try:
-            rle_decode(rle, TILE_SHAPE, where=where)
+            parse_runs(rle, TILE_SHAPE, where=where)
         except SaltviewerError as error:
             layout.problems.append(str(error))
             continue
@@ -241,7 +241,8 @@ class Dataset:
         return np.flatnonzero(self.split == split)
 
     def image_path(self, tile):
-        return self._image_files[self.index(tile)]
+        """Path of the tile's PNG file."""
+        return Path(self._image_files[self.index(tile)])
 
     def image(self, tile):
         """The tile as a (101, 101) uint8 array."""

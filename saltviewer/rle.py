@@ -11,7 +11,7 @@ import numpy as np
 
 from ._errors import DataError, SaltviewerError
 
-__all__ = ["rle_encode", "rle_decode", "TILE_SHAPE"]
+__all__ = ["rle_encode", "rle_decode", "parse_runs", "TILE_SHAPE"]
 
 TILE_SHAPE = (101, 101)
 
@@ -79,6 +79,28 @@ def rle_decode(rle, shape=TILE_SHAPE, *, where="run-length mask"):
            [1, 0, 0],
            [1, 0, 0]])
     """
+    starts, lengths = parse_runs(rle, shape, where=where)
+    size = int(shape[0]) * int(shape[1])
+    flat = np.zeros(size + 1, dtype=np.int8)
+    flat[starts] += 1              # starts are distinct, and so are ends: no need for np.add.at
+    flat[starts + lengths] -= 1
+    pixels = np.cumsum(flat[:size]).astype(bool)
+    return pixels.reshape(shape[1], shape[0]).T.copy()
+
+
+def parse_runs(rle, shape=TILE_SHAPE, *, where="run-length mask"):
+    """Check a run-length string and return its runs without building the mask.
+
+    Returns
+    -------
+    starts, lengths : (R,) ndarray of int64
+        0-based starts (column-major) and lengths.
+
+    Raises
+    ------
+    DataError
+        As `rle_decode`.
+    """
     if rle is None:
         rle = ""
     if not isinstance(rle, str):
@@ -102,8 +124,4 @@ def rle_decode(rle, shape=TILE_SHAPE, *, where="run-length mask"):
                 f"{where}: a run ends at pixel {int(ends.max())}, past the {shape[0]}x{shape[1]} mask ({size} pixels).")
         if np.any(starts[1:] < ends[:-1]):
             raise DataError(f"{where}: runs must be in increasing order without overlap.")
-    flat = np.zeros(size + 1, dtype=np.int8)
-    np.add.at(flat, starts, 1)
-    np.add.at(flat, starts + lengths, -1)
-    pixels = np.cumsum(flat[:size]).astype(bool)
-    return pixels.reshape(shape[1], shape[0]).T.copy()
+    return starts, lengths

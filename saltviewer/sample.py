@@ -32,7 +32,13 @@ def _ricker(points, period):
 
 
 def _smooth_noise(rng, shape, sigma):
-    return ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    """Gaussian-smoothed noise with unit standard deviation, made at low resolution and upsampled."""
+    factor = max(1, int(sigma // 3))
+    small_shape = tuple(-(-n // factor) + 2 for n in shape)
+    small = ndimage.gaussian_filter(rng.standard_normal(small_shape), sigma / factor, mode="wrap")
+    small /= small.std() + 1e-12
+    big = ndimage.zoom(small, factor, order=1, grid_mode=True, mode="grid-wrap")
+    return big[:shape[0], :shape[1]]
 
 
 def _salt_bodies(rng, height, width):
@@ -40,7 +46,7 @@ def _salt_bodies(rng, height, width):
     y = np.arange(height, dtype=float)[:, None]
     x = np.arange(width, dtype=float)[None, :]
     salt = np.zeros((height, width), bool)
-    wobble = _smooth_noise(rng, (height, width), 12) * 40
+    wobble = _smooth_noise(rng, (height, width), 12) * 6
     count = rng.choice([0, 1, 2, 3, 4], p=[0.03, 0.15, 0.3, 0.3, 0.22])
     for _ in range(count):
         cx = rng.uniform(0.05, 0.95) * width
@@ -51,13 +57,13 @@ def _salt_bodies(rng, height, width):
             lean = rng.uniform(-0.4, 0.4)
             radius = rng.uniform(60, 250)
             depth = np.maximum(y - top, 0)
-            across = np.abs(x - cx - lean * depth + 0.35 * wobble)
-            body = (y > top + (x - cx) ** 2 / (2 * radius) + 0.15 * wobble) & (across < half + flare * depth)
+            across = np.abs(x - cx - lean * depth + wobble)
+            body = (y > top + (x - cx) ** 2 / (2 * radius) + 0.5 * wobble) & (across < half + flare * depth)
         else:                    # a sheet (canopy): a flattened lens
             cy = rng.uniform(0.2, 0.85) * height
             ax = rng.uniform(120, 380)
             ay = rng.uniform(30, 90)
-            body = ((x - cx) / ax) ** 2 + ((y - cy + 0.3 * wobble) / ay) ** 2 < 1
+            body = ((x - cx) / ax) ** 2 + ((y - cy + wobble) / ay) ** 2 < 1
         salt |= body
     return ndimage.binary_opening(salt, iterations=2)
 
@@ -100,7 +106,7 @@ def synthetic_section(rng, rows, cols):
     trace = np.convolve(reflectivity, _ricker(41, period), mode="same")
     trace /= trace.std() + 1e-9
     amplitude = np.interp(time, samples, trace)
-    amplitude *= 1 + 0.25 * _smooth_noise(rng, (height, width), 40)
+    amplitude *= 1 + 0.15 * _smooth_noise(rng, (height, width), 40)
 
     if salt.any():
         inside = ndimage.distance_transform_edt(salt)
@@ -181,9 +187,10 @@ def make_sample(out_dir, n_train=400, n_test=100, seed=0, overwrite=False):
         sec, r, c, image, mask, depth = tiles[tile_index]
         split = "train" if k < n_train else "test"
         rgb = np.repeat(image[:, :, None], 3, axis=2)
-        Image.fromarray(rgb).save(out_dir / split / "images" / f"{tile_id}.png")
+        Image.fromarray(rgb).save(out_dir / split / "images" / f"{tile_id}.png", compress_level=1)
         if split == "train":
-            Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(out_dir / "train" / "masks" / f"{tile_id}.png")
+            Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(
+                out_dir / "train" / "masks" / f"{tile_id}.png", compress_level=1)
             train_rows.append((tile_id, rle_encode(mask)))
         layout_rows.append((tile_id, split, sec, r, c))
         depth_rows.append((tile_id, depth))
