@@ -1,0 +1,44 @@
+"""saltviewer's napari plugin: review predictions, curate pseudo-labels, inspect mosaics, retrain.
+
+The contributions are listed in ``napari.yaml`` (registered through the ``napari.manifest``
+entry point): the Review, Mosaics and Retrain widgets, a reader for folders in the
+competition layout, sample data and writers for curated masks. Importing this package is
+cheap; each widget imports what it needs when it opens, and TensorFlow/Keras only inside the
+worker threads that train or predict.
+"""
+
+__all__ = ["dock_widgets", "WIDGETS"]
+
+WIDGETS = ("Review", "Mosaics", "Retrain")
+
+
+def dock_widgets(viewer, data=None, workspace=None, widgets=WIDGETS):
+    """Open `data` and `workspace` in the viewer's session and dock saltviewer's widgets.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    data, workspace : str or Path, optional
+        Opened first when given (errors raise `SaltviewerError` before anything is docked).
+    widgets : sequence of str
+        Display names from the manifest, docked in this order (the first one in front).
+
+    Returns
+    -------
+    docked : dict of str to QWidget
+    """
+    from ._session import session_for
+
+    session = session_for(viewer)
+    if data is not None:
+        session.open(data, workspace)
+    docked = {}
+    for name in widgets:
+        _, widget = viewer.window.add_plugin_dock_widget("saltviewer", name, tabify=bool(docked))
+        docked[name] = widget
+    if docked:
+        first = next(iter(docked.values()))
+        dock = first.parent()
+        if dock is not None and hasattr(dock, "raise_"):
+            dock.raise_()
+    return docked
