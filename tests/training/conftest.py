@@ -1,0 +1,5 @@
+"""Quiet TensorFlow for the training tests."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

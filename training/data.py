@@ -1,0 +1,136 @@
+"""Batches of tiles for Keras: a `keras.utils.PyDataset` with augmentation.
+
+Inputs are float32 ``(batch, 101, 101, channels)``: channel 0 is the image / 255, the
+others extra feature channels (see `saltviewer.features`). Targets are float32
+``(batch, 101, 101, 1)`` 0/1 masks.
+"""
+
+import numpy as np
+from scipy import ndimage
+
+from .._errors import SaltviewerError
+
+__all__ = ["TileBatches", "augment", "as_inputs"]
+
+
+def as_inputs(images, features=None):
+    """Model inputs from uint8 tiles (and optional extra channels).
+
+    Parameters
+    ----------
+    images : (N, 101, 101) ndarray of uint8
+    features : (N, 101, 101, C) ndarray of float32, optional
+
+    Returns
+    -------
+    x : (N, 101, 101, 1 + C) ndarray of float32
+    """
+    x = (np.asarray(images, np.float32) / 255.0)[..., None]
+    if features is not None and features.shape[-1]:
+        x = np.concatenate([x, np.asarray(features, np.float32)], axis=-1)
+    return x
+
+
+def augment(x, y, rng, flip=0.5, affine=0.5, max_shift=8.0, scale=(0.9, 1.15), intensity=0.5,
+            brightness=0.08, contrast=(0.85, 1.15)):
+    """Augment one tile and its mask in place of copies.
+
+    Parameters
+    ----------
+    x : (H, W, C) ndarray of float32
+        Channel 0 is the image in [0, 1]; brightness and contrast change only it.
+    y : (H, W, 1) ndarray of float32 or None
+    rng : numpy.random.Generator
+    flip : float
+        Probability of a horizontal flip (salt bodies have no left/right preference;
+        a vertical flip would turn the geology upside down, so none).
+    affine : float
+        Probability of a random zoom (`scale`) and shift (up to `max_shift` pixels),
+        with mirrored borders; the mask uses nearest-neighbour sampling.
+    intensity : float
+        Probability of a brightness (+/- `brightness`) and contrast (x `contrast`) change.
+
+    Returns
+    -------
+    x, y : augmented copies
+    """
+    x = x.copy()
+    y = None if y is None else y.copy()
+    if rng.random() < flip:
+        x = x[:, ::-1].copy()
+        y = None if y is None else y[:, ::-1].copy()
+    if rng.random() < affine:
+        s = rng.uniform(*scale)
+        shift = rng.uniform(-max_shift, max_shift, size=2)
+        centre = (np.array(x.shape[:2]) - 1) / 2.0
+        offset = centre - centre / s + shift
+        matrix = np.array([1.0 / s, 1.0 / s])
+        for c in range(x.shape[-1]):
+            x[..., c] = ndimage.affine_transform(x[..., c], matrix, offset, order=1, mode="reflect")
+        if y is not None:
+            y[..., 0] = ndimage.affine_transform(y[..., 0], matrix, offset, order=0, mode="reflect")
+    if rng.random() < intensity:
+        image = x[..., 0]
+        mean = image.mean()
+        image = (image - mean) * rng.uniform(*contrast) + mean + rng.uniform(-brightness, brightness)
+        x[..., 0] = np.clip(image, 0.0, 1.0)
+    return x, y
+
+
+def _pydataset_base():
+    import keras
+
+    return keras.utils.PyDataset
+
+
+class TileBatches(_pydataset_base()):
+    """Shuffled, augmented batches of tiles and masks.
+
+    Parameters
+    ----------
+    x : (N, 101, 101, C) ndarray of float32
+        Inputs, as made by `as_inputs`.
+    y : (N, 101, 101) ndarray of bool, optional
+        Masks; without them batches are inputs only (for prediction).
+    batch_size : int
+    shuffle : bool
+        Reshuffle at every epoch.
+    augment : bool or dict
+        Apply `augment` (a dict passes its keyword arguments).
+    seed : int
+    indices : (M,) ndarray of int, optional
+        Use only these rows of `x`, `y`.
+    """
+
+    def __init__(self, x, y=None, batch_size=32, shuffle=True, augment=True, seed=0, indices=None, **kwargs):
+        super().__init__(**kwargs)
+        if batch_size < 1:
+            raise SaltviewerError(f"batch_size must be at least 1; got {batch_size}.")
+        self.x = x
+        self.y = y
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.augment_options = augment if isinstance(augment, dict) else ({} if augment else None)
+        self.rng = np.random.default_rng(seed)
+        self.indices = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=int)
+        if len(self.indices) == 0:
+            raise SaltviewerError("no tiles to train on.")
+        self.order = self.rng.permutation(self.indices) if shuffle else self.indices.copy()
+
+    def __len__(self):
+        return int(np.ceil(len(self.indices) / self.batch_size))
+
+    def __getitem__(self, index):
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        x = np.asarray(self.x[rows], np.float32)
+        y = None if self.y is None else np.asarray(self.y[rows], np.float32)[..., None]
+        if self.augment_options is not None:
+            for k in range(len(rows)):
+                x[k], yk = augment(x[k], None if y is None else y[k], self.rng, **self.augment_options)
+                if y is not None:
+                    y[k] = yk
+        return (x,) if y is None else (x, y)
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(self.indices)

@@ -1,0 +1,491 @@
+"""Train a k-fold U-Net ensemble and write it as one new model version.
+
+The recipe (all of it recorded in the version's card):
+
+1. Labelled tiles are split into k folds stratified by salt coverage; pseudo-labelled tiles
+   (accepted or corrected in the curation store) only ever train, never validate.
+2. Each fold trains a U-Net on augmented batches: BCE + soft Dice first, then the Lovasz
+   hinge; each stage one cosine learning-rate cycle (a warm restart at the switch) driving a
+   normalized-gradient Nesterov SGD.
+3. The weights of the last epochs are averaged (SWA), BatchNorm statistics are recomputed on
+   the fold's training tiles, and the SWA model is kept unless the best single epoch scored
+   higher on the validation fold.
+4. Out-of-fold probabilities (with flip TTA) give the OOF competition score, and the threshold
+   and minimum salt area are tuned on them.
+5. The fold models, the OOF maps and the card are written atomically as ``models/vNNNN``.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._errors import SaltviewerError
+
+__all__ = ["train_model", "TrainResult", "TrainingCancelled", "default_loss_schedule", "load_pseudo_labels",
+           "prepare_inputs"]
+
+
+class TrainingCancelled(Exception):
+    """Training (or prediction) stopped because its ``cancel`` event was set; nothing was written."""
+
+
+@dataclass
+class TrainResult:
+    """The outcome of `train_model`.
+
+    Attributes
+    ----------
+    version : str
+        The new version's name (``"v0003"``).
+    card : dict
+        Its card, as written to ``models/<version>/card.json``.
+    path : Path
+        The version's folder.
+    """
+
+    version: str
+    card: dict
+    path: Path
+
+
+def default_loss_schedule(epochs):
+    """BCE + Dice for the first half of the epochs (rounded up), Lovasz for the rest.
+
+    Returns
+    -------
+    schedule : list of (loss name, epochs)
+    """
+    lovasz = epochs // 2
+    stages = [("bce_dice", epochs - lovasz)]
+    if lovasz:
+        stages.append(("lovasz", lovasz))
+    return stages
+
+
+def _ids_hash(ids):
+    return hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]
+
+
+def _mask_hash(ids, masks):
+    digest = hashlib.sha1()
+    for tile_id, mask in zip(ids, masks):
+        digest.update(tile_id.encode())
+        digest.update(np.packbits(mask).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def load_pseudo_labels(pseudo_labels, dataset, workspace):
+    """Resolve the ``pseudo_labels`` argument to ``(ids, masks)``.
+
+    Parameters
+    ----------
+    pseudo_labels : None, "accepted", or dict of id to (101, 101) bool mask
+        ``"accepted"`` reads the accepted and corrected masks of the curation store
+        (``saltviewer.store.CurationStore(workspace.store_path).pseudo_labels(dataset)``).
+
+    Returns
+    -------
+    ids : list of str
+        Ids of tiles without ground truth; tiles that have ground truth are skipped.
+    masks : (M, 101, 101) ndarray of bool
+    """
+    if pseudo_labels is None:
+        return [], np.zeros((0, 101, 101), bool)
+    if isinstance(pseudo_labels, str):
+        if pseudo_labels != "accepted":
+            raise SaltviewerError(f"--pseudo-labels must be 'accepted'; got {pseudo_labels!r}.")
+        try:
+            from ..store import CurationStore
+        except ImportError:
+            raise SaltviewerError("--pseudo-labels accepted: this installation has no curation store "
+                                  "(saltviewer.store).") from None
+        pseudo_labels = CurationStore(workspace.store_path).pseudo_labels(dataset)
+    if not isinstance(pseudo_labels, dict):
+        raise SaltviewerError(f"pseudo_labels must be None, 'accepted' or a dict of id to mask; "
+                              f"got {type(pseudo_labels).__name__}.")
+    ids, masks = [], []
+    for tile_id in sorted(pseudo_labels):
+        index = dataset.index(tile_id)
+        mask = np.asarray(pseudo_labels[tile_id])
+        if mask.shape != (101, 101):
+            raise SaltviewerError(f"pseudo-label of {tile_id!r} has shape {mask.shape}; expected (101, 101).")
+        if dataset.has_mask[index]:
+            continue
+        ids.append(tile_id)
+        masks.append(mask.astype(bool))
+    return ids, (np.stack(masks) if masks else np.zeros((0, 101, 101), bool))
+
+
+def prepare_inputs(dataset, indices, channels=()):
+    """Model inputs for dataset rows: image / 255 plus the named feature channels.
+
+    Returns
+    -------
+    x : (n, 101, 101, 1 + len(channels)) ndarray of float32
+    """
+    from .data import as_inputs
+
+    images = dataset.images(indices)
+    features = None
+    if channels:
+        try:
+            from ..features import compute_features
+        except ImportError:
+            raise SaltviewerError(f"--channels {' '.join(channels)}: this installation has no feature "
+                                  "channels (saltviewer.features).") from None
+        features = compute_features(images, dataset.depths[np.asarray(indices, int)], tuple(channels))
+    return as_inputs(images, features)
+
+
+def _check_channels(channels):
+    channels = tuple(channels or ())
+    if channels:
+        try:
+            from ..features import FEATURE_NAMES
+        except ImportError:
+            raise SaltviewerError(f"--channels {' '.join(channels)}: this installation has no feature "
+                                  "channels (saltviewer.features).") from None
+        unknown = [c for c in channels if c not in FEATURE_NAMES]
+        if unknown:
+            raise SaltviewerError(f"--channels: unknown channel {unknown[0]!r}; known: {', '.join(FEATURE_NAMES)}.")
+    return channels
+
+
+def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_weights="none", pseudo_labels=None,
+                base_version=None, channels=(), budget_minutes=None, seed=0, on_progress=None, cancel=None,
+                batch_size=32, input_size=None, resize_mode="pad", width=16, hypercolumn=False, scse=True,
+                optimizer="nsgd", max_lr=None, min_lr_ratio=0.01, loss_schedule=None, swa_epochs=None,
+                augment=True, tta=True, bn_batches=None):
+    """Train a k-fold ensemble and write it as one new model version.
+
+    Parameters
+    ----------
+    data : str, Path or Dataset
+        A folder in the competition layout (or an open `saltviewer.Dataset`); its
+        labelled tiles train and validate.
+    workspace : str, Path or Workspace
+    encoder : {"small", "resnet34", "resnet50", "xception"}, optional
+        Default ``"small"`` (the base version's encoder when `base_version` is given).
+    epochs : int
+        Epochs per fold, over all loss stages.
+    folds : int
+        k of k-fold cross-validation (every fold model is kept: the version is their
+        ensemble). 1 trains one model with a stratified fifth held out for validation.
+    encoder_weights : "none", "imagenet" or path
+    pseudo_labels : None, "accepted" or dict of id to (101, 101) bool
+        Extra training tiles; they never enter validation folds.
+    base_version : str, optional
+        Start every fold from this version's weights (fold k from its fold k, or its
+        fold 0); the card records it as ``parent``.
+    channels : sequence of str
+        Extra input channels from `saltviewer.features` (names in ``FEATURE_NAMES``).
+    budget_minutes : float, optional
+        Wall-time budget; each fold gets an equal share, stops at the batch where its share
+        runs out, keeps its best weights so far, and the card says ``cut_by_budget``.
+    seed : int
+    on_progress : callable, optional
+        Called from the training thread with a `ProgressEvent` (``kind`` in ``phase``,
+        ``batch``, ``epoch``, ``fold``, ``done``).
+    cancel : threading.Event, optional
+        When set, training stops at the next batch end, nothing is written and
+        `TrainingCancelled` is raised.
+    batch_size, input_size, resize_mode, width, hypercolumn, scse
+        Model and batch settings (see `build_unet`).
+    optimizer : {"nsgd", "adam"}
+        ``nsgd``: normalized-gradient Nesterov SGD (`NormalizedSGD`).
+    max_lr : float, optional
+        Peak learning rate of each cosine cycle (default 0.005 for nsgd, 0.001 for adam).
+    min_lr_ratio : float
+        The cycle's final learning rate as a fraction of `max_lr`.
+    loss_schedule : list of (loss, epochs), optional
+        Default `default_loss_schedule(epochs)`.
+    swa_epochs : int, optional
+        Average the weights of this many final epochs (default: a quarter of the last
+        stage, at least 1 when it has 2 epochs or more; 0 disables SWA).
+    augment, tta : bool
+        Training augmentation; flip TTA for the out-of-fold predictions.
+    bn_batches : int, optional
+        Batches used to recompute BatchNorm statistics after SWA (default: one pass).
+
+    Returns
+    -------
+    result : TrainResult
+
+    Raises
+    ------
+    TrainingCancelled
+        When `cancel` was set; no version is written.
+    SaltviewerError
+        For bad arguments or data (one clear line).
+    """
+    from .. import __version__, competition_score, open_dataset
+    from ..dataset import Dataset
+    from ..thresholds import apply_threshold, tune_threshold
+    from ..workspace import as_workspace
+    from .callbacks import ProgressEvent
+    from .encoders import check_encoder_weights, encoder_spec
+
+    started = time.monotonic()
+    wall_start = time.time()
+    emit = on_progress or (lambda event: None)
+    workspace = as_workspace(workspace)
+    dataset = data if isinstance(data, Dataset) else open_dataset(data)
+
+    parent_card = workspace.card(base_version) if base_version else None
+    if encoder is None:
+        encoder = parent_card["encoder"] if parent_card else "small"
+    spec = encoder_spec(encoder)
+    check_encoder_weights(encoder, encoder_weights)
+    channels = _check_channels(channels)
+    if epochs is None or int(epochs) < 1:
+        raise SaltviewerError(f"--epochs must be at least 1; got {epochs}.")
+    epochs = int(epochs)
+    folds = int(folds)
+    if budget_minutes is not None and not budget_minutes > 0:
+        raise SaltviewerError(f"--budget must be a positive number of minutes; got {budget_minutes}.")
+    input_size = int(input_size or spec.input_size)
+    if parent_card:
+        for key, value in (("encoder", encoder), ("input_size", input_size), ("resize_mode", resize_mode),
+                           ("channels", list(channels))):
+            if parent_card.get(key) != value:
+                raise SaltviewerError(f"--base {base_version}: its {key} is {parent_card.get(key)!r} but this run "
+                                      f"asks for {value!r}; a fine-tuned model keeps its parent's architecture.")
+    schedule = [(str(loss), int(n)) for loss, n in (loss_schedule or default_loss_schedule(epochs))]
+    if sum(n for _, n in schedule) != epochs or any(n < 1 for _, n in schedule):
+        raise SaltviewerError(f"loss_schedule {schedule}: stage epochs must be positive and add up to --epochs {epochs}.")
+    last_stage = schedule[-1][1]
+    if swa_epochs is None:
+        swa_epochs = max(1, last_stage // 4) if last_stage >= 2 else 0
+    swa_epochs = min(int(swa_epochs), last_stage)
+    if max_lr is None:
+        max_lr = 0.005 if optimizer == "nsgd" else 0.001
+    if optimizer not in ("nsgd", "adam"):
+        raise SaltviewerError(f"optimizer must be 'nsgd' or 'adam'; got {optimizer!r}.")
+
+    emit(ProgressEvent("phase", n_folds=folds, n_epochs=epochs, message="loading tiles"))
+    dataset.use_cache(workspace)
+    labelled = np.flatnonzero((dataset.split == "train") & dataset.has_mask)
+    if len(labelled) == 0:
+        raise SaltviewerError(f"{dataset.root}: has no labelled tiles (train/masks or train.csv) to train on.")
+    masks = dataset.masks(labelled)
+    x_labelled = prepare_inputs(dataset, labelled, channels)
+    pseudo_ids, pseudo_masks = load_pseudo_labels(pseudo_labels, dataset, workspace)
+    if pseudo_ids:
+        pseudo_rows = np.array([dataset.index(i) for i in pseudo_ids])
+        x_all = np.concatenate([x_labelled, prepare_inputs(dataset, pseudo_rows, channels)])
+        y_all = np.concatenate([masks, pseudo_masks])
+    else:
+        x_all, y_all = x_labelled, masks
+    fold_of = stratified_fold_assignment(masks, folds, seed)
+    fold_of_all = np.concatenate([fold_of, np.full(len(pseudo_ids), -1)])
+    n_models = max(folds, 1)
+
+    work = Path(tempfile.mkdtemp(prefix=".training-", dir=_ensure(workspace.models_dir)))
+    try:
+        oof = np.full(masks.shape, np.nan, np.float32)
+        fold_cards = []
+        cut_by_budget = False
+        for k in range(n_models):
+            deadline = None
+            if budget_minutes is not None:
+                deadline = started + budget_minutes * 60.0 * (k + 1) / n_models
+            fold_card, probabilities, cut = _train_fold(
+                k, n_models, x_all, y_all, fold_of_all, encoder=encoder, input_size=input_size,
+                resize_mode=resize_mode, channels=x_all.shape[-1], encoder_weights=encoder_weights, width=width,
+                hypercolumn=hypercolumn, scse=scse, schedule=schedule, optimizer=optimizer, max_lr=max_lr,
+                min_lr_ratio=min_lr_ratio, swa_epochs=swa_epochs, batch_size=batch_size, augment=augment,
+                tta=tta, seed=seed, emit=emit, cancel=cancel, deadline=deadline, bn_batches=bn_batches,
+                base=(workspace, base_version, parent_card), out=work / f"fold{k}.keras")
+            cut_by_budget |= cut
+            val = fold_of == k
+            oof[val] = probabilities
+            fold_cards.append(fold_card)
+            emit(ProgressEvent("fold", fold=k, n_folds=n_models, n_epochs=epochs,
+                               logs={"val_score": fold_card["val_score"]}, message=f"fold {k + 1}/{n_models} done"))
+
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled("cancelled")
+        emit(ProgressEvent("phase", n_folds=n_models, n_epochs=epochs, message="tuning threshold"))
+        has_oof = fold_of >= 0
+        truth, probs = masks[has_oof], oof[has_oof]
+        choice = tune_threshold(truth, probs)
+        score_at_half = competition_score(truth, apply_threshold(probs, 0.5, 0))
+        ids = [dataset.ids[i] for i in labelled]
+        np.savez_compressed(work / "oof.npz", ids=np.array(ids)[has_oof], folds=fold_of[has_oof],
+                            probabilities=np.rint(probs * 255).astype(np.uint8))
+
+        import keras
+
+        card = {
+            "encoder": encoder, "encoder_weights": str(encoder_weights), "input_size": input_size,
+            "resize_mode": resize_mode, "channels": list(channels), "in_channels": int(x_all.shape[-1]),
+            "width": width if encoder == "small" else None, "hypercolumn": bool(hypercolumn), "scse": bool(scse),
+            "loss_schedule": [{"loss": loss, "epochs": n} for loss, n in schedule],
+            "optimizer": ({"name": "normalized_sgd", "momentum": 0.9, "nesterov": True} if optimizer == "nsgd"
+                          else {"name": "adam"}),
+            "lr_schedule": {"name": "cosine_restarts", "max_lr": max_lr, "min_lr": max_lr * min_lr_ratio,
+                            "cycle": "one cycle per loss stage (warm restart at each switch)"},
+            "swa": {"epochs": swa_epochs, "batchnorm_recomputed": bool(swa_epochs)},
+            "augmentation": ({"hflip": 0.5, "shift_px": 8, "scale": [0.9, 1.15], "brightness": 0.08,
+                              "contrast": [0.85, 1.15]} if augment else None),
+            "batch_size": batch_size, "epochs": epochs, "folds": folds,
+            "fold_models": [f"fold{k}.keras" for k in range(n_models)], "fold_details": fold_cards,
+            "dataset": str(dataset.root), "dataset_key": dataset.key,
+            "ids_hash": _ids_hash(ids), "ids_count": len(ids),
+            "pseudo_labels": ({"count": len(pseudo_ids), "hash": _mask_hash(pseudo_ids, pseudo_masks)}
+                              if pseudo_ids else None),
+            "oof_count": int(has_oof.sum()), "oof_score": choice.score, "oof_score_at_0.5": score_at_half,
+            "threshold": choice.threshold, "min_area": choice.min_area, "tta": bool(tta),
+            "parent": base_version, "seed": seed,
+            "timings": {"total_s": round(time.monotonic() - started, 1),
+                        "folds_s": [f["seconds"] for f in fold_cards], "started": wall_start},
+            "cut_by_budget": bool(cut_by_budget), "budget_minutes": budget_minutes,
+            "keras_backend": keras.backend.backend(), "keras_version": keras.__version__,
+            "saltviewer_version": __version__,
+        }
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled("cancelled")
+        emit(ProgressEvent("phase", n_folds=n_models, n_epochs=epochs, message="writing version"))
+
+        def write_files(folder):
+            for name in card["fold_models"] + ["oof.npz"]:
+                os.replace(work / name, Path(folder) / name)
+
+        version = workspace.add_version(card, write_files)
+        card = workspace.card(version)
+        emit(ProgressEvent("done", n_folds=n_models, n_epochs=epochs, message=version,
+                           logs={"oof_score": choice.score, "threshold": choice.threshold,
+                                 "min_area": float(choice.min_area)}))
+        return TrainResult(version, card, workspace.version_dir(version))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def stratified_fold_assignment(masks, folds, seed):
+    from .folds import stratified_folds
+
+    return stratified_folds(masks, folds, seed)
+
+
+def _ensure(path):
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, resize_mode, channels,
+                encoder_weights, width, hypercolumn, scse, schedule, optimizer, max_lr, min_lr_ratio, swa_epochs,
+                batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out):
+    """Train one fold; returns (fold card, validation probabilities, cut by budget)."""
+    import keras
+
+    from .callbacks import (SWA, BestWeights, ProgressEvent, ProgressReporter, TrainingControl, ValidationScore,
+                            recompute_batchnorm)
+    from .data import TileBatches
+    from .losses import get_loss
+    from .models import build_unet
+    from .optimizers import CosineRestarts, make_optimizer
+    from .tta import predict_probabilities
+
+    fold_start = time.monotonic()
+    epochs = sum(n for _, n in schedule)
+    train_rows = np.flatnonzero(fold_of_all != k)
+    val_rows = np.flatnonzero(fold_of_all == k)
+    x_val, y_val = x_all[val_rows], y_all[val_rows]
+    keras.utils.set_random_seed(seed * 1000 + k)
+    model = build_unet(encoder, input_size=input_size, resize_mode=resize_mode, channels=channels,
+                       encoder_weights=encoder_weights, width=width, hypercolumn=hypercolumn, scse=scse)
+    workspace, base_version, parent_card = base
+    if base_version:
+        _load_parent_weights(model, workspace, base_version, parent_card, k)
+
+    batches = TileBatches(x_all, y_all, batch_size=batch_size, shuffle=True, augment=augment,
+                          seed=seed * 1000 + k, indices=train_rows)
+    control = TrainingControl(cancel, deadline)
+    validation = ValidationScore(x_val, y_val)
+    best = BestWeights()
+    swa = SWA(start_epoch=epochs - swa_epochs)
+    reporter = ProgressReporter(emit, fold=k, n_folds=n_models, n_epochs=epochs)
+    emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs, n_batches=len(batches),
+                       message=f"fold {k + 1}/{n_models}: training"))
+    epoch = 0
+    stopped = False
+    for stage, (loss_name, stage_epochs) in enumerate(schedule):
+        steps = len(batches) * stage_epochs
+        lr = CosineRestarts(max_lr, cycle_steps=steps, min_lr=max_lr * min_lr_ratio,
+                            warmup_steps=min(len(batches), steps // 10) if stage == 0 and not base_version else 0)
+        model.compile(optimizer=make_optimizer(optimizer, lr), loss=get_loss(loss_name), jit_compile=False)
+        # The control goes last, so a cancel set by the progress callback stops at this batch end.
+        callbacks = [validation, best, reporter, control]
+        if stage == len(schedule) - 1 and swa_epochs:
+            callbacks.insert(1, swa)
+        model.fit(batches, epochs=epoch + stage_epochs, initial_epoch=epoch, callbacks=callbacks, verbose=0)
+        epoch += stage_epochs
+        if control.cancelled_:
+            raise TrainingCancelled("cancelled")
+        if control.out_of_time_:
+            stopped = True
+            break
+
+    # Choose the final weights: SWA (with BatchNorm statistics recomputed) or the best epoch.
+    selected, swa_score = "last", None
+    if not len(x_val):
+        last_score = None
+    elif validation.history_:
+        last_score = validation.history_[-1]["val_score"]   # the weights of the last epoch end
+    else:
+        last_score = validation.evaluate()["val_score"]
+    candidates = [("last", last_score, [np.array(w) for w in model.get_weights()])]
+    if best.weights_ is not None:
+        candidates.append(("best_epoch", best.best_, best.weights_))
+    if swa.n_averaged_ >= 2 or (swa.n_averaged_ == 1 and stopped):
+        emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs,
+                           message=f"fold {k + 1}/{n_models}: weight averaging and BatchNorm statistics"))
+        swa.apply(model)
+        order = np.random.default_rng(seed).permutation(train_rows)
+        limit = len(order) if bn_batches is None else int(bn_batches) * batch_size
+        bn_source = (x_all[order[i:i + batch_size]] for i in range(0, min(limit, len(order)), batch_size))
+        recompute_batchnorm(model, bn_source, cancel)
+        swa_score = validation.evaluate()["val_score"] if len(x_val) else None
+        candidates.append(("swa", swa_score, [np.array(w) for w in model.get_weights()]))
+    if len(x_val):
+        # Prefer SWA, then the last weights, unless another candidate is clearly better.
+        preference = {"swa": 2e-3, "last": 1e-3, "best_epoch": 0.0}
+        selected, score, weights = max(candidates, key=lambda c: (c[1] if c[1] is not None else -1) + preference[c[0]])
+    else:
+        selected, score, weights = candidates[-1]
+    model.set_weights(weights)
+    emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs,
+                       message=f"fold {k + 1}/{n_models}: out-of-fold prediction"))
+    probabilities = predict_probabilities(model, x_val, tta=tta, cancel=cancel) if len(x_val) else \
+        np.zeros((0, 101, 101), np.float32)
+    model.save(out)
+    card = {"fold": k, "train_tiles": int(len(train_rows)), "val_tiles": int(len(val_rows)),
+            "epochs_run": int(len(validation.history_) if len(x_val) else epoch),
+            "selected": selected, "val_score": None if score is None else float(score),
+            "best_epoch": int(best.best_epoch_), "best_epoch_score": None if best.weights_ is None else float(best.best_),
+            "swa_score": swa_score, "swa_averaged": int(swa.n_averaged_),
+            "history": validation.history_, "cut_by_budget": bool(stopped),
+            "seconds": round(time.monotonic() - fold_start, 1)}
+    del model
+    return card, probabilities, stopped
+
+
+def _load_parent_weights(model, workspace, base_version, parent_card, k):
+    import keras
+
+    names = parent_card.get("fold_models") or []
+    if not names:
+        raise SaltviewerError(f"--base {base_version}: its card lists no fold models.")
+    name = names[k] if k < len(names) else names[0]
+    parent = keras.saving.load_model(workspace.version_dir(base_version) / name, compile=False)
+    try:
+        model.set_weights(parent.get_weights())
+    except ValueError as error:
+        raise SaltviewerError(f"--base {base_version}: its weights do not fit this model "
+                              f"({str(error).splitlines()[0][:160]}).") from None

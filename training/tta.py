@@ -1,0 +1,73 @@
+"""Prediction with flip test-time augmentation, batch by batch."""
+
+import numpy as np
+
+__all__ = ["predict_logits", "predict_probabilities", "sigmoid"]
+
+
+def sigmoid(z):
+    """Numerically stable logistic function of a numpy array (float32)."""
+    z = np.asarray(z, np.float32)
+    out = np.empty_like(z)
+    positive = z >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-z[positive]))
+    ez = np.exp(z[~positive])
+    out[~positive] = ez / (1.0 + ez)
+    return out
+
+
+def predict_logits(model, x, batch_size=64, flip=False, cancel=None):
+    """Logits of a model for inputs `x`, in batches (horizontally flipped first if `flip`).
+
+    Parameters
+    ----------
+    model : keras.Model
+    x : (N, 101, 101, C) ndarray of float32
+    flip : bool
+        Predict the mirrored tiles and mirror the logits back.
+    cancel : threading.Event, optional
+        Checked between batches; raises `TrainingCancelled` when set.
+
+    Returns
+    -------
+    logits : (N, 101, 101) ndarray of float32
+    """
+    from .fit import TrainingCancelled
+
+    out = np.empty(x.shape[:3], np.float32)
+    for start in range(0, len(x), batch_size):
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled("cancelled while predicting")
+        batch = np.asarray(x[start:start + batch_size], np.float32)
+        n = len(batch)
+        if flip:
+            batch = batch[:, :, ::-1]
+        if n < batch_size and len(x) > batch_size:   # one batch shape: no retracing for the last one
+            batch = np.concatenate([batch, np.zeros((batch_size - n,) + batch.shape[1:], np.float32)])
+        logits = np.asarray(model.predict_on_batch(batch))[:n, ..., 0]
+        out[start:start + n] = logits[:, :, ::-1] if flip else logits
+    return out
+
+
+def predict_probabilities(models, x, batch_size=64, tta=True, cancel=None):
+    """Mean sigmoid probability over models and (with `tta`) horizontal flips.
+
+    Parameters
+    ----------
+    models : keras.Model or list of keras.Model
+        A k-fold ensemble averages its fold models.
+    x : (N, 101, 101, C) ndarray of float32
+
+    Returns
+    -------
+    probabilities : (N, 101, 101) ndarray of float32
+    """
+    if not isinstance(models, (list, tuple)):
+        models = [models]
+    total = np.zeros(x.shape[:3], np.float32)
+    passes = 0
+    for model in models:
+        for flip in ((False, True) if tta else (False,)):
+            total += sigmoid(predict_logits(model, x, batch_size, flip, cancel))
+            passes += 1
+    return total / passes
