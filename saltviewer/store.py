@@ -21,7 +21,8 @@ decision (`CurationStore.accept_all`) is undone as a whole.
 
 Items are keyed by (tile id, kind): tile ids are unique in the competition layout, so the
 decisions survive adding tiles to the data folder or moving it. Every method that names a
-tile takes the `Dataset` so that the id is checked against it.
+tile takes the `Dataset` so that the id is checked against it; its ``kind`` defaults to what
+the tile is (``"label"`` for a tile with a ground-truth mask, ``"pseudo"`` otherwise).
 
 Safety: WAL journal with ``synchronous=FULL``; each save is one transaction, so a process
 killed mid-save loses at most that save; writers take the write lock up front
@@ -549,19 +550,27 @@ class CurationStore:
             self._ids[id(dataset)] = ids
         return ids[1]
 
-    def _check_tile(self, dataset, tile, kind):
-        if kind not in KINDS:
+    @staticmethod
+    def _resolve(dataset, tile, kind):
+        """Position and kind of a tile; the kind defaults to what the tile is (labelled or not)."""
+        if kind is not None and kind not in KINDS:
             raise SaltviewerError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}.")
         if not isinstance(tile, str):
             raise SaltviewerError(f"tile: expected a tile id (str), got {type(tile).__name__} {tile!r}.")
         index = dataset.index(tile)       # DataError naming the id when unknown
+        if kind is None:
+            kind = "label" if dataset.has_mask[index] else "pseudo"
+        return index, kind
+
+    def _check_tile(self, dataset, tile, kind):
+        index, kind = self._resolve(dataset, tile, kind)
         if kind == "pseudo" and dataset.has_mask[index]:
             raise SaltviewerError(f"tile {tile!r} has a ground-truth mask; pseudo-labels are for unlabelled "
                                   "tiles (use kind='label' to review a training mask).")
         if kind == "label" and not dataset.has_mask[index]:
             raise SaltviewerError(f"tile {tile!r} has no ground-truth mask; kind='label' reviews training masks "
                                   "(use kind='pseudo' for unlabelled tiles).")
-        return index
+        return index, kind
 
     def _register(self, db, dataset, at):
         db.execute("INSERT OR IGNORE INTO datasets (key, root, tiles, first_seen) VALUES (?, ?, ?, ?)",
@@ -606,23 +615,18 @@ class CurationStore:
             row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
             return int(row[0]) if row else 0
 
-    def item(self, dataset, tile, kind="pseudo"):
+    def item(self, dataset, tile, kind=None):
         """The item of a tile, with its masks, or None when the tile has none.
 
         Returns
         -------
         item : Item or None
         """
-        self._check_tile_id(dataset, tile, kind)
+        _, kind = self._resolve(dataset, tile, kind)
         with self._lock:
             row = self.db.execute(f"SELECT {_ITEM_COLUMNS}, proposed_mask, mask FROM items "
                                   "WHERE tile = ? AND kind = ?", (tile, kind)).fetchone()
         return None if row is None else self._make_item(row[:-2], row[-2:])
-
-    def _check_tile_id(self, dataset, tile, kind):
-        if kind not in KINDS:
-            raise SaltviewerError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}.")
-        dataset.index(tile)
 
     def items(self, dataset=None, *, state=None, kind=None, split=None, criterion=None, min_disagreement=None,
               max_disagreement=None, min_agreement=None, max_agreement=None, order="disagreement", limit=None,
@@ -700,14 +704,14 @@ class CurationStore:
                 result[kind][state] += 1
         return result
 
-    def history(self, dataset, tile, kind="pseudo", masks=False):
+    def history(self, dataset, tile, kind=None, masks=False):
         """Every event of a tile's item, oldest first (empty when it has none).
 
         Returns
         -------
         events : list of Event
         """
-        self._check_tile_id(dataset, tile, kind)
+        _, kind = self._resolve(dataset, tile, kind)
         return self._events("WHERE i.tile = ? AND i.kind = ?", (tile, kind), masks)
 
     def events(self, since=0, limit=None, masks=False):
@@ -786,7 +790,7 @@ class CurationStore:
             where = f"proposal {number} (tile {getattr(proposal, 'tile', '?')!r})"
             if not isinstance(proposal, Proposal):
                 raise SaltviewerError(f"{where}: expected a Proposal, got {type(proposal).__name__}.")
-            index = self._check_tile(dataset, proposal.tile, proposal.kind)
+            index, _ = self._check_tile(dataset, proposal.tile, proposal.kind)
             if (proposal.tile, proposal.kind) in seen:
                 raise SaltviewerError(f"{where}: tile proposed twice in one call.")
             seen.add((proposal.tile, proposal.kind))
@@ -852,7 +856,7 @@ class CurationStore:
         report.revision = self.revision()
         return report
 
-    def accept(self, dataset, tile, kind="pseudo", *, user=None, note=None):
+    def accept(self, dataset, tile, kind=None, *, user=None, note=None):
         """Accept the proposed mask of a tile; it becomes the mask in force.
 
         Accepting an item that is already accepted with the same mask changes nothing.
@@ -863,11 +867,11 @@ class CurationStore:
         """
         return self._decide(dataset, tile, kind, "accept", None, user, note)
 
-    def reject(self, dataset, tile, kind="pseudo", *, user=None, note=None):
+    def reject(self, dataset, tile, kind=None, *, user=None, note=None):
         """Reject a tile's proposal: no mask in force (for ``"label"``: keep the training mask)."""
         return self._decide(dataset, tile, kind, "reject", None, user, note)
 
-    def correct(self, dataset, tile, mask, kind="pseudo", *, user=None, note=None):
+    def correct(self, dataset, tile, mask, kind=None, *, user=None, note=None):
         """Put a mask drawn by a person in force.
 
         A tile with no item yet gets one (criterion ``"manual"``), so any unlabelled tile
@@ -881,7 +885,7 @@ class CurationStore:
         return self._decide(dataset, tile, kind, "correct", mask, user, note)
 
     def _decide(self, dataset, tile, kind, action, mask, user, note):
-        index = self._check_tile(dataset, tile, kind)
+        index, kind = self._check_tile(dataset, tile, kind)
         user = user or self.user
         detail = {} if note is None else {"note": str(note)}
         with self._write() as db:
@@ -972,7 +976,7 @@ class CurationStore:
                     accepted.append(item.tile)
         return accepted
 
-    def undo(self, dataset=None, tile=None, kind="pseudo", *, user=None):
+    def undo(self, dataset=None, tile=None, kind=None, *, user=None):
         """Take back the last decision: of one tile, or the last of all (a whole batch).
 
         The undo is itself appended to the history; the item returns to the state and
@@ -994,7 +998,7 @@ class CurationStore:
         if tile is not None:
             if dataset is None:
                 raise SaltviewerError("undo: give the dataset along with the tile.")
-            self._check_tile_id(dataset, tile, kind)
+            _, kind = self._resolve(dataset, tile, kind)
         live = ("e.action IN ('accept', 'reject', 'correct') AND NOT EXISTS "
                 "(SELECT 1 FROM events u WHERE u.undoes = e.id)")
         with self._write() as db:

@@ -16,8 +16,9 @@ def add_arguments(parser):
     parser.add_argument("action", choices=("accept", "reject", "correct", "accept-all", "undo"), metavar="ACTION",
                         help="accept, reject, correct, accept-all or undo")
     parser.add_argument("ids", nargs="*", metavar="ID", help="tile ids")
-    parser.add_argument("--kind", choices=("pseudo", "label"), default="pseudo",
-                        help="pseudo-label items (default) or label checks")
+    parser.add_argument("--kind", choices=("pseudo", "label"),
+                        help="item kind (default: label checks for labelled tiles, pseudo-labels otherwise; "
+                             "accept-all: pseudo)")
     parser.add_argument("--mask", type=Path, metavar="FILE.png", help="correct: the drawn mask (101x101 PNG)")
     parser.add_argument("--min-agreement", type=fraction, metavar="F", help="accept-all: least agreement")
     parser.add_argument("--criterion", help="accept-all: only items chosen by this criterion")
@@ -45,7 +46,7 @@ def run(args):
     dataset, _, store = open_review(args, create=action == "correct")
     with store:
         if action == "accept-all":
-            tiles = store.accept_all(dataset, args.min_agreement, kind=args.kind, criterion=args.criterion,
+            tiles = store.accept_all(dataset, args.min_agreement, kind=args.kind or "pseudo", criterion=args.criterion,
                                      note=args.note)
             print(f"accepted {len(tiles)} items with agreement >= {args.min_agreement:g} (one batch; "
                   "`saltviewer decide ... undo` takes it back)")

@@ -8,7 +8,8 @@ def add_arguments(parser):
 
     add_store_arguments(parser, user=False)
     parser.add_argument("--tile", "-t", metavar="ID", help="the tile whose history to show (default: the whole store)")
-    parser.add_argument("--kind", choices=("pseudo", "label"), default="pseudo", help="item kind (default pseudo)")
+    parser.add_argument("--kind", choices=("pseudo", "label"),
+                        help="item kind (default: label for a labelled tile, pseudo otherwise)")
     parser.add_argument("--last", type=int, default=20, metavar="N", help="without ID: the last N changes (default 20)")
 
 
@@ -32,7 +33,7 @@ def run(args):
         if args.tile:
             events = store.history(dataset, args.tile, kind=args.kind)
             if not events:
-                print(f"{args.tile}: no {args.kind} item in the curation store")
+                print(f"{args.tile}: no item in the curation store")
                 return 0
             item = store.item(dataset, args.tile, kind=args.kind)
             lines = [_line(e) for e in events] + [f"now: {item.state}"]

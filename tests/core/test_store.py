@@ -291,12 +291,19 @@ def test_unknown_ids_and_wrong_kinds_are_refused(filled, sample_dataset):
     bad.append(Proposal(tile="nope", mask=np.zeros((101, 101), bool), criterion="x", reason="y"))
     with pytest.raises(SaltviewerError, match="'nope' is not in the dataset"):
         filled.propose(sample_dataset, bad)
-    train_tile = sample_dataset.ids[0]
+    train_tile, test_tile = sample_dataset.ids[0], sample_dataset.ids[-1]
     with pytest.raises(SaltviewerError, match="has a ground-truth mask"):
-        filled.correct(sample_dataset, train_tile, np.zeros((101, 101), bool))
+        filled.correct(sample_dataset, train_tile, np.zeros((101, 101), bool), kind="pseudo")
+    with pytest.raises(SaltviewerError, match="has no ground-truth mask"):
+        filled.reject(sample_dataset, test_tile, kind="label")
     with pytest.raises(SaltviewerError, match="kind must be one of"):
         filled.accept(sample_dataset, train_tile, kind="other")
+    with pytest.raises(SaltviewerError, match="expected a tile id"):
+        filled.accept(sample_dataset, 3)
     assert filled.revision() == revision
+    # without a kind, a labelled tile's item is its label check, an unlabelled tile's its pseudo-label
+    assert filled.reject(sample_dataset, train_tile).kind == "label"
+    assert filled.reject(sample_dataset, test_tile).kind == "pseudo"
 
 
 def test_the_history_cannot_be_rewritten(filled):
