@@ -20,6 +20,7 @@ Examples
 """
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -297,6 +298,9 @@ class Ensemble:
             raise SaltviewerError(f"uncertain_range: need 0 <= low <= high <= 1, got {uncertain_range!r}.")
         self.uncertain_range = (low, high)
         self.maps = [self.workspace.open_predictions(v, dataset) for v in self.versions]
+        # Chunks are read through descriptors of the very files mapped (a version's predictions
+        # rewritten meanwhile replace the name, not these), with positional reads (thread-safe).
+        self._files = [os.open(maps.filename, os.O_RDONLY) for maps in self.maps]
         m = len(self.versions)
         self._member_levels = np.array([probability_level(t) for t in self.thresholds], np.uint8)
         self._consensus_level = probability_level(self.consensus_threshold, m)
@@ -311,24 +315,42 @@ class Ensemble:
         return len(self.versions)
 
     # ------------------------------------------------------------------ reading
+    def close(self):
+        """Close the prediction files (also done when the ensemble is garbage-collected)."""
+        for fd in getattr(self, "_files", ()):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._files = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
     def _read(self, indices, out):
         """Fill ``out[:, :k]`` with the members' maps of the tiles at sorted `indices`."""
         k = len(indices)
         contiguous = k and indices[-1] - indices[0] == k - 1
+        if contiguous and not self._files:
+            raise SaltviewerError("this Ensemble has been closed.")
         for member, maps in enumerate(self.maps):
             if contiguous:
                 # Read through the file rather than the mapping, so that the pages read do not
                 # stay resident in this process (the page cache keeps them for the next pass).
-                target = out[member, :k]
-                with open(maps.filename, "rb", buffering=0) as handle:
-                    handle.seek(maps.offset + int(indices[0]) * PIXELS)
-                    view = memoryview(target.reshape(-1))
-                    done = 0
-                    while done < view.nbytes:
-                        got = handle.readinto(view[done:])
-                        if not got:
-                            raise SaltviewerError(f"{maps.filename}: ends early; the predictions file is damaged.")
-                        done += got
+                target = out[member, :k].reshape(-1)          # a view: out is C-contiguous
+                offset = maps.offset + int(indices[0]) * PIXELS
+                done = 0
+                while done < target.nbytes:
+                    got = os.preadv(self._files[member], [memoryview(target)[done:]], offset + done)
+                    if not got:
+                        raise SaltviewerError(f"{maps.filename}: ends early; the predictions file is damaged.")
+                    done += got
             else:
                 out[member, :k] = maps[indices].reshape(k, -1)
         return out[:, :k]

@@ -394,8 +394,8 @@ class CurationStore:
 
     Parameters
     ----------
-    path : str or Path
-        The SQLite file, usually ``workspace.store_path``.
+    path : str, Path or Workspace
+        The SQLite file, usually ``workspace.store_path`` (a workspace stands for it).
     user : str, optional
         Recorded with each change; by default the login name (`default_user`).
     timeout : float
@@ -417,7 +417,7 @@ class CurationStore:
     """
 
     def __init__(self, path, user=None, timeout=30.0):
-        self.path = Path(path)
+        self.path = Path(getattr(path, "store_path", path))      # a Workspace stands for its store
         self.user = user or default_user()
         self.timeout = float(timeout)
         self._lock = threading.RLock()

@@ -28,6 +28,14 @@ def open_review(args, cache=False, create=True):
     workspace = Workspace(args.workspace)
     dataset = open_dataset(args.data)
     if cache:
+        from ..cache import pack_tiles
+        from ._common import tqdm_progress
+
+        progress = tqdm_progress("packing tiles (once)")
+        try:
+            pack_tiles(dataset, workspace, progress)      # with a progress bar the first time
+        finally:
+            progress.close()
         dataset.use_cache(workspace)
     store = CurationStore(workspace.store_path, user=getattr(args, "user", None))
     return dataset, workspace, store

@@ -217,3 +217,18 @@ def test_bad_input_is_refused_clearly(workspace, sample_dataset):
         ensemble.tile("nope")
     with pytest.raises(SaltviewerError, match="uncertain_range"):
         Ensemble(workspace, sample_dataset, [v2], uncertain_range=(0.9, 0.1))
+
+
+def test_an_open_ensemble_keeps_reading_the_maps_it_opened(three, sample_dataset):
+    workspace, versions = three
+    with Ensemble(workspace, sample_dataset, versions) as ensemble:
+        before = ensemble.scores(chunk=16)
+        workspace.write_predictions(versions[0], sample_dataset,
+                                    np.full((len(sample_dataset), 101, 101), 255, np.uint8))
+        again = ensemble.scores(chunk=16)
+        np.testing.assert_array_equal(again.mean_iou, before.mean_iou)
+        assert np.array_equal(ensemble.tile(4).probabilities, ensemble.tile(4).probabilities)
+    fresh = ensemble_scores(workspace, sample_dataset, versions)
+    assert (fresh.member_coverage[:, 0] == 1).all() and not np.array_equal(fresh.mean_iou, before.mean_iou)
+    with pytest.raises(SaltviewerError, match="has been closed"):
+        ensemble.scores()
