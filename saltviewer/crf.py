@@ -17,10 +17,12 @@ import numpy as np
 from ._errors import SaltviewerError
 from .rle import TILE_SHAPE
 
-__all__ = ["refine_with_crf", "crf_available", "CRF_MISSING", "CRF_DEFAULT"]
+__all__ = ["refine_with_crf", "crf_available", "CRF_MISSING", "CRF_DEFAULT", "CRF_PARAMETERS"]
 
 #: What the benchmark says about refining by default (see benchmarks/results/crf.json).
 CRF_DEFAULT = False
+#: The parameters of the best setting in the benchmark (used when refinement is asked for).
+CRF_PARAMETERS = dict(gaussian_sxy=3.0, gaussian_compat=3.0, bilateral_compat=0.0)
 
 CRF_MISSING = ("dense-CRF refinement needs the optional `crf` extra (the pydensecrf2 package, module "
                "`pydensecrf`): pip install 'saltviewer[crf]'")

@@ -327,6 +327,7 @@ class PseudoLabelReport:
     queue: int = 0
     seconds: float = 0.0
     dry_run: bool = False
+    crf: bool = False
 
     def lines(self):
         """The summary, one line per fact."""
@@ -350,6 +351,8 @@ class PseudoLabelReport:
             out.append(f"likely label errors: {len(self.label_errors)} of {self.labelled} labelled tiles")
         if len(self.review):
             out.append(f"most disagreed tiles queued for drawing: {len(self.review)}")
+        if self.crf:
+            out.append("proposed masks: consensus refined by the dense CRF")
         if self.dry_run:
             out.append("dry run: nothing was written to the store")
         elif self.store is not None:
@@ -367,7 +370,7 @@ def _share(value):
 def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, criterion="agreement",
                           empty_share="auto", min_agreement=0.9, max_uncertain=0.05, confident_share=0.9,
                           limit=None, label_errors=True, label_min_agreement=0.8, max_truth_iou=0.5, review=0,
-                          dry_run=False, user=None, chunk=256, progress=None):
+                          crf=None, dry_run=False, user=None, chunk=256, progress=None):
     """Score the ensemble, choose candidates and propose them into the curation store.
 
     Parameters
@@ -386,6 +389,10 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     review : int
         Also queue this many of the most disagreed unlabelled tiles (criterion
         ``"disagreement"``) for a person to draw.
+    crf : bool, optional
+        Refine the proposed masks with the dense CRF (`saltviewer.crf`); by default what
+        the CRF benchmark found best (`saltviewer.crf.CRF_DEFAULT`). Scores and selection
+        use the plain consensus either way.
     dry_run : bool
         Choose and report, write nothing.
 
@@ -397,6 +404,15 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     """
     start = time.perf_counter()
     workspace = as_workspace(workspace)
+    if crf is None:
+        from .crf import CRF_DEFAULT, crf_available
+
+        crf = CRF_DEFAULT and crf_available()
+    elif crf:
+        from .crf import CRF_MISSING, crf_available
+
+        if not crf_available():
+            raise SaltviewerError(CRF_MISSING + ".")
     if versions is None:
         versions = versions_with_predictions(workspace, dataset)
         if not versions:
@@ -428,11 +444,12 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     for_review = select_for_review(scores, review, eligible=pool, exclude=chosen)
     report = PseudoLabelReport(versions=ensemble.versions, thresholds=[float(t) for t in ensemble.thresholds],
                                unlabelled=len(unlabelled), labelled=len(labelled), candidates=candidates,
-                               label_errors=errors, review=for_review, empty_share_source=source, dry_run=dry_run)
+                               label_errors=errors, review=for_review, empty_share_source=source, dry_run=dry_run,
+                               crf=bool(crf))
     if not dry_run:
         proposals = []
         for selection, kind in ((candidates, "pseudo"), (for_review, "pseudo"), (errors, "label")):
-            proposals.extend(_proposals(ensemble, scores, selection, kind))
+            proposals.extend(_proposals(ensemble, scores, selection, kind, crf=crf))
         own = store is None
         store = store or CurationStore(workspace.store_path)
         try:
@@ -445,17 +462,24 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     return report
 
 
-def _proposals(ensemble, scores, selection, kind):
+def _proposals(ensemble, scores, selection, kind, crf=False):
     if not len(selection):
         return []
     masks = {}
-    for positions, _, mask in ensemble.consensus(selection.indices):
+    for positions, probability, mask in ensemble.consensus(selection.indices):
+        if crf:
+            from .crf import CRF_PARAMETERS, refine_with_crf
+
+            images = ensemble.dataset.images(positions)
+            mask = refine_with_crf(probability, images, **CRF_PARAMETERS) > 0.5
         masks.update(zip(positions.tolist(), mask))
     proposals = []
     for k, position, criterion, reason in zip(range(len(selection)), selection.positions, selection.criteria,
                                               selection.reasons):
         row = scores.row(position)
         row["criterion"] = criterion
+        if crf:
+            row["mask"] = "consensus refined by dense CRF"
         if "thresholds" in selection.stats:
             row["rule"] = selection.stats["thresholds"]
         if kind == "label":

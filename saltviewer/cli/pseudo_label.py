@@ -34,6 +34,11 @@ def add_arguments(parser):
                         help="label errors: most IoU of the consensus with the training mask (default 0.5)")
     parser.add_argument("--review", type=int, default=0, metavar="N",
                         help="also queue the N unlabelled tiles the models disagree on most (default 0)")
+    crf = parser.add_mutually_exclusive_group()
+    crf.add_argument("--crf", dest="crf", action="store_true", default=None,
+                     help="refine proposed masks with the dense CRF (needs the crf extra)")
+    crf.add_argument("--no-crf", dest="crf", action="store_false",
+                     help="propose the plain consensus masks (default: what benchmarks/results/crf.json found)")
     parser.add_argument("--dry-run", action="store_true", help="report what would be proposed; write nothing")
 
 
@@ -69,8 +74,8 @@ def run(args):
             workspace, dataset, versions, store=store, criterion=args.criterion, empty_share=empty_share,
             min_agreement=args.min_agreement, max_uncertain=args.max_uncertain, confident_share=args.confident_share,
             limit=args.limit, label_errors=args.label_errors, label_min_agreement=args.label_min_agreement,
-            max_truth_iou=args.max_truth_iou, review=args.review, dry_run=args.dry_run, user=args.user,
-            progress=progress)
+            max_truth_iou=args.max_truth_iou, review=args.review, crf=args.crf, dry_run=args.dry_run,
+            user=args.user, progress=progress)
     finally:
         progress.close()
         store.close()

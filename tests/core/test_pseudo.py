@@ -235,3 +235,24 @@ def test_cli_pseudo_label_queue_decide_export(planted, tmp_path):
     assert sorted(open_dataset(out).ids) == sorted(ids)
     nothing = saltviewer("queue", data, "--workspace", tmp_path / "fresh")
     assert nothing.returncode == 2 and "has no curation store yet" in nothing.stderr
+
+
+def test_proposed_masks_can_be_refined_by_the_crf(planted, tmp_path):
+    from saltviewer.crf import CRF_PARAMETERS, crf_available, refine_with_crf
+
+    if not crf_available():
+        pytest.skip("the crf extra (pydensecrf2) is not installed")
+    workspace = Workspace(tmp_path / "ws")
+    shutil.copytree(planted["workspace"].models_dir, workspace.models_dir)
+    shutil.copytree(planted["workspace"].predictions_dir, workspace.predictions_dir)
+    dataset = planted["dataset"]
+    report = propose_pseudo_labels(workspace, dataset, crf=True, label_errors=False, limit=6)
+    assert report.crf and "refined by the dense CRF" in "\n".join(report.lines())
+    ensemble = Ensemble(workspace, dataset)
+    with CurationStore(workspace) as store:
+        for tile in report.candidates.ids:
+            view = ensemble.tile(tile)
+            expected = refine_with_crf(view.probability, dataset.image(tile), **CRF_PARAMETERS) > 0.5
+            item = store.item(dataset, tile)
+            assert np.array_equal(item.proposed_mask, expected)
+            assert item.scores["mask"] == "consensus refined by dense CRF"

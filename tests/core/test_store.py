@@ -381,10 +381,11 @@ def test_a_writer_killed_mid_save_loses_only_that_save(filled, sample_dir, sampl
     filled.accept(sample_dataset, sample_dataset.ids[sample_dataset.indices("test")[1]])
     before = {q.tile: q.state for q in filled.items(sample_dataset)}
     revision = filled.revision()
+    wal = filled.path.with_name(filled.path.name + "-wal")
+    wal_before = wal.stat().st_size
     writer = _spawn("hold", sample_dir, filled.path)
     assert _read_until(writer, 2) == ["ready", "inside"]
-    wal = filled.path.with_name(filled.path.name + "-wal")
-    assert wal.stat().st_size > 0                               # part of the batch reached the disk
+    assert wal.stat().st_size > wal_before                      # part of the batch reached the disk, uncommitted
     writer.send_signal(signal.SIGKILL)
     writer.wait(30)
     assert writer.returncode == -signal.SIGKILL
