@@ -630,7 +630,7 @@ class CurationStore:
 
     def items(self, dataset=None, *, state=None, kind=None, split=None, criterion=None, min_disagreement=None,
               max_disagreement=None, min_agreement=None, max_agreement=None, order="disagreement", limit=None,
-              offset=0, masks=False):
+              offset=0, masks=False, proposed_only=False):
         """Items matching filters, sorted (most disagreement first by default).
 
         Parameters
@@ -648,6 +648,8 @@ class CurationStore:
             A page of the result.
         masks : bool
             Load the proposed mask and the mask in force of each item.
+        proposed_only : bool
+            Leave out items without a proposed mask (drawn by hand, then undone).
 
         Returns
         -------
@@ -672,6 +674,8 @@ class CurationStore:
             if bound is not None:
                 clauses.append(f"{name} {op} ?")
                 values.append(float(bound))
+        if proposed_only:
+            clauses.append("proposed_mask IS NOT NULL")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         columns = _ITEM_COLUMNS + (", proposed_mask, mask" if masks else "")
         sql = f"SELECT {columns} FROM items {where} ORDER BY {_ORDERS[order]}"
@@ -689,8 +693,12 @@ class CurationStore:
         return [self._make_item(row) for row in rows]
 
     def queue(self, dataset=None, **filters):
-        """What awaits review: proposed items, most disagreement first (filters as `items`)."""
+        """What awaits review: proposed items, most disagreement first (filters as `items`).
+
+        A tile drawn by hand whose drawing was undone has nothing to review and is left out.
+        """
         filters.setdefault("state", "proposed")
+        filters.setdefault("proposed_only", True)
         return self.items(dataset, **filters)
 
     def counts(self, dataset=None):

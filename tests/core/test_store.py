@@ -128,6 +128,10 @@ def test_any_unlabelled_tile_can_be_drawn_by_hand(store, sample_dataset):
     other = sample_dataset.ids[sample_dataset.indices("test")[1]]
     with pytest.raises(SaltviewerError, match="has no pseudo item to accept"):
         store.accept(sample_dataset, other)
+    assert [i.tile for i in store.items(sample_dataset, state="corrected")] == [tile]
+    assert store.undo()[0].state == "proposed"
+    assert store.queue(sample_dataset) == []                     # nothing left to review
+    assert [e.action for e in store.history(sample_dataset, tile)] == ["propose", "correct", "undo"]
     assert store.verify() == []
 
 
