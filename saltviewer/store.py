@@ -526,10 +526,11 @@ class CurationStore:
             self._retry(lambda: db.execute("BEGIN IMMEDIATE"))
             try:
                 yield db
+                self._retry(lambda: db.execute("COMMIT"))
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
-            self._retry(lambda: db.execute("COMMIT"))
 
     @contextlib.contextmanager
     def _read(self):

@@ -5,8 +5,9 @@ decision (``done <tile> <state>``), flushing each, so the parent knows what was 
 
 Modes
     decide N        make N decisions on the proposed items, cycling accept/reject/correct
-    hold            start a batch acceptance and stop inside its transaction, after part of it
-                    reached the write-ahead log, printing ``inside``; the parent kills it there
+    hold [S]        start a batch acceptance and stop inside its transaction for S seconds (60),
+                    after part of it reached the write-ahead log, printing ``inside``; then
+                    commit, printing ``committed N`` (unless the parent killed it meanwhile)
     race TAG N      make N decisions on the items whose tiles are listed in the file TAG,
                     after waiting for a file named go beside TAG to appear (so two writers start together)
 """
@@ -42,7 +43,7 @@ def decide(dataset, store, count, tiles=None, kind_of=None):
         print(f"done {result.tile} {result.kind} {result.state} {step}", flush=True)
 
 
-def hold(dataset, store):
+def hold(dataset, store, seconds=60.0):
     db = store._db
     db.execute("PRAGMA cache_size = 1")          # spill pages to the log before the commit
     seen = {"updates": 0}
@@ -52,11 +53,11 @@ def hold(dataset, store):
             seen["updates"] += 1
             if seen["updates"] == 15:
                 print("inside", flush=True)
-                time.sleep(60)
+                time.sleep(seconds)
 
     db.set_trace_callback(pause)
-    store.accept_all(dataset, 0.0, kind=None)
-    print("committed (the parent was too slow)", flush=True)
+    accepted = store.accept_all(dataset, 0.0, kind=None)
+    print(f"committed {len(accepted)}", flush=True)
 
 
 def main():
@@ -67,7 +68,7 @@ def main():
     if mode == "decide":
         decide(dataset, store, int(sys.argv[4]))
     elif mode == "hold":
-        hold(dataset, store)
+        hold(dataset, store, float(sys.argv[4]) if len(sys.argv) > 4 else 60.0)
     elif mode == "race":
         tag = Path(sys.argv[4])
         tiles = set(tag.read_text().split())

@@ -438,12 +438,32 @@ def test_two_processes_writing_at_once_do_not_corrupt_the_store(filled, sample_d
         assert reopened.verify() == []
         events = reopened.events(since=revision)
         assert len(events) == 480
-        users = {e.user for e in events}
-        assert len(users) == 2
-        times = {user: [e.id for e in events if e.user == user] for user in users}
-        first, second = sorted(times.values())
-        assert first[-1] > second[0] and second[-1] > first[0]      # they really interleaved
+        assert len({e.user for e in events}) == 2
         assert sum(1 for e in events if e.kind == "pseudo") == 240
+        for out in outputs:                                        # every decision reported is there
+            for line in filter(None, out):
+                _, tile, kind, state, step = line.split()
+                assert any(e.tile == tile and e.state_after == state and e.detail["note"] == f"step {step}"
+                           for e in events)
+
+
+def test_a_writer_waits_for_another_process_holding_the_store(filled, sample_dir, sample_dataset):
+    tile = sample_dataset.ids[sample_dataset.indices("test")[3]]
+    holder = _spawn("hold", sample_dir, filled.path, 2.0)
+    assert _read_until(holder, 2) == ["ready", "inside"]          # it holds the write lock now
+    start = time.monotonic()
+    item = filled.reject(sample_dataset, tile)                    # waits for the holder, then saves
+    waited = time.monotonic() - start
+    out, err = holder.communicate(timeout=60)
+    assert holder.returncode == 0, err
+    assert out.strip() == "committed 80" and waited > 0.5
+    assert item.state == "rejected"
+    with CurationStore(filled.path) as reopened:
+        assert reopened.verify() == []
+        assert reopened.item(sample_dataset, tile).state == "rejected"             # the later decision
+        assert reopened.counts(sample_dataset)["label"]["accepted"] == 60          # the holder's batch
+        last = reopened.history(sample_dataset, tile)
+        assert [e.action for e in last[-2:]] == ["accept", "reject"]
 
 
 def test_export_writes_the_competition_layout(filled, sample_dataset, tmp_path):
