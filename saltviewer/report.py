@@ -7,6 +7,7 @@ files beside the page.
 import csv
 import html
 import json
+import os
 import time
 from pathlib import Path
 
@@ -91,6 +92,7 @@ def write_report(dataset, out_dir, exploration=None, progress=None, dpi=100, **o
             figure = make_figure(name, exploration)
             with atomic_path(out_dir / f"{name}.png", suffix=".png") as tmp:
                 figure.savefig(tmp, dpi=dpi, format="png")
+                _readable(tmp)
         sections.append(_section(name, title, reason, exploration))
         if progress is not None:
             progress(k + 1, len(names))
@@ -99,10 +101,19 @@ def write_report(dataset, out_dir, exploration=None, progress=None, dpi=100, **o
     _write_tables(exploration, out_dir)
     with atomic_open(out_dir / "summary.json") as handle:
         json.dump(summary, handle, indent=2)
+        _readable(handle.name)
     page = _page(exploration, summary, sections)
     with atomic_open(out_dir / "index.html", encoding="utf-8") as handle:
         handle.write(page)
+        _readable(handle.name)
     return out_dir / "index.html"
+
+
+def _readable(path):
+    """Give a report file the permissions of a normally created file (temporary files are private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -203,7 +214,8 @@ def _page(exploration, summary, sections):
         ("tiles with a depth", f"{summary['depths_known']:,}"),
         ("blank (constant) tiles", f"{summary['blank_tiles']:,}"),
         ("suspicious masks", f"{summary['suspicious_masks']:,}" + (f" ({reasons})" if summary["masks"] else "")),
-        ("exact duplicates", f"{summary['duplicate_groups']:,} groups, {summary['duplicate_tiles']:,} tiles"),
+        ("exact duplicates", f"{summary['duplicate_groups']:,} group{'s' if summary['duplicate_groups'] != 1 else ''}"
+                             f", {summary['duplicate_tiles']:,} tiles"),
         ("near-duplicates", f"{summary['near_duplicate_pairs']:,} pairs among {summary['near_duplicate_tiles']:,} "
                             f"tiles (correlation &ge; {summary['min_correlation']:g})"),
     ]
@@ -230,18 +242,21 @@ def _write_tables(exploration, out_dir):
     ids, split = exploration.ids, exploration.split
     with atomic_open(out_dir / "suspicious.csv", newline="") as handle:
         writer = csv.writer(handle)
+        _readable(handle.name)
         writer.writerow(["id", "coverage", "smallest_region_px"] + list(SUSPICIOUS_REASONS))
         for i in np.flatnonzero(exploration.any_suspicious()):
             writer.writerow([ids[i], f"{exploration.coverage[i]:.5f}", int(exploration.smallest_area[i])]
                             + [int(exploration.suspicious[r][i]) for r in SUSPICIOUS_REASONS])
     with atomic_open(out_dir / "duplicates.csv", newline="") as handle:
         writer = csv.writer(handle)
+        _readable(handle.name)
         writer.writerow(["group", "id", "split"])
         for k, group in enumerate(exploration.duplicate_groups, start=1):
             for i in group:
                 writer.writerow([k, ids[i], split[i]])
     with atomic_open(out_dir / "near_duplicates.csv", newline="") as handle:
         writer = csv.writer(handle)
+        _readable(handle.name)
         writer.writerow(["id_a", "split_a", "id_b", "split_b", "correlation"])
         for (i, j), c in zip(exploration.near_pairs, exploration.near_correlations):
             writer.writerow([ids[i], split[i], ids[j], split[j], f"{c:.4f}"])

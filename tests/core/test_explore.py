@@ -1,5 +1,6 @@
 """Exploration: mask rules and duplicate searches against slow references, figures, the report and the verb."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -369,6 +370,10 @@ def test_report_is_complete_and_offline(sample_dataset, exploration, tmp_path):
     for i in np.flatnonzero(exploration.any_suspicious()):
         assert exploration.ids[i] in text
     assert (index.parent / "suspicious.csv").read_text().count("\n") == exploration.any_suspicious().sum() + 1
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in index.parent.iterdir():                       # not private like temporary files
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
 
 
 def test_report_on_a_pool_without_masks_says_what_it_skips(pool_dataset, tmp_path):
