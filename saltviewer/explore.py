@@ -415,7 +415,8 @@ def salt_by_depth(depths, coverage, bins=10):
     depths = np.asarray(depths, float)
     coverage = np.asarray(coverage, float)
     if depths.shape != coverage.shape or depths.ndim != 1:
-        raise SaltviewerError(f"depths and coverage must be 1-D of one length, got {depths.shape} and {coverage.shape}.")
+        raise SaltviewerError(f"depths and coverage must be 1-D of one length, got {depths.shape} and "
+                              f"{coverage.shape}.")
     known = np.isfinite(depths) & np.isfinite(coverage)
     if not known.any():
         raise SaltviewerError("salt_by_depth needs at least one tile with both a depth and a mask.")

@@ -156,7 +156,8 @@ def salt_depth_figure(exploration, bins=10):
     right.bar_label(bars, labels=[f"n={c}" for c in table["count"]], fontsize=SMALL_SIZE - 1, padding=2)
     right.plot(centres, table["mean_coverage"] * 100, "o-", color="black", markersize=4, label="mean coverage")
     right.set_ylim(0, 108)
-    _axes_style(right, f"Salt per depth bin ({bins} bins of {width[0]:.0f} ft)", "depth (ft)", "% of tiles / % of pixels")
+    _axes_style(right, f"Salt per depth bin ({bins} bins of {width[0]:.0f} ft)", "depth (ft)",
+                "% of tiles / % of pixels")
     right.legend(fontsize=TICK_SIZE, loc="upper left")
     fig.suptitle(f"Salt versus depth in {_dataset_name(exploration)}", fontsize=TITLE_SIZE, fontweight="bold")
     return fig

@@ -158,7 +158,8 @@ def _suspicious_table(exploration):
     rules = "".join(f"<li><b>{_e(reason)}</b>: {_e(text.format(min_area=exploration.min_area))} "
                     f"({int(exploration.suspicious[reason].sum()):,} masks)</li>"
                     for reason, text in SUSPICIOUS_REASONS.items())
-    intro = f"<p>{len(flagged):,} of {exploration.n_masks:,} masks are flagged by at least one rule:</p><ul>{rules}</ul>"
+    intro = (f"<p>{len(flagged):,} of {exploration.n_masks:,} masks are flagged by at least one rule:</p>"
+             f"<ul>{rules}</ul>")
     if not len(flagged):
         return intro
     rows = [(f'<span class="ids">{_e(exploration.ids[i])}</span>', f"{exploration.coverage[i] * 100:.1f}",
