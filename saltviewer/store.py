@@ -428,7 +428,8 @@ class CurationStore:
     def _open(self):
         path = self.path
         if path.is_dir():
-            raise SaltviewerError(f"curation store {path}: is a folder; expected an SQLite file.")
+            raise SaltviewerError(f"curation store {path}: is a folder; expected an SQLite file "
+                                  "(a workspace's is WS/curation.sqlite; a Workspace object stands for it).")
         if path.exists() and path.stat().st_size:
             with open(path, "rb") as handle:
                 if handle.read(16) != _SQLITE_HEADER:

@@ -235,6 +235,19 @@ def test_cli_pseudo_label_queue_decide_export(planted, tmp_path):
     assert sorted(open_dataset(out).ids) == sorted(ids)
     nothing = saltviewer("queue", data, "--workspace", tmp_path / "fresh")
     assert nothing.returncode == 2 and "has no curation store yet" in nothing.stderr
+    drawn = tmp_path / "drawn.png"
+    Image.fromarray(np.where(_disk(20, 20, 10), 255, 0).astype(np.uint8)).save(drawn)
+    unproposed = saltviewer("queue", data, "--workspace", ws, "--state", "all", "--ids").stdout.split()
+    free = next(dataset_id for dataset_id in (planted["dataset"].ids[i] for i in planted["test"])
+                if dataset_id not in unproposed)
+    corrected = saltviewer("decide", data, "--workspace", ws, "correct", free, "--mask", drawn)
+    assert corrected.returncode == 0 and f"{free}: corrected" in corrected.stdout
+    with CurationStore(Workspace(ws)) as store:
+        assert np.array_equal(store.pseudo_labels(planted["dataset"])[free], _disk(20, 20, 10))
+    bad_share = saltviewer("pseudo-label", data, "--workspace", ws, "--empty-share", "lots")
+    assert bad_share.returncode == 2 and "--empty-share: expected 'auto', 'none' or a number" in bad_share.stderr
+    bad_mask = saltviewer("decide", data, "--workspace", ws, "correct", free, "--mask", data / "depths.csv")
+    assert bad_mask.returncode == 2 and "is not a PNG file" in bad_mask.stderr
 
 
 def test_proposed_masks_can_be_refined_by_the_crf(planted, tmp_path):
