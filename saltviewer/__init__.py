@@ -16,10 +16,15 @@ from .score import score_submission
 from .submission import read_submission, write_submission
 from .tiles import read_image, read_mask, write_image, write_mask
 from .workspace import Workspace
+from .ensemble import Ensemble, ensemble_scores  # noqa: E402  (review: ensemble, store, selection, CRF)
+from .store import CurationStore  # noqa: E402
+from .pseudo import propose_pseudo_labels  # noqa: E402
+from .crf import refine_with_crf  # noqa: E402
 
 __all__ = [
     "DataError", "SaltviewerError", "check_dataset", "Dataset", "open_dataset", "IOU_THRESHOLDS",
     "competition_score", "image_precisions", "TILE_SHAPE", "rle_decode", "rle_encode", "make_sample",
     "score_submission", "read_submission", "write_submission", "read_image", "read_mask", "write_image",
     "write_mask", "Workspace",
+    "Ensemble", "ensemble_scores", "CurationStore", "propose_pseudo_labels", "refine_with_crf",
 ]
