@@ -16,10 +16,10 @@ from .score import score_submission
 from .submission import read_submission, write_submission
 from .tiles import read_image, read_mask, write_image, write_mask
 from .workspace import Workspace
-from .ensemble import Ensemble, ensemble_scores  # noqa: E402  (review: ensemble, store, selection, CRF)
-from .store import CurationStore  # noqa: E402
-from .pseudo import propose_pseudo_labels  # noqa: E402
-from .crf import refine_with_crf  # noqa: E402
+from .ensemble import Ensemble, ensemble_scores
+from .store import CurationStore
+from .pseudo import propose_pseudo_labels
+from .crf import refine_with_crf
 
 __all__ = [
     "DataError", "SaltviewerError", "check_dataset", "Dataset", "open_dataset", "IOU_THRESHOLDS",
