@@ -47,11 +47,17 @@ class TrainResult:
         Its card, as written to ``models/<version>/card.json``.
     path : Path
         The version's folder.
+    oof_ids : list of str
+        Labelled tiles with an out-of-fold prediction, in dataset order.
+    oof_probabilities : (M, 101, 101) ndarray of float32
+        Their out-of-fold probabilities (also stored, as uint8, in ``oof.npz``).
     """
 
     version: str
     card: dict
     path: Path
+    oof_ids: list = None
+    oof_probabilities: np.ndarray = None
 
 
 def default_loss_schedule(epochs):
@@ -186,8 +192,10 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
     channels : sequence of str
         Extra input channels from `saltviewer.features` (names in ``FEATURE_NAMES``).
     budget_minutes : float, optional
-        Wall-time budget; each fold gets an equal share, stops at the batch where its share
-        runs out, keeps its best weights so far, and the card says ``cut_by_budget``.
+        Wall-time budget. Each fold gets an equal share of what is left; from the measured
+        speed its loss schedule is shrunk (proportionally) to fit, and as a safety it stops
+        at the batch where its share runs out, keeping its best weights so far. The card
+        says ``cut_by_budget`` when either happened.
     seed : int
     on_progress : callable, optional
         Called from the training thread with a `ProgressEvent` (``kind`` in ``phase``,
@@ -207,7 +215,7 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
         Default `default_loss_schedule(epochs)`.
     swa_epochs : int, optional
         Average the weights of this many final epochs (default: a quarter of the last
-        stage, at least 1 when it has 2 epochs or more; 0 disables SWA).
+        stage and at least 2 when it has 4 epochs or more, else none; 0 disables SWA).
     augment, tta : bool
         Training augmentation; flip TTA for the out-of-fold predictions.
     bn_batches : int, optional
@@ -259,15 +267,16 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
     schedule = [(str(loss), int(n)) for loss, n in (loss_schedule or default_loss_schedule(epochs))]
     if sum(n for _, n in schedule) != epochs or any(n < 1 for _, n in schedule):
         raise SaltviewerError(f"loss_schedule {schedule}: stage epochs must be positive and add up to --epochs {epochs}.")
-    last_stage = schedule[-1][1]
-    if swa_epochs is None:
-        swa_epochs = max(1, last_stage // 4) if last_stage >= 2 else 0
-    swa_epochs = min(int(swa_epochs), last_stage)
+    swa_planned = _swa_epochs(schedule, swa_epochs)
     if max_lr is None:
         max_lr = 0.005 if optimizer == "nsgd" else 0.001
     if optimizer not in ("nsgd", "adam"):
         raise SaltviewerError(f"optimizer must be 'nsgd' or 'adam'; got {optimizer!r}.")
 
+    if check_encoder_weights(encoder, encoder_weights) == "imagenet":
+        from .encoders import build_encoder
+
+        build_encoder(encoder, input_size, weights="imagenet")   # fail now, not after loading the tiles
     emit(ProgressEvent("phase", n_folds=folds, n_epochs=epochs, message="loading tiles"))
     dataset.use_cache(workspace)
     labelled = np.flatnonzero((dataset.split == "train") & dataset.has_mask)
@@ -290,6 +299,7 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
     try:
         oof = np.full(masks.shape, np.nan, np.float32)
         fold_cards = []
+        timing = {}   # measured speed, so later folds fit their schedule to the budget
         cut_by_budget = False
         for k in range(n_models):
             deadline = None
@@ -299,10 +309,10 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
                 k, n_models, x_all, y_all, fold_of_all, encoder=encoder, input_size=input_size,
                 resize_mode=resize_mode, channels=x_all.shape[-1], encoder_weights=encoder_weights, width=width,
                 hypercolumn=hypercolumn, scse=scse, schedule=schedule, optimizer=optimizer, max_lr=max_lr,
-                min_lr_ratio=min_lr_ratio, swa_epochs=swa_epochs, batch_size=batch_size, augment=augment,
+                min_lr_ratio=min_lr_ratio, swa_epochs=swa_epochs, batch_size=batch_size, augment=augment, timing=timing,
                 tta=tta, seed=seed, emit=emit, cancel=cancel, deadline=deadline, bn_batches=bn_batches,
                 base=(workspace, base_version, parent_card), out=work / f"fold{k}.keras")
-            cut_by_budget |= cut
+            cut_by_budget |= fold_card["cut_by_budget"]
             val = fold_of == k
             oof[val] = probabilities
             fold_cards.append(fold_card)
@@ -331,7 +341,8 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
                           else {"name": "adam"}),
             "lr_schedule": {"name": "cosine_restarts", "max_lr": max_lr, "min_lr": max_lr * min_lr_ratio,
                             "cycle": "one cycle per loss stage (warm restart at each switch)"},
-            "swa": {"epochs": swa_epochs, "batchnorm_recomputed": bool(swa_epochs)},
+            "swa": {"epochs": swa_planned, "batchnorm_recomputed": bool(swa_planned),
+                    "per_fold": [f["swa_averaged"] for f in fold_cards]},
             "augmentation": ({"hflip": 0.5, "shift_px": 8, "scale": [0.9, 1.15], "brightness": 0.08,
                               "contrast": [0.85, 1.15]} if augment else None),
             "batch_size": batch_size, "epochs": epochs, "folds": folds,
@@ -362,9 +373,59 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
         emit(ProgressEvent("done", n_folds=n_models, n_epochs=epochs, message=version,
                            logs={"oof_score": choice.score, "threshold": choice.threshold,
                                  "min_area": float(choice.min_area)}))
-        return TrainResult(version, card, workspace.version_dir(version))
+        return TrainResult(version, card, workspace.version_dir(version), list(np.array(ids)[has_oof]), probs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _swa_epochs(schedule, requested):
+    """SWA epochs for a schedule: `requested` (capped by the last stage), or the default rule."""
+    last_stage = schedule[-1][1]
+    if requested is None:
+        return max(2, last_stage // 4) if last_stage >= 4 else 0
+    return min(int(requested), last_stage)
+
+
+def fit_schedule(schedule, epochs):
+    """Shrink a loss schedule to `epochs` epochs, keeping the stages' proportions.
+
+    Each stage keeps at least one epoch while there are enough; with fewer epochs than
+    stages, the first stages get one epoch each.
+
+    Examples
+    --------
+    >>> fit_schedule([("bce_dice", 8), ("lovasz", 8)], 5)
+    [('bce_dice', 3), ('lovasz', 2)]
+    """
+    total = sum(n for _, n in schedule)
+    if epochs >= total:
+        return list(schedule)
+    if epochs <= len(schedule):
+        return [(loss, 1) for loss, _ in schedule[:max(epochs, 1)]]
+    raw = [n * epochs / total for _, n in schedule]
+    counts = [max(1, int(r)) for r in raw]
+    while sum(counts) < epochs:
+        i = max(range(len(raw)), key=lambda j: raw[j] - counts[j])
+        counts[i] += 1
+    while sum(counts) > epochs:
+        i = max(range(len(raw)), key=lambda j: counts[j] - raw[j] if counts[j] > 1 else -1)
+        counts[i] -= 1
+    return [(loss, c) for (loss, _), c in zip(schedule, counts)]
+
+
+def _probe_seconds_per_batch(model, batches, steps=3):
+    """Time a few training steps that leave the weights as they are (SGD with learning rate 0)."""
+    import keras
+
+    from .losses import BCEDice
+
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=BCEDice(), jit_compile=False)
+    x, y = batches[0]
+    model.train_on_batch(x, y)                      # trace
+    start = time.monotonic()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return (time.monotonic() - start) / steps
 
 
 def stratified_fold_assignment(masks, folds, seed):
@@ -380,7 +441,7 @@ def _ensure(path):
 
 def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, resize_mode, channels,
                 encoder_weights, width, hypercolumn, scse, schedule, optimizer, max_lr, min_lr_ratio, swa_epochs,
-                batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out):
+                batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out, timing):
     """Train one fold; returns (fold card, validation probabilities, cut by budget)."""
     import keras
 
@@ -393,7 +454,7 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
     from .tta import predict_probabilities
 
     fold_start = time.monotonic()
-    epochs = sum(n for _, n in schedule)
+    epochs = requested_epochs = sum(n for _, n in schedule)
     train_rows = np.flatnonzero(fold_of_all != k)
     val_rows = np.flatnonzero(fold_of_all == k)
     x_val, y_val = x_all[val_rows], y_all[val_rows]
@@ -406,6 +467,20 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
 
     batches = TileBatches(x_all, y_all, batch_size=batch_size, shuffle=True, augment=augment,
                           seed=seed * 1000 + k, indices=train_rows)
+    planned = epochs
+    if deadline is not None:
+        # Fit the schedule to the time left, so that a budget still ends with the Lovasz stage,
+        # a cooled-down learning rate and SWA, rather than being cut in the middle.
+        if "epoch_seconds" not in timing:
+            per_batch = _probe_seconds_per_batch(model, batches)
+            val_batches = len(x_val) / batch_size
+            timing["epoch_seconds"] = per_batch * (len(batches) + val_batches / 3)
+            timing["overhead_seconds"] = 15 + per_batch * (len(batches) / 2 + val_batches)
+        left = deadline - time.monotonic() - timing["overhead_seconds"]
+        planned = int(min(epochs, max(1, left // timing["epoch_seconds"])))
+        schedule = fit_schedule(schedule, planned)
+        epochs = sum(n for _, n in schedule)
+    swa_epochs = _swa_epochs(schedule, swa_epochs)
     control = TrainingControl(cancel, deadline)
     validation = ValidationScore(x_val, y_val)
     best = BestWeights()
@@ -424,7 +499,11 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
         callbacks = [validation, best, reporter, control]
         if stage == len(schedule) - 1 and swa_epochs:
             callbacks.insert(1, swa)
-        model.fit(batches, epochs=epoch + stage_epochs, initial_epoch=epoch, callbacks=callbacks, verbose=0)
+        fit_start = time.monotonic()
+        history = model.fit(batches, epochs=epoch + stage_epochs, initial_epoch=epoch, callbacks=callbacks, verbose=0)
+        ran = len(history.epoch)
+        if ran and not (control.out_of_time_ or control.cancelled_):
+            timing["epoch_seconds"] = (time.monotonic() - fit_start) / ran
         epoch += stage_epochs
         if control.cancelled_:
             raise TrainingCancelled("cancelled")
@@ -465,12 +544,16 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
     probabilities = predict_probabilities(model, x_val, tta=tta, cancel=cancel) if len(x_val) else \
         np.zeros((0, 101, 101), np.float32)
     model.save(out)
+    if deadline is not None:
+        timing["overhead_seconds"] = max(0.0, time.monotonic() - fold_start
+                                         - len(validation.history_) * timing["epoch_seconds"])
     card = {"fold": k, "train_tiles": int(len(train_rows)), "val_tiles": int(len(val_rows)),
+            "epochs_planned": int(planned), "loss_schedule": [[loss, n] for loss, n in schedule],
             "epochs_run": int(len(validation.history_) if len(x_val) else epoch),
             "selected": selected, "val_score": None if score is None else float(score),
             "best_epoch": int(best.best_epoch_), "best_epoch_score": None if best.weights_ is None else float(best.best_),
             "swa_score": swa_score, "swa_averaged": int(swa.n_averaged_),
-            "history": validation.history_, "cut_by_budget": bool(stopped),
+            "history": validation.history_, "cut_by_budget": bool(stopped or planned < requested_epochs),
             "seconds": round(time.monotonic() - fold_start, 1)}
     del model
     return card, probabilities, stopped

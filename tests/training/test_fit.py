@@ -1,0 +1,152 @@
+"""train_model, predict_dataset and submissions end to end on the small synthetic sample.
+
+The models are tiny (``small`` encoder, width 4) and train for one or a few epochs: these
+tests check the machinery (versions, cards, cancellation, budget, pseudo-labels, fine-tuning,
+prediction files), not the quality.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+from saltviewer import SaltviewerError, Workspace, open_dataset, read_submission
+from saltviewer.training import TrainingCancelled, predict_dataset, train_model, write_ensemble_submission
+
+TINY = dict(encoder="small", width=4, batch_size=16, seed=1)
+
+
+@pytest.fixture(scope="module")
+def trained(sample_dir, tmp_path_factory):
+    """One version trained with the whole recipe: BCE+Dice, Lovasz, SWA and BatchNorm recomputation."""
+    workspace = Workspace(tmp_path_factory.mktemp("fit") / "ws")
+    events = []
+    result = train_model(sample_dir, workspace, epochs=3, folds=2, loss_schedule=[("bce_dice", 1), ("lovasz", 2)],
+                         swa_epochs=2, on_progress=events.append, **TINY)
+    return workspace, result, events
+
+
+def test_a_version_with_its_card_and_fold_models(trained, sample_dataset):
+    workspace, result, events = trained
+    assert workspace.versions() == [result.version] == ["v0001"]
+    card = workspace.card(result.version)
+    for field in ("encoder", "input_size", "resize_mode", "channels", "loss_schedule", "optimizer", "lr_schedule",
+                  "epochs", "folds", "fold_models", "ids_hash", "ids_count", "pseudo_labels", "oof_score",
+                  "threshold", "min_area", "parent", "timings", "cut_by_budget", "keras_backend",
+                  "saltviewer_version"):
+        assert field in card, field
+    assert card["encoder"] == "small" and card["folds"] == 2 and card["epochs"] == 3
+    assert card["loss_schedule"] == [{"loss": "bce_dice", "epochs": 1}, {"loss": "lovasz", "epochs": 2}]
+    assert card["ids_count"] == int(sample_dataset.has_mask.sum()) == card["oof_count"]
+    assert card["pseudo_labels"] is None and card["parent"] is None and card["cut_by_budget"] is False
+    assert 0.0 <= card["oof_score"] <= 1.0 and 0.0 < card["threshold"] < 1.0
+    assert all((result.path / name).is_file() for name in card["fold_models"])
+    assert all(d["swa_averaged"] == 2 and d["swa_score"] is not None for d in card["fold_details"])
+    with np.load(result.path / "oof.npz") as oof:
+        assert oof["probabilities"].shape == (card["oof_count"], 101, 101)
+        assert set(oof["folds"]) == {0, 1}
+
+
+def test_progress_events(trained):
+    _, result, events = trained
+    kinds = [e.kind for e in events]
+    assert set(kinds) == {"phase", "batch", "epoch", "fold", "done"}
+    epochs = [e for e in events if e.kind == "epoch"]
+    assert len(epochs) == 2 * 3 and all("val_score" in e.logs and "loss" in e.logs for e in epochs)
+    assert [e.epoch for e in epochs[:3]] == [0, 1, 2] and {e.fold for e in epochs} == {0, 1}
+    batches = [e for e in events if e.kind == "batch"]
+    assert all(e.n_batches == batches[0].n_batches > 0 and e.n_folds == 2 for e in batches)
+    assert events[-1].kind == "done" and events[-1].message == result.version
+
+
+def test_predict_then_submission(trained, sample_dir, tmp_path):
+    from saltviewer import score_submission
+
+    workspace, result, _ = trained
+    dataset = open_dataset(sample_dir)
+    seen = []
+    paths = predict_dataset(dataset, workspace, "latest", on_progress=seen.append, batch_size=16, chunk=32)
+    maps = workspace.open_predictions(result.version, dataset)
+    assert paths[result.version].is_file() and maps.shape == (len(dataset), 101, 101)
+    assert maps.max() > 0 and seen[-1].kind == "done"
+    batches = [e.batch for e in seen if e.kind == "batch"]
+    assert batches == sorted(batches) and batches[-1] == len(dataset)
+    info = write_ensemble_submission(dataset, workspace, [result.version], tmp_path / "sub.csv")
+    rles = read_submission(tmp_path / "sub.csv")
+    assert list(rles) == [dataset.ids[i] for i in dataset.indices("test")]
+    assert info.threshold == result.card["threshold"] and info.tuned_on == "card"
+    # On the labelled tiles the stored maps reproduce a score the metric accepts.
+    info = write_ensemble_submission(dataset, workspace, [result.version], tmp_path / "train.csv", split="train")
+    assert 0.0 <= score_submission(tmp_path / "train.csv", sample_dir).score <= 1.0
+
+
+def test_prediction_split_keeps_other_tiles(trained, sample_dir):
+    from saltviewer.training.predict import predicted_mask_path
+
+    workspace, result, _ = trained
+    dataset = open_dataset(sample_dir)
+    predict_dataset(dataset, workspace, [result.version], split="all", tta=False)
+    before = np.array(workspace.open_predictions(result.version, dataset))
+    predict_dataset(dataset, workspace, [result.version], split="test", tta=True, folds=[0])
+    after = np.array(workspace.open_predictions(result.version, dataset))
+    train = dataset.indices("train")
+    np.testing.assert_array_equal(after[train], before[train])
+    assert np.load(predicted_mask_path(workspace, result.version, dataset)).all()
+
+
+def test_cancel_writes_nothing(sample_dir, tmp_path):
+    workspace = Workspace(tmp_path / "ws")
+    cancel = threading.Event()
+
+    def on_progress(event):
+        if event.kind == "batch":
+            cancel.set()
+
+    with pytest.raises(TrainingCancelled):
+        train_model(sample_dir, workspace, epochs=2, folds=2, cancel=cancel, on_progress=on_progress, **TINY)
+    assert workspace.versions() == []
+    assert [p.name for p in workspace.models_dir.iterdir()] == []
+
+
+def test_budget_cut_still_writes_the_best_weights_and_pseudo_labels_only_train(sample_dir, sample_dataset, tmp_path):
+    workspace = Workspace(tmp_path / "ws")
+    test_ids = [sample_dataset.ids[i] for i in sample_dataset.indices("test")[:5]]
+    pseudo = {tile_id: np.zeros((101, 101), bool) for tile_id in test_ids}
+    pseudo[test_ids[0]][40:60, 40:60] = True
+    labelled_id = sample_dataset.ids[int(sample_dataset.indices("train")[0])]
+    pseudo[labelled_id] = np.ones((101, 101), bool)          # has ground truth: ignored
+    result = train_model(sample_dir, workspace, epochs=20, folds=1, budget_minutes=0.03, pseudo_labels=pseudo, **TINY)
+    card = result.card
+    assert card["cut_by_budget"] is True and card["budget_minutes"] == 0.03
+    assert card["pseudo_labels"]["count"] == 5
+    assert all(d["epochs_run"] < 20 and d["cut_by_budget"] for d in card["fold_details"])
+    n_labelled = int(sample_dataset.has_mask.sum())
+    (fold,) = card["fold_details"]                   # folds=1: one model, a fifth held out
+    assert fold["val_tiles"] == card["oof_count"] == n_labelled // 5
+    assert fold["train_tiles"] + fold["val_tiles"] == n_labelled + 5
+
+
+def test_fine_tuning_from_a_base_version(trained, sample_dir, tmp_path):
+    import shutil
+
+    workspace, result, _ = trained
+    copy = Workspace(tmp_path / "ws")
+    shutil.copytree(result.path, copy.models_dir / result.version)
+    child = train_model(sample_dir, copy, epochs=1, folds=2, base_version=result.version, bn_batches=1, tta=False,
+                        **dict(TINY, encoder=None))
+    assert child.card["parent"] == result.version and child.card["encoder"] == "small"
+    assert copy.versions() == [result.version, child.version]
+    with pytest.raises(SaltviewerError, match="keeps its parent's architecture"):
+        train_model(sample_dir, copy, epochs=1, folds=2, base_version=result.version, input_size=96,
+                    **dict(TINY, encoder=None))
+
+
+def test_bad_arguments_are_one_line_errors(sample_dir, tmp_path):
+    with pytest.raises(SaltviewerError, match="--epochs"):
+        train_model(sample_dir, tmp_path / "ws", epochs=0)
+    with pytest.raises(SaltviewerError, match="--encoder must be one of"):
+        train_model(sample_dir, tmp_path / "ws", encoder="unet++")
+    with pytest.raises(SaltviewerError, match="--channels"):
+        train_model(sample_dir, tmp_path / "ws", channels=("colour",))
+    with pytest.raises(SaltviewerError, match="--pseudo-labels"):
+        train_model(sample_dir, tmp_path / "ws", pseudo_labels="rejected", epochs=1)
