@@ -139,7 +139,10 @@ def load_source(name, dataset, indices):
     if path.is_file():
         return indices, np.load(path)
     start = time.perf_counter()
-    maps = pixel_classifier_oof(dataset, indices) if name == "pixel-classifier" else degraded_truth_oof(dataset, indices)
+    if name == "pixel-classifier":
+        maps = pixel_classifier_oof(dataset, indices)
+    else:
+        maps = degraded_truth_oof(dataset, indices)
     print(f"  made {name} maps in {time.perf_counter() - start:.0f} s", flush=True)
     np.save(path, maps.astype(np.float32))
     return indices, maps

@@ -157,7 +157,8 @@ def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SH
         for k in np.flatnonzero(agreeing):
             reasons[k] = ["confident-salt", (
                 f"all {m} models predict salt ({_percent(scores.coverage[k])} of the tile), mean IoU "
-                f"{scores.mean_iou[k]:.3f} (least {scores.min_iou[k]:.3f}); {_percent(confident[k])} of pixels confident")]
+                f"{scores.mean_iou[k]:.3f} (least {scores.min_iou[k]:.3f}); "
+                f"{_percent(confident[k])} of pixels confident")]
     if "pixel-confidence" in criteria:
         sure = allowed & (confident >= confident_share) & (scores.coverage > 0)
         for k in np.flatnonzero(sure):
@@ -213,7 +214,8 @@ def _criteria(criterion):
     criteria = tuple(dict.fromkeys(criterion))
     bad = [c for c in criteria if c not in CRITERIA]
     if bad or not criteria:
-        raise SaltviewerError(f"criterion must be 'agreement', 'pixel-confidence' or 'both', got {bad[0] if bad else criterion!r}.")
+        shown = bad[0] if bad else criterion
+        raise SaltviewerError(f"criterion must be 'agreement', 'pixel-confidence' or 'both', got {shown!r}.")
     return criteria
 
 
@@ -489,5 +491,6 @@ def _proposals(ensemble, scores, selection, kind, crf=False):
         proposals.append(Proposal(
             tile=selection.ids[k], mask=masks[int(selection.indices[k])], criterion=criterion, reason=reason,
             models=ensemble.versions, scores=row, kind=kind, disagreement=round(disagreement, 6),
-            agreement=round(float(scores.mean_iou[position]), 6), uncertain=round(float(scores.uncertain[position]), 6)))
+            agreement=round(float(scores.mean_iou[position]), 6),
+            uncertain=round(float(scores.uncertain[position]), 6)))
     return proposals

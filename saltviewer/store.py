@@ -46,7 +46,8 @@ import numpy as np
 from ._errors import SaltviewerError
 from .rle import TILE_SHAPE
 
-__all__ = ["CurationStore", "Item", "Event", "Proposal", "ProposeReport", "SCHEMA_VERSION", "KINDS", "STATES", "export_labels",
+__all__ = ["CurationStore", "Item", "Event", "Proposal", "ProposeReport", "SCHEMA_VERSION", "KINDS", "STATES",
+           "export_labels",
            "encode_mask", "decode_mask", "check_mask"]
 
 #: Schema version written by this saltviewer; stores from a newer one are refused.
@@ -1061,13 +1062,15 @@ class CurationStore:
                     "FROM events ORDER BY id"):
                 state, mask, proposal = replay.get(item_id, (None, None, None))
                 if before != state:
-                    problems.append(f"event {event_id}: starts from state {before!r}, but item {item_id} was {state!r}.")
+                    problems.append(f"event {event_id}: starts from state {before!r}, "
+                                    f"but item {item_id} was {state!r}.")
                 if action in ("propose", "repropose"):
                     proposal = proposed
                 elif action == "undo":
                     target = decisions.get(undoes)
                     if target is None or target[0] != item_id:
-                        problems.append(f"event {event_id}: undoes {undoes}, which is not a decision on item {item_id}.")
+                        problems.append(f"event {event_id}: undoes {undoes}, "
+                                        f"which is not a decision on item {item_id}.")
                     elif target[1] != after:
                         problems.append(f"event {event_id}: undo restores {after!r}, the undone decision started "
                                         f"from {target[1]!r}.")

@@ -140,7 +140,8 @@ def test_order_is_most_disagreement_first_with_reproducible_ties(three, sample_d
     workspace, versions = three
     scores = ensemble_scores(workspace, sample_dataset, versions)
     order = scores.order()
-    keys = [(-scores.disagreement[k], -scores.pixel_disagreement[k], -scores.uncertain[k], scores.ids[k]) for k in order]
+    keys = [(-scores.disagreement[k], -scores.pixel_disagreement[k], -scores.uncertain[k], scores.ids[k])
+            for k in order]
     assert keys == sorted(keys)
     part = scores.subset(order[:5])
     assert part.ids == tuple(scores.ids[k] for k in order[:5]) and len(part) == 5

@@ -66,7 +66,8 @@ def planted(tmp_path_factory):
     salted = next(i for i in dataset.indices("train") if truth[i].mean() > 0.2)
     emptied = next(i for i in dataset.indices("train") if not truth[i].any())
     for i, mask in ((salted, np.zeros((101, 101), bool)), (emptied, _disk(50, 50, 30))):
-        Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(root / "train" / "masks" / f"{dataset.ids[i]}.png")
+        path = root / "train" / "masks" / f"{dataset.ids[i]}.png"
+        Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(path)
     dataset = open_dataset(root)
     return {"root": root, "dataset": dataset, "workspace": workspace, "versions": versions, "groups": groups,
             "test": test, "blank": blank, "wrong": {dataset.ids[salted], dataset.ids[emptied]}}
