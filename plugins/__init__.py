@@ -32,13 +32,19 @@ def dock_widgets(viewer, data=None, workspace=None, widgets=WIDGETS):
     session = session_for(viewer)
     if data is not None:
         session.open(data, workspace)
-    docked = {}
+    docked, docks = {}, []
     for name in widgets:
-        _, widget = viewer.window.add_plugin_dock_widget("saltviewer", name, tabify=bool(docked))
+        dock, widget = viewer.window.add_plugin_dock_widget("saltviewer", name, tabify=bool(docked))
         docked[name] = widget
-    if docked:
-        first = next(iter(docked.values()))
-        dock = first.parent()
-        if dock is not None and hasattr(dock, "raise_"):
-            dock.raise_()
+        docks.append(dock)
+    if docks:
+        from qtpy.QtCore import Qt, QTimer
+
+        width = max(widget.sizeHint().width() for widget in docked.values()) + 16
+        window = getattr(viewer.window, "_qt_window", None)
+        if window is not None:
+            window.resizeDocks(docks, [width] * len(docks), Qt.Horizontal)
+
+        docks[0].raise_()
+        QTimer.singleShot(0, docks[0].raise_)   # napari raises the last tab it added; put the first in front
     return docked

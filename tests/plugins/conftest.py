@@ -20,3 +20,55 @@ def pytest_configure(config):
     # napari on Qt5 warns that it cannot detect the system theme; not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore:System theme detection:UserWarning")
     config.addinivalue_line("filterwarnings", "ignore:.*json_encoders.*:DeprecationWarning")
+
+
+def disk(shape, centre, radius):
+    import numpy as np
+
+    y, x = np.ogrid[:shape[0], :shape[1]]
+    return (y - centre[0]) ** 2 + (x - centre[1]) ** 2 <= radius ** 2
+
+
+def write_versions(dataset, workspace, n_versions=3, seed=0):
+    """Model versions with stored probability maps made by hand (no network is trained).
+
+    Labelled tiles get their training mask, shifted a little per version; unlabelled tile
+    ``k`` gets a disk whose radius differs between versions by ``k % 4`` pixels (so the
+    ensemble disagrees more on some tiles than on others), and every third one is empty
+    for all versions (confident empty). Returns the version names.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = len(dataset)
+    versions = []
+    for v in range(n_versions):
+        probs = np.full((n, 101, 101), 0.03, np.float32)
+        for i in range(n):
+            truth = dataset.mask(i)
+            if truth is not None:
+                mask = np.roll(truth, v, axis=1)
+            else:
+                k = int(np.flatnonzero(dataset.indices("test") == i)[0])
+                if k % 3 == 0:
+                    continue
+                mask = disk((101, 101), (50, 45 + 2 * (k % 5)), 12 + 2 * (k % 7) + v * (k % 4))
+            probs[i][mask] = 0.95
+        probs += rng.uniform(0, 0.02, probs.shape).astype(np.float32)
+        version = workspace.add_version({"encoder": "hand-made", "threshold": 0.5, "oof_score": 0.7 + 0.01 * v,
+                                         "note": "probability maps drawn by tests/plugins/conftest.py"})
+        workspace.write_predictions(version, dataset, np.clip(probs, 0, 1))
+        versions.append(version)
+    return versions
+
+
+@pytest.fixture
+def review_workspace(sample_dataset, workspace):
+    """A workspace with three hand-made versions and proposals in its curation store."""
+    from saltviewer.pseudo import propose_pseudo_labels
+
+    write_versions(sample_dataset, workspace)
+    report = propose_pseudo_labels(workspace, sample_dataset, empty_share=None, review=6, min_agreement=0.5,
+                                   max_uncertain=0.2)
+    assert report.queue > 0
+    return workspace

@@ -1,0 +1,58 @@
+"""Layers the widgets own, found by a role in their metadata (a person may rename them freely)."""
+
+ROLE = "saltviewer_role"
+
+__all__ = ["ROLE", "find_layer", "put_layer", "remove_layers", "show_only_group", "group_layers"]
+
+
+def find_layer(viewer, role):
+    """The layer with this role, or None."""
+    for layer in viewer.layers:
+        if layer.metadata.get(ROLE) == role:
+            return layer
+    return None
+
+
+def group_layers(viewer, group):
+    """Layers whose role starts with ``group + ":"``."""
+    prefix = f"{group}:"
+    return [layer for layer in viewer.layers if str(layer.metadata.get(ROLE, "")).startswith(prefix)]
+
+
+def put_layer(viewer, role, kind, data, *, name, **kwargs):
+    """Update the data of the layer with `role`, or add it (as ``viewer.add_<kind>``).
+
+    Keyword arguments apply only when the layer is made, so a person's later changes
+    (opacity, colours, visibility) are kept while stepping through tiles.
+    """
+    layer = find_layer(viewer, role)
+    if layer is not None and type(layer).__name__.lower() != kind:
+        viewer.layers.remove(layer)
+        layer = None
+    if layer is None:
+        metadata = dict(kwargs.pop("metadata", {}) or {})
+        metadata[ROLE] = role
+        layer = getattr(viewer, f"add_{kind}")(data, name=name, metadata=metadata, **kwargs)
+        return layer
+    layer.data = data
+    return layer
+
+
+def remove_layers(viewer, layers):
+    for layer in list(layers):
+        if layer in viewer.layers:
+            viewer.layers.remove(layer)
+
+
+def show_only_group(viewer, group):
+    """Hide the layers of saltviewer's other views (review, mosaic) that share the canvas.
+
+    Returns the layers hidden, so a view can put them back.
+    """
+    hidden = []
+    for layer in viewer.layers:
+        role = str(layer.metadata.get(ROLE, ""))
+        if role and not role.startswith(f"{group}:") and layer.visible:
+            layer.visible = False
+            hidden.append(layer)
+    return hidden

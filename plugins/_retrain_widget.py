@@ -1,0 +1,321 @@
+"""Retrain widget: train a new model version in a worker thread, watch it learn, compare scores.
+
+Training runs from a napari worker thread, which drives a child Python process where
+TensorFlow/Keras are imported (never in the viewer's process, see `_train_process`):
+napari's progress bar advances per batch, the plot adds loss and
+validation score per epoch, and Cancel stops at the next batch without writing anything.
+A finished version is registered, the unlabelled pool is re-predicted (in a second worker),
+the review queue refreshes, and the widget shows the new score beside the parent's.
+"""
+
+import threading
+
+from qtpy.QtCore import QObject, QSize, Qt, Signal
+from qtpy.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                            QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from ._data_bar import DataBar
+from ._plot import CurvePlot
+from ._retrain import RetrainOptions, compare_scores, encoder_names, progress_position, run_in_process
+from ._session import notify_error, notify_info, session_for
+from ._settings import load_settings, save_settings
+
+__all__ = ["RetrainWidget"]
+
+
+class _Relay(QObject):
+    """Carries progress events from the worker thread to the GUI thread (queued signal)."""
+
+    event = Signal(object)
+
+
+class RetrainWidget(QWidget):
+    """Retrain a model version (dock it from Plugins > saltviewer > Retrain).
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+
+    Attributes
+    ----------
+    extra_options : dict
+        More keyword arguments for `saltviewer.training.train_model` (tests set a tiny
+        model here: ``{"width": 4, "input_size": 32}``).
+    """
+
+    #: Emitted with the `Outcome` when training (and prediction) ended, however it ended.
+    finished = Signal(object)
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.extra_options = {}
+        self.predict_after = True
+        self.worker = None
+        self.cancel_event = None
+        self.progress = None
+        self._done = 0
+        self._relay = _Relay(self)
+        self._relay.event.connect(self._on_event)
+        settings = load_settings().get("retrain", {})
+        self._build(settings)
+        self.session.changed.connect(self._on_session_changed)
+        self.session.versions_changed.connect(self._on_session_changed)
+        self.session.decisions_changed.connect(self._update_pseudo_count)
+        if not self.session.is_open:
+            self.session.open_remembered()
+        self._on_session_changed()
+
+    def _build(self, settings):
+        self.data_bar = DataBar(self.session, self)
+        self.encoder_combo = QComboBox()
+        self.encoder_combo.addItems(encoder_names())
+        self.encoder_combo.setCurrentText(settings.get("encoder", "small"))
+        self.encoder_combo.setToolTip("small and resnet34 train from scratch; resnet50 and xception are "
+                                      "keras.applications backbones")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(int(settings.get("epochs", 30)))
+        self.epochs_spin.setToolTip("Epochs per fold (BCE + Dice for the first half, Lovasz hinge for the rest)")
+        self.folds_spin = QSpinBox()
+        self.folds_spin.setRange(1, 10)
+        self.folds_spin.setValue(int(settings.get("folds", 5)))
+        self.folds_spin.setToolTip("k-fold cross-validation; the version is the ensemble of its k fold models "
+                                   "(1: one model, a fifth of the labelled tiles held out)")
+        self.budget_spin = QDoubleSpinBox()
+        self.budget_spin.setRange(0, 24 * 60)
+        self.budget_spin.setDecimals(0)
+        self.budget_spin.setSuffix(" min")
+        self.budget_spin.setSpecialValueText("no limit")
+        self.budget_spin.setValue(float(settings.get("budget", 0)))
+        self.budget_spin.setToolTip("Wall-time budget: each fold stops when its share runs out and keeps its best weights")
+        self.pseudo_check = QCheckBox("include accepted pseudo-labels")
+        self.pseudo_check.setChecked(bool(settings.get("pseudo_labels", True)))
+        self.base_combo = QComboBox()
+        self.base_combo.setToolTip("Start every fold from this version's weights (it becomes the parent), "
+                                   "or train from scratch")
+        form = QFormLayout()
+        form.addRow("Encoder", self.encoder_combo)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Folds", self.folds_spin)
+        form.addRow("Budget", self.budget_spin)
+        form.addRow("Start from", self.base_combo)
+        form.addRow("", self.pseudo_check)
+        self.base_combo.currentIndexChanged.connect(self._on_base_changed)
+
+        self.train_button = QPushButton("Retrain")
+        self.train_button.setToolTip("Train a new model version; existing versions are never changed")
+        self.train_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop at the next batch; nothing is written, every existing model is kept")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.result_label.setStyleSheet("font-weight: bold;")
+        self.plot = CurvePlot(self)
+
+        settings_box = QGroupBox("New version")
+        settings_layout = QVBoxLayout(settings_box)
+        settings_layout.addLayout(form)
+        settings_layout.addLayout(buttons)
+        progress_box = QGroupBox("Progress")
+        progress_layout = QVBoxLayout(progress_box)
+        progress_layout.addWidget(self.status_label)
+        progress_layout.addWidget(self.plot, 1)
+        progress_layout.addWidget(self.result_label)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.data_bar)
+        layout.addWidget(settings_box)
+        layout.addWidget(progress_box, 1)
+        self.setMinimumWidth(360)
+
+    def sizeHint(self):
+        return QSize(420, 600)
+
+    # ------------------------------------------------------------------ session
+    def _on_session_changed(self, *_):
+        from ._retrain import version_score
+
+        workspace = self.session.workspace
+        current = self.base_combo.currentData()
+        self.base_combo.blockSignals(True)
+        self.base_combo.clear()
+        self.base_combo.addItem("scratch (no parent)", None)
+        if workspace is not None:
+            for version in reversed(workspace.versions()):
+                card = workspace.card(version)
+                score = version_score(card)
+                label = f"{version}  ({card.get('encoder', '?')}, {'n/a' if score is None else f'{score:.3f}'})"
+                self.base_combo.addItem(label, version)
+        index = self.base_combo.findData(current)
+        self.base_combo.setCurrentIndex(max(index, 0))
+        self.base_combo.blockSignals(False)
+        self._update_pseudo_count()
+        running = self.worker is not None
+        self.train_button.setEnabled(self.session.is_open and not running)
+        if not self.session.is_open:
+            self.status_label.setText("Open a data folder and a workspace (Open… above) to train.")
+        elif not running and not self.status_label.text():
+            n = int(self.session.dataset.has_mask.sum())
+            self.status_label.setText(f"{n:,} labelled tiles to train on.")
+
+    def _on_base_changed(self, *_):
+        version = self.base_combo.currentData()
+        if version and self.session.workspace is not None:
+            encoder = self.session.workspace.card(version).get("encoder")
+            if encoder:
+                self.encoder_combo.setCurrentText(encoder)
+        self.encoder_combo.setEnabled(not version)
+
+    def _update_pseudo_count(self, *_):
+        if not self.session.is_open:
+            self.pseudo_check.setText("include accepted pseudo-labels")
+            return
+        try:
+            n = len(self.session.store.pseudo_labels(self.session.dataset))
+        except Exception:   # a store another program holds locked: the count is only a hint
+            n = None
+        count = "" if n is None else f" ({n:,})"
+        self.pseudo_check.setText(f"include accepted pseudo-labels{count}")
+
+    def options(self):
+        """The `RetrainOptions` the form holds."""
+        budget = self.budget_spin.value()
+        return RetrainOptions(encoder=self.encoder_combo.currentText(), epochs=self.epochs_spin.value(),
+                              folds=self.folds_spin.value(), pseudo_labels=self.pseudo_check.isChecked(),
+                              base_version=self.base_combo.currentData(), budget_minutes=budget or None,
+                              extra=dict(self.extra_options))
+
+    # ------------------------------------------------------------------ running
+    @property
+    def running(self):
+        return self.worker is not None
+
+    def start(self):
+        """Start training in a worker thread (returns at once)."""
+        from napari.qt.threading import create_worker
+
+        if self.running or not self.session.is_open:
+            return
+        options = self.options()
+        save_settings(retrain={"encoder": options.encoder, "epochs": options.epochs, "folds": options.folds,
+                               "pseudo_labels": options.pseudo_labels, "budget": self.budget_spin.value()})
+        self.cancel_event = threading.Event()
+        self.plot.clear("Waiting for the first epoch…")
+        self.result_label.setText("")
+        self.status_label.setText("Starting (loading TensorFlow)…")
+        self._done = 0
+        self._set_running(True)
+        task = "retrain" if self.predict_after else "train"
+        worker = create_worker(run_in_process, task, self.session.dataset, self.session.workspace,
+                               options=options, on_progress=self._relay.event.emit, cancel=self.cancel_event,
+                               _ignore_errors=True)
+        worker.returned.connect(self._on_trained)
+        worker.errored.connect(self._on_crashed)
+        self.worker = worker
+        worker.start()
+
+    def cancel(self):
+        """Ask the running worker to stop at the next batch."""
+        if self.cancel_event is not None and self.running:
+            self.cancel_event.set()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText("Cancelling at the next batch…")
+
+    def _set_running(self, running):
+        self.train_button.setEnabled(not running and self.session.is_open)
+        self.cancel_button.setEnabled(running)
+        for widget in (self.encoder_combo, self.epochs_spin, self.folds_spin, self.budget_spin, self.pseudo_check,
+                       self.base_combo, self.data_bar.open_button):
+            widget.setEnabled(not running)
+        if not running:
+            self._on_base_changed()
+
+    def _on_event(self, event):
+        from napari.utils import progress
+
+        kind = event.kind
+        if kind == "trained":
+            self._on_version_written(event.message)
+        elif kind == "phase":
+            self.status_label.setText(f"{event.message[:1].upper()}{event.message[1:]}…")
+        elif kind == "batch":
+            if event.n_epochs:        # training: positions within folds and epochs
+                done, total = progress_position(event)
+                text = (f"fold {event.fold + 1}/{max(event.n_folds, 1)} · epoch {event.epoch + 1}/{event.n_epochs} · "
+                        f"batch {event.batch + 1}/{event.n_batches}")
+                desc = f"Training fold {event.fold + 1}/{max(event.n_folds, 1)}"
+            else:                     # prediction: tiles done of tiles to do
+                done, total = int(event.batch), int(event.n_batches)
+                text = f"predicting {event.message}: {done:,}/{total:,} tiles"
+                desc = f"Predicting with {event.message}"
+            if self.progress is None or self.progress.total != total:
+                self._close_progress()
+                self.progress = progress(total=total, desc=desc)
+                self._done = 0
+            elif self.progress.desc != desc:
+                self.progress.set_description(desc)
+            if done > self._done:
+                self.progress.update(done - self._done)
+                self._done = done
+            if "loss" in event.logs:
+                text += f" · loss {event.logs['loss']:.3f}"
+            self.status_label.setText(text)
+        elif kind == "epoch":
+            self.plot.add_epoch(event.logs, fold=event.fold, n_folds=event.n_folds)
+        elif kind == "fold":
+            score = event.logs.get("val_score")
+            if score is not None:
+                self.status_label.setText(f"fold {event.fold + 1}/{event.n_folds} done: validation {score:.3f}")
+
+    def _close_progress(self):
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+
+    def _on_crashed(self, error):
+        # train_version and predict_pool catch their errors; this is a last resort.
+        from ._retrain import Outcome
+
+        self._finish(Outcome("failed", message=f"retraining failed: {type(error).__name__}: {error}"))
+
+    def _on_trained(self, outcome):
+        self._finish(outcome)
+
+    def _on_version_written(self, version):
+        """The new version exists (prediction may still run): show its score, tell the other widgets."""
+        self._close_progress()
+        self.session.versions_changed.emit()
+        self.result_label.setText(compare_scores(self.session.workspace, version))
+        if self.predict_after:
+            self.status_label.setText(f"{version} written; predicting the unlabelled pool…")
+
+    def _finish(self, outcome):
+        self._close_progress()
+        self.worker = None
+        self._set_running(False)
+        if outcome.version is not None:
+            self.result_label.setText(compare_scores(self.session.workspace, outcome.version))
+            self.session.versions_changed.emit()
+            self.session.decisions_changed.emit(None)
+        if outcome.status == "done":
+            self.status_label.setText(outcome.message[:1].upper() + outcome.message[1:] + ".")
+            notify_info(f"saltviewer: {outcome.message}")
+        elif outcome.status == "cancelled":
+            self.status_label.setText(outcome.message[:1].upper() + outcome.message[1:])
+            notify_info(f"saltviewer: {outcome.message}")
+        else:
+            self.status_label.setText(outcome.message)
+            notify_error(f"saltviewer: {outcome.message}")
+        self._on_session_changed()
+        self.finished.emit(outcome)

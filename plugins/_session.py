@@ -1,0 +1,165 @@
+"""What the widgets of one viewer share: the open data folder, workspace and curation store.
+
+Each viewer has one `Session` (see `session_for`). The review, mosaic and retrain widgets
+read the dataset, workspace and store from it and talk through its signals:
+
+- ``changed``: another data folder or workspace was opened;
+- ``versions_changed``: a model version was added or its predictions written;
+- ``decisions_changed(ids)``: decisions were written to the store (a list of tile ids, or
+  None for "many");
+- ``tile_requested(id)``: someone (the mosaic) asks the review widget to show a tile.
+"""
+
+import weakref
+from pathlib import Path
+
+from qtpy.QtCore import QObject, Signal
+
+from ._settings import load_settings, save_settings
+
+__all__ = ["Session", "session_for"]
+
+_SESSIONS = {}
+
+
+def session_for(viewer):
+    """The `Session` of a viewer, made on first use (None gives a session of its own).
+
+    napari hands each plugin widget its own proxy of the viewer; the session belongs to
+    the viewer behind the proxies, so all of saltviewer's widgets in a window share it.
+    """
+    real = getattr(viewer, "__wrapped__", viewer)
+    key = id(real)
+    session = _SESSIONS.get(key)
+    if session is None or session._real_viewer() is not real:
+        session = Session(viewer)
+        if viewer is not None:
+            session._real_viewer = weakref.ref(real)
+            _SESSIONS[key] = session
+            weakref.finalize(real, _SESSIONS.pop, key, None)
+    return session
+
+
+class Session(QObject):
+    """The data folder, workspace and store that one viewer's widgets work on.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer or None
+    """
+
+    changed = Signal()
+    versions_changed = Signal()
+    decisions_changed = Signal(object)
+    tile_requested = Signal(str)
+
+    def __init__(self, viewer=None):
+        super().__init__()
+        self.viewer = viewer
+        self._real_viewer = lambda: None
+        self.data_path = None
+        self.workspace_path = None
+        self.dataset = None
+        self.workspace = None
+        self._store = None
+
+    # ------------------------------------------------------------------ opening
+    @property
+    def is_open(self):
+        return self.dataset is not None and self.workspace is not None
+
+    def open(self, data_path, workspace_path, remember=True):
+        """Open a data folder and a workspace; raises `SaltviewerError` with one clear line.
+
+        The previous dataset and workspace stay in force when opening fails.
+        """
+        from saltviewer import SaltviewerError, Workspace, open_dataset
+
+        if not data_path:
+            raise SaltviewerError("choose a data folder (competition layout: train/images, test/images, ...).")
+        if not workspace_path:
+            raise SaltviewerError("choose a workspace folder (it is created if missing).")
+        data_path, workspace_path = Path(data_path), Path(workspace_path)
+        dataset = open_dataset(data_path)
+        workspace = Workspace(workspace_path)
+        self.close_store()
+        self.data_path, self.workspace_path = data_path, workspace_path
+        self.dataset, self.workspace = dataset, workspace
+        if remember:
+            save_settings(data=str(data_path), workspace=str(workspace_path))
+        self.changed.emit()
+        return self
+
+    def open_remembered(self):
+        """Open the data folder and workspace of the last session, if they still exist.
+
+        Returns True when something was opened. Problems are not raised: the widgets
+        then simply show that nothing is open.
+        """
+        from saltviewer import SaltviewerError
+
+        if self.is_open:
+            return True
+        settings = load_settings()
+        data, workspace = settings.get("data"), settings.get("workspace")
+        if not data or not workspace or not Path(data).is_dir():
+            return False
+        try:
+            self.open(data, workspace, remember=False)
+        except SaltviewerError:
+            return False
+        return True
+
+    # -------------------------------------------------------------------- store
+    @property
+    def store(self):
+        """The workspace's curation store, opened on first use (None when nothing is open)."""
+        if self._store is None and self.workspace is not None:
+            from saltviewer.store import CurationStore
+
+            self._store = CurationStore(self.workspace.store_path)
+        return self._store
+
+    def close_store(self):
+        store, self._store = self._store, None
+        if store is not None and hasattr(store, "close"):
+            store.close()
+
+    # --------------------------------------------------------------- neighbours
+    def neighbours(self, tile):
+        """Side (``"left"``, ``"right"``, ``"up"``, ``"down"``) to neighbouring tile id, from the
+        mosaics built for the open dataset; empty when none were built."""
+        return {}
+
+    # ------------------------------------------------------------------ helpers
+    def request_tile(self, tile_id):
+        """Ask the review widget to show `tile_id` (it is docked if it is not yet)."""
+        if self.viewer is not None and not self.receivers(self.tile_requested):
+            try:
+                self.viewer.window.add_plugin_dock_widget("saltviewer", "Review")
+            except Exception as error:  # napari raises several kinds here; show, never crash
+                notify_error(f"could not open the Review widget: {error}")
+                return
+        self.tile_requested.emit(str(tile_id))
+
+    def describe(self):
+        """One line for the header of each widget."""
+        if not self.is_open:
+            return "No data open"
+        n = len(self.dataset)
+        versions = self.workspace.versions()
+        return (f"{Path(self.data_path).name}: {n:,} tiles  ·  workspace {Path(self.workspace_path).name}: "
+                f"{len(versions)} model version{'s' if len(versions) != 1 else ''}")
+
+
+def notify_error(message):
+    """Show a napari error notification with one clear line (never a traceback)."""
+    from napari.utils.notifications import show_error
+
+    show_error(str(message))
+
+
+def notify_info(message):
+    from napari.utils.notifications import show_info
+
+    show_info(str(message))
