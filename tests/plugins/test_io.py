@@ -119,3 +119,28 @@ def test_settings_are_remembered_in_the_config_folder(config_dir):
     assert load_settings() == {"data": "/a", "workspace": "/b", "state_filter": "pending"}
     settings_path().write_text("{not json")
     assert load_settings() == {}
+
+
+def test_view_verb_docks_the_widgets_on_the_data(sample_dir, review_workspace, qtbot, capsys):
+    from saltviewer.cli import build_parser, main
+    from saltviewer.cli.view import open_viewer
+
+    assert main(["view", str(sample_dir / "nowhere"), "--workspace", str(review_workspace.path)]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert main(["view", str(sample_dir)]) == 2                   # first time: the workspace is needed
+    assert "--workspace: needed" in capsys.readouterr().err
+
+    args = build_parser().parse_args(["view", str(sample_dir), "-w", str(review_workspace.path)])
+    viewer = open_viewer(args)
+    try:
+        docks = {name for name in viewer.window.dock_widgets}
+        assert {"Review (saltviewer)", "Mosaics (saltviewer)", "Retrain (saltviewer)"} <= docks
+        qtbot.waitUntil(lambda: "review:tile" in [str(layer.metadata.get("saltviewer_role"))
+                                                  for layer in viewer.layers], timeout=10_000)
+        # the workspace is now remembered with the data
+        again = build_parser().parse_args(["view", str(sample_dir)])
+        from saltviewer.cli.view import resolve_workspace
+
+        assert resolve_workspace(again.data, again.workspace) == review_workspace.path
+    finally:
+        viewer.close()

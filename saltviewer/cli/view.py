@@ -1,0 +1,63 @@
+HELP = "open napari with saltviewer's Review, Mosaics and Retrain widgets docked on a data folder"
+DESCRIPTION = ("Open napari with saltviewer's widgets docked on DATA and a workspace: review the ensemble's "
+               "predictions and curate pseudo-labels, inspect mosaics, retrain. Without --workspace, the "
+               "workspace last used with DATA is opened again. The same widgets are in napari's Plugins menu.")
+
+WIDGETS = ("Review", "Mosaics", "Retrain")
+
+
+def add_arguments(parser):
+    from pathlib import Path
+
+    from ._common import add_data_argument
+
+    add_data_argument(parser)
+    parser.add_argument("--workspace", "-w", type=Path, default=None, metavar="WS",
+                        help="workspace folder (default: the one last used with DATA)")
+    parser.add_argument("--widgets", nargs="+", default=list(WIDGETS), choices=WIDGETS, metavar="NAME",
+                        help=f"widgets to dock, the first in front (default: {' '.join(WIDGETS)})")
+
+
+def resolve_workspace(data, workspace):
+    """The workspace to open: the one given, else the one last used with `data`."""
+    from pathlib import Path
+
+    from .._errors import SaltviewerError
+
+    if workspace is not None:
+        return Path(workspace)
+    from ..plugins._settings import load_settings
+
+    settings = load_settings()
+    if settings.get("data") and settings.get("workspace") and Path(settings["data"]).resolve() == Path(data).resolve():
+        return Path(settings["workspace"])
+    raise SaltviewerError(f"--workspace: needed the first time {data} is viewed (a folder for models, predictions "
+                          "and decisions; it is created if missing).")
+
+
+def open_viewer(args):
+    """Check the data and workspace, then make the napari viewer with the widgets docked."""
+    import warnings
+
+    from .. import Workspace, open_dataset
+
+    workspace = resolve_workspace(args.data, args.workspace)
+    open_dataset(args.data)                 # bad data: one line, before any window opens
+    Workspace(workspace)
+    warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated.*")
+    import napari
+
+    from ..plugins import dock_widgets
+
+    viewer = napari.Viewer(title=f"saltviewer: {args.data}")
+    dock_widgets(viewer, args.data, workspace, args.widgets)
+    return viewer
+
+
+def run(args):
+    viewer = open_viewer(args)
+    import napari
+
+    napari.run()
+    del viewer
+    return 0
