@@ -1,5 +1,7 @@
 """Layers the widgets own, found by a role in their metadata (a person may rename them freely)."""
 
+import numpy as np
+
 ROLE = "saltviewer_role"
 
 __all__ = ["ROLE", "find_layer", "put_layer", "remove_layers", "show_only_group", "group_layers"]
@@ -34,7 +36,13 @@ def put_layer(viewer, role, kind, data, *, name, **kwargs):
         metadata[ROLE] = role
         layer = getattr(viewer, f"add_{kind}")(data, name=name, metadata=metadata, **kwargs)
         return layer
-    layer.data = data
+    current = layer.data
+    if (kind == "image" and isinstance(current, np.ndarray) and current.flags.writeable
+            and current.shape == np.shape(data) and current.dtype == np.asarray(data).dtype):
+        current[...] = data          # same shape: copy in place and redraw, skipping the extent
+        layer.refresh()              # and dims bookkeeping a new array sets off
+    else:
+        layer.data = data
     return layer
 
 

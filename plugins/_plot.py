@@ -2,7 +2,8 @@
 
 import math
 
-from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QLabel, QSizePolicy, QStackedLayout, QWidget
 
 __all__ = ["CurvePlot", "split_logs"]
 
@@ -34,10 +35,40 @@ def split_logs(logs):
 
 
 class CurvePlot(QWidget):
-    """Loss (left axis) and scores (right axis) per epoch; folds separated by a dotted line."""
+    """Loss (left axis) and scores (right axis) per epoch; folds separated by a dotted line.
+
+    Matplotlib loads only when the first epoch arrives (`preload` starts loading it in a
+    background thread when training starts), so the widget opens fast.
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet(f"color: #8d939b; background: {_BACKGROUND}; border-radius: 4px;")
+        self.placeholder.setMinimumHeight(180)
+        self.placeholder.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.stack = QStackedLayout(self)
+        self.stack.setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(self.placeholder)
+        self.figure = self.canvas = None
+        self.clear()
+
+    @staticmethod
+    def preload():
+        """Import matplotlib's Qt canvas in a background thread (no widget is made there)."""
+        import threading
+
+        def load():
+            from matplotlib.backends import backend_qtagg  # noqa: F401
+            from matplotlib.figure import Figure  # noqa: F401
+
+        threading.Thread(target=load, daemon=True).start()
+
+    def _ensure_canvas(self):
+        if self.canvas is not None:
+            return
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
@@ -45,19 +76,16 @@ class CurvePlot(QWidget):
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.canvas.setMinimumHeight(180)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas)
+        self.stack.addWidget(self.canvas)
         self.loss_axes = self.figure.add_subplot(1, 1, 1)
         self.score_axes = self.loss_axes.twinx()
-        self.clear()
 
     def clear(self, message="Loss and validation score appear here, epoch by epoch."):
         """Forget every point; show `message` until the first epoch arrives."""
-        self.points = []          # (x, losses, scores)
+        self.points = []          # (x, losses, scores, fold)
         self.fold_starts = []
-        self._message = message
-        self._draw()
+        self.placeholder.setText(message)
+        self.stack.setCurrentWidget(self.placeholder)
 
     def add_epoch(self, logs, fold=0, n_folds=1):
         """Add one epoch's logs (a dict from Keras)."""
@@ -65,7 +93,8 @@ class CurvePlot(QWidget):
         if self.points and fold != self.points[-1][3]:
             self.fold_starts.append(len(self.points) + 0.5)
         self.points.append((len(self.points) + 1, losses, scores, fold))
-        self._n_folds = n_folds
+        self._ensure_canvas()
+        self.stack.setCurrentWidget(self.canvas)
         self._draw()
 
     def series(self):
@@ -96,15 +125,6 @@ class CurvePlot(QWidget):
         loss_axes.set_xlabel("epoch", color=_FOREGROUND, fontsize=8)
         loss_axes.set_ylabel("loss", color=_FOREGROUND, fontsize=8)
         score_axes.set_ylabel("validation score", color=_FOREGROUND, fontsize=8)
-        if not self.points:
-            loss_axes.set_axis_off()
-            score_axes.set_axis_off()
-            loss_axes.text(0.5, 0.5, self._message, ha="center", va="center", color="#8d939b",
-                           fontsize=9, transform=loss_axes.transAxes, wrap=True)
-            self.canvas.draw_idle()
-            return
-        loss_axes.set_axis_on()
-        score_axes.set_axis_on()
         handles = []
         for name, (xs, ys) in self.series().items():
             axes = loss_axes if "loss" in name else score_axes

@@ -182,7 +182,8 @@ class RetrainWidget(QWidget):
             self.pseudo_check.setText("include accepted pseudo-labels")
             return
         try:
-            n = len(self.session.store.pseudo_labels(self.session.dataset))
+            counts = self.session.store.counts(self.session.dataset)["pseudo"]
+            n = counts["accepted"] + counts["corrected"]
         except Exception:   # a store another program holds locked: the count is only a hint
             n = None
         count = "" if n is None else f" ({n:,})"
@@ -211,6 +212,7 @@ class RetrainWidget(QWidget):
         save_settings(retrain={"encoder": options.encoder, "epochs": options.epochs, "folds": options.folds,
                                "pseudo_labels": options.pseudo_labels, "budget": self.budget_spin.value()})
         self.cancel_event = threading.Event()
+        self.plot.preload()
         self.plot.clear("Waiting for the first epoch…")
         self.result_label.setText("")
         self.status_label.setText("Starting (loading TensorFlow)…")

@@ -238,3 +238,71 @@ class Reviewer:
     def accept_batch(self, min_agreement, split=None):
         """Accept every proposed pseudo-label at or above the agreement level; one undoable batch."""
         return self.store.accept_all(self.dataset, float(min_agreement), kind="pseudo", split=split)
+
+
+def mask_outline(mask, width=1):
+    """The pixels of `mask` that touch the outside (4-connected), `width` pixels deep.
+
+    Parameters
+    ----------
+    mask : (H, W) ndarray of bool
+    width : int
+
+    Returns
+    -------
+    outline : (H, W) ndarray of bool
+    """
+    mask = np.asarray(mask, bool)
+    inner = mask.copy()
+    for _ in range(int(width)):
+        shrunk = inner.copy()
+        shrunk[1:, :] &= inner[:-1, :]
+        shrunk[:-1, :] &= inner[1:, :]
+        shrunk[:, 1:] &= inner[:, :-1]
+        shrunk[:, :-1] &= inner[:, 1:]
+        inner = shrunk
+    return mask & ~inner
+
+
+def _rgba(colour):
+    colour = colour.lstrip("#")
+    return np.array([int(colour[k:k + 2], 16) for k in (0, 2, 4)] + [255], np.uint8)
+
+
+def outline_image(display, versions=None, consensus=True, truth=True, colours=None):
+    """One RGBA image with the outlines of the masks a person compares, each in its colour.
+
+    Drawing every model version's mask as an outline in a single image layer keeps the
+    canvas to a few layers, so stepping from tile to tile stays fast with many versions.
+
+    Parameters
+    ----------
+    display : TileDisplay
+    versions : collection of str, optional
+        Versions to draw (default all); each in ``colours[position]``.
+    consensus, truth : bool
+        Also draw the consensus (2 pixels wide) and the training mask.
+    colours : sequence of str, optional
+        Hex colours per version position (default `saltviewer.plugins._style.VERSION_COLOURS`).
+
+    Returns
+    -------
+    image : (101, 101, 4) ndarray of uint8
+        Transparent where no outline passes; later outlines are drawn over earlier ones
+        (versions, then the consensus, then the training mask on top).
+    """
+    from ._style import CONSENSUS, version_colour
+
+    out = np.zeros(display.image.shape + (4,), np.uint8)
+    view = display.view
+    if view is not None:
+        for position, version in enumerate(view.versions):
+            if versions is not None and version not in versions:
+                continue
+            colour = colours[position] if colours is not None else version_colour(position)
+            out[mask_outline(view.member_masks[position])] = _rgba(colour)
+    if consensus and view is not None:
+        out[mask_outline(view.mask, 2)] = _rgba(CONSENSUS)
+    if truth and display.truth is not None:
+        out[mask_outline(display.truth)] = _rgba("#ffffff")
+    return out

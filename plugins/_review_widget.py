@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpin
 from ._data_bar import DataBar
 from ._layers import find_layer, group_layers, put_layer, remove_layers, show_only_group
 from ._queue_model import COLUMNS, QueueModel
-from ._review import STATE_FILTERS, Reviewer
+from ._review import STATE_FILTERS, Reviewer, outline_image
 from ._session import notify_error, notify_info, session_for
 from ._settings import load_settings, save_settings
 from ._style import CONSENSUS, SALT, STATE_COLOURS, label_colours, version_colour
@@ -61,6 +61,7 @@ class ReviewWidget(QWidget):
         self._dirty = False            # the edit layer was painted since the tile was shown
         self._loading_edit = False
         self._worker = None
+        self._shown = {}               # outline or layer name -> shown (check boxes)
         settings = load_settings()
         self._build(settings)
         self._bind_keys()
@@ -284,7 +285,6 @@ class ReviewWidget(QWidget):
         if self.reviewer is None:
             return
         self.reviewer.reload_versions()
-        self._clear_tile_layers(versions_only=True)
         self.reload_queue(show_first=self.current is None)
         if self.current is not None:
             self.show_tile(self.current.tile)
@@ -414,24 +414,12 @@ class ReviewWidget(QWidget):
         view = display.view
         if view is not None:
             put_layer(viewer, f"{GROUP}:disagreement", "image", view.disagreement, name="disagreement",
-                      colormap="inferno", blending="additive", contrast_limits=(0, 0.5), opacity=0.8)
-            for position, version in enumerate(view.versions):
-                put_layer(viewer, f"{GROUP}:version:{version}", "labels", view.member_masks[position].astype(np.uint8),
-                          name=version, colormap=label_colours(version_colour(position)), opacity=0.9)
-                layer = find_layer(viewer, f"{GROUP}:version:{version}")
-                layer.contour = 1
-            consensus = put_layer(viewer, f"{GROUP}:consensus", "labels", view.mask.astype(np.uint8),
-                                  name="consensus", colormap=label_colours(CONSENSUS), opacity=1.0)
-            consensus.contour = 2
+                      colormap="inferno", blending="additive", contrast_limits=(0, 0.5), opacity=0.8,
+                      visible=self._shown.get("disagreement", True))
         else:
-            self._clear_tile_layers(versions_only=True)
-            remove_layers(viewer, [find_layer(viewer, f"{GROUP}:disagreement"), find_layer(viewer, f"{GROUP}:consensus")])
-        if display.truth is not None:
-            truth = put_layer(viewer, f"{GROUP}:truth", "labels", display.truth.astype(np.uint8),
-                              name="training mask", colormap=label_colours("#ffffff"), opacity=0.9)
-            truth.contour = 1
-        else:
-            remove_layers(viewer, [find_layer(viewer, f"{GROUP}:truth")])
+            remove_layers(viewer, [find_layer(viewer, f"{GROUP}:disagreement")])
+        put_layer(viewer, f"{GROUP}:outlines", "image", self._outlines(display), name="model outlines",
+                  rgb=True, blending="translucent")
         self._loading_edit = True
         try:
             edit = put_layer(viewer, f"{GROUP}:edit", "labels", display.edit_mask.copy(), name="pseudo-label",
@@ -444,10 +432,12 @@ class ReviewWidget(QWidget):
         finally:
             self._loading_edit = False
         self._dirty = False
-        edit.name = f"pseudo-label ({display.edit_source})"
+        name = f"pseudo-label ({display.edit_source})"
+        if edit.name != name:
+            edit.name = name
         if viewer.layers.selection.active is not edit:
             viewer.layers.selection.active = edit
-        self._sync_layer_checks()
+        self._sync_layer_checks(display)
         if first:
             viewer.reset_view()
         overlay = _text_overlay(viewer)
@@ -498,48 +488,52 @@ class ReviewWidget(QWidget):
             self.buttons[action].setEnabled(enabled or self._dirty)
         self.buttons["save"].setEnabled(True)
 
-    def _sync_layer_checks(self):
-        """One check box per layer of the tile view (model versions, consensus, heat map)."""
-        wanted = [(f"{GROUP}:version:{v}", v) for v in (self.reviewer.versions if self.reviewer else ())]
-        wanted += [(f"{GROUP}:consensus", "consensus"), (f"{GROUP}:disagreement", "heat map"),
-                   (f"{GROUP}:truth", "training")]
-        present = [(role, label) for role, label in wanted if find_layer(self.viewer, role) is not None]
-        if [r for r, _ in present] == list(self.layer_checks):
-            for role, check in self.layer_checks.items():
-                layer = find_layer(self.viewer, role)
-                check.blockSignals(True)
-                check.setChecked(layer.visible)
-                check.blockSignals(False)
+    def _outlines(self, display):
+        versions = {v for v in (display.view.versions if display.view is not None else ())
+                    if self._shown.get(v, True)}
+        return outline_image(display, versions, consensus=self._shown.get("consensus", True),
+                             truth=self._shown.get("training", True))
+
+    def _sync_layer_checks(self, display):
+        """One check box per outline (each model version, consensus, training mask) and the heat map."""
+        names = list(display.view.versions) if display.view is not None else []
+        names += (["consensus", "heat map"] if display.view is not None else []) + \
+            (["training"] if display.truth is not None else [])
+        if names == list(self.layer_checks):
             return
         for check in self.layer_checks.values():
             self.layers_row.removeWidget(check)
             check.deleteLater()
         self.layer_checks = {}
-        for position, (role, label) in enumerate(present):
-            check = QCheckBox(label)
-            layer = find_layer(self.viewer, role)
-            check.setChecked(layer.visible)
-            if role.startswith(f"{GROUP}:version:"):
-                check.setStyleSheet(f"color: {version_colour(position)};")
-            elif role.endswith(":consensus"):
+        for position, name in enumerate(names):
+            key = "disagreement" if name == "heat map" else name
+            check = QCheckBox(name)
+            check.setChecked(self._shown.get(key, True))
+            if name == "consensus":
                 check.setStyleSheet(f"color: {CONSENSUS};")
-            check.toggled.connect(lambda on, role=role: self._on_layer_toggled(role, on))
-            check.setToolTip(f"show or hide the layer {layer.name!r}")
+            elif name == "training":
+                check.setToolTip("outline of the training mask (white)")
+            elif name == "heat map":
+                check.setToolTip("pixels where the model versions disagree (bright: an even split)")
+            else:
+                check.setStyleSheet(f"color: {version_colour(position)};")
+                check.setToolTip(f"outline of {name}'s mask")
+            check.toggled.connect(lambda on, key=key: self._on_layer_toggled(key, on))
             self.layers_row.addWidget(check, position // 4, position % 4)
-            self.layer_checks[role] = check
+            self.layer_checks[name] = check
 
-    def _on_layer_toggled(self, role, on):
-        layer = find_layer(self.viewer, role)
-        if layer is not None:
-            layer.visible = bool(on)
+    def _on_layer_toggled(self, key, on):
+        self._shown[key] = bool(on)
+        if key == "disagreement":
+            layer = find_layer(self.viewer, f"{GROUP}:disagreement")
+            if layer is not None:
+                layer.visible = bool(on)
+        elif self.current is not None:
+            put_layer(self.viewer, f"{GROUP}:outlines", "image", self._outlines(self.current),
+                      name="model outlines", rgb=True)
 
-    def _clear_tile_layers(self, versions_only=False):
-        if versions_only:
-            layers = [layer for layer in group_layers(self.viewer, GROUP)
-                      if str(layer.metadata.get("saltviewer_role")).startswith(f"{GROUP}:version:")]
-        else:
-            layers = group_layers(self.viewer, GROUP)
-        remove_layers(self.viewer, layers)
+    def _clear_tile_layers(self):
+        remove_layers(self.viewer, group_layers(self.viewer, GROUP))
 
     # ================================================================= decisions
     def _decide(self, action):

@@ -64,16 +64,29 @@ def test_queue_starts_at_the_most_disagreement_and_shows_every_layer(review):
     assert np.all(np.diff(table.disagreement) <= 0)              # store order: most disagreement first
     assert widget.current.tile == table.tile[0]
     shown = {str(layer.metadata["saltviewer_role"]) for layer in viewer.layers}
-    assert {"review:tile", "review:disagreement", "review:consensus", "review:edit",
-            "review:version:v0001", "review:version:v0002", "review:version:v0003"} <= shown
+    assert shown == {"review:tile", "review:disagreement", "review:outlines", "review:edit"}
     edit = layer_named(viewer, "edit")
     assert viewer.layers.selection.active is edit
     np.testing.assert_array_equal(edit.data, widget.current.edit_mask)
     np.testing.assert_array_equal(layer_named(viewer, "tile").data, widget.session.dataset.image(widget.current.tile))
-    # each version's mask can be hidden from the widget
-    check = widget.layer_checks["review:version:v0002"]
-    check.setChecked(False)
-    assert not layer_named(viewer, "version:v0002").visible
+    # every version's outline is drawn in its colour, and can be hidden from the widget
+    from saltviewer.plugins._style import version_colour
+
+    def drawn(colour):
+        rgb = [int(colour[k:k + 2], 16) for k in (1, 3, 5)]
+        return bool(np.all(layer_named(viewer, "outlines").data[..., :3] == rgb, axis=-1).any())
+
+    view = widget.current.view
+    assert view.mask.any() and drawn("#ffe14d")                       # the consensus, on top
+    widget.layer_checks["consensus"].setChecked(False)
+    for position, version in enumerate(view.versions):             # each version alone
+        for other in view.versions:
+            widget.layer_checks[other].setChecked(other == version)
+        assert drawn(version_colour(position)) == bool(view.member_masks[position].any())
+        widget.layer_checks[version].setChecked(False)
+        assert not drawn(version_colour(position))
+    widget.layer_checks["heat map"].setChecked(False)
+    assert not layer_named(viewer, "disagreement").visible
     assert "IoU" in widget.facts_label.text() and widget.current.tile in widget.title_label.text()
 
 
@@ -210,11 +223,12 @@ def test_filters_and_sorting(review, qtbot):
 def test_any_tile_can_be_opened_and_drawn(review, qtbot):
     viewer, widget = review
     dataset = widget.session.dataset
-    labelled = dataset.ids[0]
+    labelled = next(t for t, has in zip(dataset.ids, dataset.has_mask) if has and dataset.mask(t).any())
     widget.goto_edit.setText(labelled)
     qtbot.keyClick(widget.goto_edit, Qt.Key_Return)
     assert widget.current.tile == labelled and widget.current.edit_source == "training mask"
-    assert layer_named(viewer, "truth") is not None
+    assert "training" in widget.layer_checks
+    assert np.all(layer_named(viewer, "outlines").data[..., :3] == 255, axis=-1).any()   # white outline
     np.testing.assert_array_equal(layer_named(viewer, "edit").data != 0, dataset.mask(labelled))
     drawn = np.zeros((101, 101), np.uint8)
     drawn[40:50, 40:50] = 1
@@ -247,3 +261,16 @@ def test_choices_are_remembered_for_the_next_session(make_napari_viewer, qtbot, 
     qtbot.waitUntil(lambda: widget.current is not None, timeout=10_000)
     assert widget.session is not session and widget.session.data_path == sample_dir
     assert widget.session.workspace_path == review_workspace.path
+
+
+def test_mask_outline_matches_erosion():
+    from scipy import ndimage
+
+    from saltviewer.plugins._review import mask_outline
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = ndimage.binary_opening(rng.random((101, 101)) < 0.6, iterations=2)
+        for width in (1, 2):
+            eroded = ndimage.binary_erosion(mask, iterations=width, border_value=1)
+            np.testing.assert_array_equal(mask_outline(mask, width), mask & ~eroded)

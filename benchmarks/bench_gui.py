@@ -1,0 +1,179 @@
+"""The Review widget on the 21,200 tiles of ../shared/tgs: time to open and show the first item, time
+to step to the next item, time to open each widget, and memory (RSS).
+
+Run under a display (a virtual one is fine)::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python benchmarks/bench_gui.py --models /work/bench/ws_tgs
+
+The benchmark works in a workspace of its own (``--workspace``, default
+/work/bench/gui_ws) whose model versions are links to those of ``--models`` (a workspace
+with trained versions and their predictions for the data), so the curation store it
+writes never touches the source. One-time work is done first and reported apart, never
+inside the timings: packing the tiles into the workspace cache, and proposing candidates
+into the store (``saltviewer pseudo-label``).
+
+Timings: ``open_review_and_show_first_item_s`` runs from opening the data and asking napari
+to dock the Review widget to the first tile drawn on the canvas (the dataset opened, the
+queue read from the store, the ensemble opened, every layer made and drawn);
+``next_item_data_ms`` from the Next button to the next tile's layers updated (store,
+ensemble, layer data), ``next_item_ms`` the same plus the repaint of the window. Wall
+times go with the process's CPU times: on a busy machine the wall time says more about
+the neighbours than about saltviewer.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import TGS, write_results  # noqa: E402
+
+
+def rss_mb():
+    import psutil
+
+    return round(psutil.Process().memory_info().rss / 2 ** 20, 1)
+
+
+def link_versions(source, workspace, dataset):
+    """Link the source's versions that have predictions for the dataset into the workspace."""
+    from saltviewer import Workspace
+    from saltviewer.pseudo import versions_with_predictions
+
+    source = Workspace(source)
+    linked = []
+    for version in versions_with_predictions(source, dataset):
+        for folder, base in ((workspace.models_dir, source.models_dir), (workspace.predictions_dir, source.predictions_dir)):
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / version
+            if not target.exists():
+                target.symlink_to(base / version, target_is_directory=True)
+        linked.append(version)
+    return linked
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=TGS)
+    parser.add_argument("--models", type=Path, default=Path("/work/bench/ws_tgs"),
+                        help="workspace with trained versions and their predictions for DATA")
+    parser.add_argument("--workspace", type=Path, default=Path("/work/bench/gui_ws"))
+    parser.add_argument("--steps", type=int, default=60)
+    args = parser.parse_args()
+    os.environ.setdefault("SALTVIEWER_CONFIG_DIR", str(args.workspace / "config"))
+    warnings.filterwarnings("ignore")
+
+    from saltviewer import Workspace, open_dataset
+    from saltviewer.cache import pack_tiles
+    from saltviewer.pseudo import propose_pseudo_labels, versions_with_predictions
+    from saltviewer.store import CurationStore
+
+    results = {"data": str(args.data), "models_from": str(args.models)}
+    dataset = open_dataset(args.data)
+    workspace = Workspace(args.workspace)
+    versions = link_versions(args.models, workspace, dataset)
+    if not versions:
+        sys.exit(f"{args.models} has no model version with predictions for {args.data}; train and predict first.")
+    results["versions"] = versions
+    results["tiles"] = len(dataset)
+
+    # one-time work, reported apart from the timings
+    start = time.perf_counter()
+    pack_tiles(dataset, workspace)
+    results["pack_once_s (not in the timings)"] = round(time.perf_counter() - start, 2)
+    store = CurationStore(workspace.store_path)
+    if not store.queue(dataset, limit=1):
+        start = time.perf_counter()
+        report = propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
+                                       review=500)
+        results["propose_once_s (not in the timings)"] = round(time.perf_counter() - start, 2)
+    results["queue_items"] = len(store.queue(dataset))
+    results["store_items"] = len(store.items(dataset))
+    store.close()
+    del dataset
+
+    results["rss_before_napari_mb"] = rss_mb()
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from saltviewer.plugins._session import session_for
+
+    start = time.perf_counter()
+    viewer = napari.Viewer(show=True)
+    viewer.window._qt_window.resize(1500, 950)
+    QApplication.processEvents()
+    results["napari_viewer_s (not in the timings)"] = round(time.perf_counter() - start, 2)
+    results["rss_napari_mb"] = rss_mb()
+
+    # --- open the Review widget on the data and wait for the first tile on the canvas
+    session = session_for(viewer)
+    shown = []
+    canvas = viewer.window._qt_viewer.canvas.native
+    results["load_average_before"] = round(os.getloadavg()[0], 2)
+    start, cpu = time.perf_counter(), time.process_time()
+    session.open(args.data, workspace.path)
+    dock, review = viewer.window.add_plugin_dock_widget("saltviewer", "Review")
+    results["dock_review_widget_s"] = round(time.perf_counter() - start, 3)
+    review.tile_shown.connect(shown.append)
+    while not shown and time.perf_counter() - start < 60:
+        QApplication.processEvents()
+    canvas.repaint()
+    results["open_review_and_show_first_item_s"] = round(time.perf_counter() - start, 3)
+    results["open_review_and_show_first_item_cpu_s"] = round(time.process_time() - cpu, 3)
+    results["open_review_target_s"] = 3.0
+    results["rss_after_open_mb"] = rss_mb()
+    while session._packing is not None:
+        QApplication.processEvents()
+    QApplication.processEvents()
+
+    # --- step through the queue with the Next button's action: first the tile's data and
+    #     layers alone (store, ensemble, layer updates), then end to end with the repaint
+    def step(repaint):
+        before = len(shown)
+        start, cpu = time.perf_counter(), time.process_time()
+        review.buttons["next"].click()
+        if repaint:
+            canvas.repaint()
+            QApplication.processEvents()
+        wall, used = (time.perf_counter() - start) * 1000, (time.process_time() - cpu) * 1000
+        if not repaint:
+            QApplication.processEvents()
+        return wall, used, len(shown) > before
+
+    for name, repaint in (("next_item_data_ms", False), ("next_item_ms", True)):
+        walls, cpus = [], []
+        for _ in range(args.steps // 2):
+            wall, used, moved = step(repaint)
+            if not moved:
+                break
+            walls.append(wall)
+            cpus.append(used)
+        results[f"{name}_median"] = round(statistics.median(walls), 1)
+        results[f"{name}_p95"] = round(sorted(walls)[int(0.95 * (len(walls) - 1))], 1)
+        results[f"{name}_cpu_median"] = round(statistics.median(cpus), 1)
+        results[f"{name}_steps"] = len(walls)
+    results["next_item_target_ms"] = 100
+    results["rss_after_steps_mb"] = rss_mb()
+
+    # --- the other widgets
+    for name in ("Mosaics", "Retrain"):
+        start = time.perf_counter()
+        viewer.window.add_plugin_dock_widget("saltviewer", name, tabify=True)
+        results[f"open_{name.lower()}_widget_s"] = round(time.perf_counter() - start, 3)
+    results["open_widget_target_s"] = 1.0
+    results["tensorflow_imported_in_viewer"] = "tensorflow" in sys.modules
+    results["rss_end_mb"] = rss_mb()
+    results["load_average_after"] = round(os.getloadavg()[0], 2)
+    results["cpus"] = os.cpu_count()
+    results["note"] = ("wall times on a shared 2-core VM rendering OpenGL in software (Mesa llvmpipe under Xvfb); "
+                       "*_cpu_* is this process's CPU time, closer to an idle machine's wall time")
+    viewer.close()
+    write_results("gui", results)
+
+
+if __name__ == "__main__":
+    main()
