@@ -36,6 +36,11 @@ def settle(seconds=0.6):
 
 def shoot(viewer, path):
     settle()
+    from napari._qt.dialogs.qt_notification import NapariQtNotification
+
+    for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
+        toast.close()                 # napari's start-up warnings are not part of the picture
+    settle(0.3)
     viewer.screenshot(path=str(path), canvas_only=False)
     print(f"wrote {path}")
 

@@ -117,11 +117,12 @@ def train_version(dataset, workspace, options, on_progress=None, cancel=None):
 
 
 def predict_pool(dataset, workspace, version, on_progress=None, cancel=None, propose=True):
-    """Predict the unlabelled tiles with a version, then refresh the curation store's proposals.
+    """Predict every tile with a version, then refresh the curation store's proposals.
 
-    The labelled tiles are not re-predicted (a model's predictions on its own training tiles
-    say little); proposals are refreshed from every version with predictions, and decisions
-    already taken are kept.
+    Every tile is predicted (as ``saltviewer predict`` does by default), so the ensemble
+    compares all versions on all tiles; the labelled tiles are in-sample for the new
+    version, so the proposals are refreshed for the unlabelled pool only (no label-error
+    search). Decisions already taken are kept.
 
     Returns
     -------
@@ -131,9 +132,8 @@ def predict_pool(dataset, workspace, version, on_progress=None, cancel=None, pro
     try:
         from saltviewer.training import predict_dataset
 
-        split = "test" if (dataset.split == "test").any() else None
-        predict_dataset(dataset, workspace, [version], split=split, on_progress=on_progress, cancel=cancel)
-        message = f"predicted {int((dataset.split == 'test').sum()) if split else len(dataset):,} tiles with {version}"
+        predict_dataset(dataset, workspace, [version], on_progress=on_progress, cancel=cancel)
+        message = f"predicted {len(dataset):,} tiles with {version}"
         if propose:
             from saltviewer.pseudo import propose_pseudo_labels
 

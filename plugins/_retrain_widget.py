@@ -212,6 +212,9 @@ class RetrainWidget(QWidget):
         save_settings(retrain={"encoder": options.encoder, "epochs": options.epochs, "folds": options.folds,
                                "pseudo_labels": options.pseudo_labels, "budget": self.budget_spin.value()})
         self.cancel_event = threading.Event()
+        # closing the viewer mid-run stops the child at its next batch
+        self.destroyed.connect(lambda *_, cancel=self.cancel_event: cancel.set())
+        self._job = (self.session.dataset, self.session.workspace)
         self.plot.preload()
         self.plot.clear("Waiting for the first epoch…")
         self.result_label.setText("")
@@ -297,8 +300,9 @@ class RetrainWidget(QWidget):
     def _on_version_written(self, version):
         """The new version exists (prediction may still run): show its score, tell the other widgets."""
         self._close_progress()
-        self.session.versions_changed.emit()
-        self.result_label.setText(compare_scores(self.session.workspace, version))
+        self.result_label.setText(compare_scores(self._job[1], version))
+        if self.session.workspace is self._job[1]:
+            self.session.versions_changed.emit()
         if self.predict_after:
             self.status_label.setText(f"{version} written; predicting the unlabelled pool…")
 
@@ -307,9 +311,10 @@ class RetrainWidget(QWidget):
         self.worker = None
         self._set_running(False)
         if outcome.version is not None:
-            self.result_label.setText(compare_scores(self.session.workspace, outcome.version))
-            self.session.versions_changed.emit()
-            self.session.decisions_changed.emit(None)
+            self.result_label.setText(compare_scores(self._job[1], outcome.version))
+            if self.session.workspace is self._job[1]:
+                self.session.versions_changed.emit()
+                self.session.decisions_changed.emit(None)
         if outcome.status == "done":
             self.status_label.setText(outcome.message[:1].upper() + outcome.message[1:] + ".")
             notify_info(f"saltviewer: {outcome.message}")

@@ -114,7 +114,8 @@ class ReviewWidget(QWidget):
         header.setSortIndicator([c[1] for c in COLUMNS].index("disagreement"), Qt.DescendingOrder)
         self.table.setSortingEnabled(True)     # sorts at once: most disagreement first
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sorted)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
@@ -219,15 +220,24 @@ class ReviewWidget(QWidget):
         self.batch_level.setValue(float(settings.get("review_batch_level", 0.95)))
         self.batch_level.setToolTip("Agreement: mean IoU between the model versions' masks")
         self.batch_level.valueChanged.connect(self._update_batch_button)
+        self._batch_timer = QTimer(self)          # recount at most a few times a second while deciding
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.setInterval(400)
+        self._batch_timer.timeout.connect(self._update_batch_button)
         self.batch_button = QPushButton("Accept all…")
         self.batch_button.setToolTip("Accept every proposed pseudo-label whose model versions agree at least this "
                                      "much (mean IoU); asks first, and one undo takes the batch back")
         self.batch_button.clicked.connect(self._on_batch_clicked)
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Write the accepted and corrected masks in the competition layout "
+                                      "(train/masks, train.csv, images, depths) to a folder")
+        self.export_button.clicked.connect(self._on_export_clicked)
         batch_box = QGroupBox("Batch")
         batch = QHBoxLayout(batch_box)
         batch.addWidget(QLabel("Agreement ≥"))
         batch.addWidget(self.batch_level)
         batch.addWidget(self.batch_button, 1)
+        batch.addWidget(self.export_button)
 
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
@@ -295,7 +305,7 @@ class ReviewWidget(QWidget):
 
     def _set_enabled(self, enabled):
         for widget in (self.table, self.state_combo, self.split_combo, self.min_score, self.max_score,
-                       self.refresh_button, self.propose_button, self.goto_edit, self.batch_button,
+                       self.refresh_button, self.propose_button, self.goto_edit, self.batch_button, self.export_button,
                        self.batch_level, *self.buttons.values()):
             widget.setEnabled(enabled)
 
@@ -553,7 +563,7 @@ class ReviewWidget(QWidget):
     def _after_decision(self, tile, state):
         self.model.set_state(tile, state)
         self._update_queue_label()
-        self._update_batch_button()
+        self._batch_timer.start()
         self.session.decisions_changed.emit(self)
         self.status_label.setText(f"{tile}: {state}.  U undoes.")
         if self.advance_check.isChecked():
@@ -698,6 +708,29 @@ class ReviewWidget(QWidget):
         finally:
             self._question = None
         return box.clickedButton() is yes
+
+    # ================================================================= export
+    def _on_export_clicked(self):
+        from qtpy.QtWidgets import QFileDialog
+
+        if self.reviewer is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export curated masks to a new or empty folder")
+        if folder:
+            self.export_to(folder)
+
+    def export_to(self, folder):
+        """Write the curated masks to `folder` (see `saltviewer.store.export_labels`); returns the summary."""
+        from saltviewer import SaltviewerError
+        from saltviewer.store import export_labels
+
+        try:
+            summary = export_labels(self.reviewer.store, self.reviewer.dataset, folder, kinds=("pseudo", "label"))
+        except SaltviewerError as error:
+            notify_error(error)
+            return None
+        self.status_label.setText(f"Exported {summary['masks']:,} masks ({summary['empty']:,} empty) to {folder}.")
+        return summary
 
     # ================================================================= proposing
     def _on_propose_clicked(self):

@@ -274,3 +274,15 @@ def test_mask_outline_matches_erosion():
         for width in (1, 2):
             eroded = ndimage.binary_erosion(mask, iterations=width, border_value=1)
             np.testing.assert_array_equal(mask_outline(mask, width), mask & ~eroded)
+
+
+def test_export_writes_the_curated_masks(review, qtbot, tmp_path):
+    from saltviewer import read_submission
+
+    viewer, widget = review
+    tile = widget.current.tile
+    qtbot.mouseClick(widget.buttons["accept"], Qt.LeftButton)
+    summary = widget.export_to(tmp_path / "curated")
+    assert summary["masks"] == 1
+    assert list(read_submission(tmp_path / "curated" / "train.csv")) == [tile]
+    assert (tmp_path / "curated" / "train" / "masks" / f"{tile}.png").is_file()
