@@ -17,7 +17,8 @@ def add_arguments(parser):
     parser.add_argument("--split", default="all", choices=["train", "test", "all"],
                         help="tiles to predict (default all)")
     parser.add_argument("--submission", type=Path, default=None, metavar="OUT.csv",
-                        help="also write a submission of the test tiles (all tiles if there are none)")
+                        help="also write a submission of the --split tiles (of the test tiles for 'all'; "
+                             "of every tile when there are no test tiles)")
     parser.add_argument("--no-tta", dest="tta", action="store_false", help="no flip test-time augmentation")
     parser.add_argument("--folds", type=int, nargs="+", default=None, metavar="K",
                         help="use only these fold models of each version (default all)")
@@ -63,8 +64,9 @@ def run(args):
         print(f"{version}: {path}")
     print(f"predicted {n} tiles with {len(versions)} version(s) in {seconds:.1f} s", file=sys.stderr)
     if args.submission is not None:
-        info = write_ensemble_submission(dataset, workspace, versions, args.submission, threshold=args.threshold,
-                                         min_area=args.min_area)
+        info = write_ensemble_submission(dataset, workspace, versions, args.submission,
+                                         split="test" if args.split == "all" else args.split,
+                                         threshold=args.threshold, min_area=args.min_area)
         print(f"submission: {info.path} ({info.n_tiles} tiles, {info.n_salt} with salt; threshold "
               f"{info.threshold}, min area {info.min_area}, from {info.tuned_on})")
     return 0

@@ -31,8 +31,10 @@ def test_train_predict_submission_score(sample_dir, tmp_path, capsys):
     assert main(["predict", str(sample_dir), "--workspace", str(ws), "--split", "train", "--no-tta",
                  "--submission", str(train_csv)]) == 0
     capsys.readouterr()
+    assert len(read_submission(train_csv)) == 60             # the sample's labelled tiles
     assert main(["score", str(train_csv), "--truth", str(sample_dir)]) == 0
-    assert "score: " in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "scored 60 tiles" in out and "(scored as empty): 0" in out and "score: " in out
 
 
 def test_errors_are_one_line(sample_dir, tmp_path, capsys):

@@ -132,7 +132,7 @@ def test_fine_tuning_from_a_base_version(trained, sample_dir, tmp_path):
     workspace, result, _ = trained
     copy = Workspace(tmp_path / "ws")
     shutil.copytree(result.path, copy.models_dir / result.version)
-    child = train_model(sample_dir, copy, epochs=1, folds=2, base_version=result.version, bn_batches=1, tta=False,
+    child = train_model(sample_dir, copy, epochs=1, folds=1, base_version=result.version, tta=False,
                         **dict(TINY, encoder=None))
     assert child.card["parent"] == result.version and child.card["encoder"] == "small"
     assert copy.versions() == [result.version, child.version]
