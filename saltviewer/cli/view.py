@@ -45,7 +45,13 @@ def open_viewer(args):
     open_dataset(args.data)                 # bad data: one line, before any window opens
     Workspace(workspace)
     warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated.*")
-    import napari
+    try:
+        import napari
+    except ImportError as error:
+        from .._errors import SaltviewerError
+
+        raise SaltviewerError(f"saltviewer view needs napari and Qt ({error}); install them with "
+                              "pip install 'saltviewer[gui]'.") from None
 
     from ..plugins import dock_widgets
 
