@@ -88,7 +88,7 @@ def main():
     store = CurationStore(workspace.store_path)
     if not store.queue(dataset, limit=1):
         start = time.perf_counter()
-        report = propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
+        propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
                                        review=500)
         results["propose_once_s (not in the timings)"] = round(time.perf_counter() - start, 2)
     results["queue_items"] = len(store.queue(dataset))

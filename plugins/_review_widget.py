@@ -257,11 +257,23 @@ class ReviewWidget(QWidget):
             for key in keys:
                 shortcut = QShortcut(QKeySequence(key), self)
                 shortcut.setContext(Qt.WindowShortcut)
-                shortcut.activated.connect(self.buttons[action].click)
+                shortcut.activated.connect(lambda action=action: self._on_shortcut(action))
                 self.shortcuts.append(shortcut)
 
     def sizeHint(self):
         return QSize(460, 860)
+
+    def _on_shortcut(self, action):
+        """A key acts on the tile only while the tile is on the canvas (not while a mosaic is shown)."""
+        if not self.isVisible() or not self.buttons[action].isEnabled():
+            return
+        tile = find_layer(self.viewer, f"{GROUP}:tile")
+        if action != "undo" and self.current is not None and (tile is None or not tile.visible):
+            current, self.current = self.current.tile, None
+            self.show_tile(current)           # bring the tile back first; the next key press decides
+            self.status_label.setText("The tile is shown again; press the key once more to act on it.")
+            return
+        self.buttons[action].click()
 
     # ================================================================= session
     def _on_first_show(self):

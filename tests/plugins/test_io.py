@@ -1,7 +1,5 @@
 """The manifest, the reader, the writers and the sample data, through napari itself."""
 
-import csv
-
 import numpy as np
 import pytest
 

@@ -6,7 +6,6 @@ import time
 import numpy as np
 import pytest
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import QMessageBox
 
 from saltviewer.store import CurationStore
 
