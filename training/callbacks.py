@@ -302,6 +302,7 @@ def recompute_batchnorm(model, batches, cancel=None):
     -------
     n_batches : int
     """
+    from .data import as_float
     from .fit import TrainingCancelled
 
     bn = batchnorm_layers(model)
@@ -318,7 +319,7 @@ def recompute_batchnorm(model, batches, cancel=None):
             k += 1
             for layer in bn:
                 layer.momentum = (k - 1) / k
-            model(np.asarray(batch, np.float32), training=True)
+            model(as_float(batch), training=True)
     finally:
         for layer, m in zip(bn, momentum):
             layer.momentum = m

@@ -133,7 +133,8 @@ def prepare_inputs(dataset, indices, channels=()):
 
     Returns
     -------
-    x : (n, 101, 101, 1 + len(channels)) ndarray of float32
+    x : (n, 101, 101, 1 + len(channels)) ndarray
+        uint8 without extra channels, else float32 (see `as_inputs`).
     """
     from .data import as_inputs
 

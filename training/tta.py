@@ -22,7 +22,8 @@ def predict_logits(model, x, batch_size=64, flip=False, cancel=None):
     Parameters
     ----------
     model : keras.Model
-    x : (N, 101, 101, C) ndarray of float32
+    x : (N, 101, 101, C) ndarray of uint8 or float32
+        As made by `as_inputs`.
     flip : bool
         Predict the mirrored tiles and mirror the logits back.
     cancel : threading.Event, optional
@@ -32,13 +33,14 @@ def predict_logits(model, x, batch_size=64, flip=False, cancel=None):
     -------
     logits : (N, 101, 101) ndarray of float32
     """
+    from .data import as_float
     from .fit import TrainingCancelled
 
     out = np.empty(x.shape[:3], np.float32)
     for start in range(0, len(x), batch_size):
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("cancelled while predicting")
-        batch = np.asarray(x[start:start + batch_size], np.float32)
+        batch = as_float(x[start:start + batch_size])
         n = len(batch)
         if flip:
             batch = batch[:, :, ::-1]

@@ -47,6 +47,9 @@ def test_batches_cover_every_tile_once_per_epoch():
     images = np.arange(10, dtype=np.uint8)[:, None, None] * np.ones((1, 101, 101), np.uint8)
     masks = np.zeros((10, 101, 101), bool)
     x = as_inputs(images)
+    assert x.dtype == np.uint8 and x.shape == (10, 101, 101, 1)     # scaled per batch
+    with_features = as_inputs(images, np.ones((10, 101, 101, 2), np.float32))
+    assert with_features.dtype == np.float32 and with_features[3, 0, 0, 0] == np.float32(3 / 255)
     batches = TileBatches(x, masks, batch_size=4, augment=False, seed=3, indices=np.arange(1, 10))
     assert len(batches) == 3
     seen = np.concatenate([np.rint(batches[i][0][:, 0, 0, 0] * 255) for i in range(len(batches))])
