@@ -1,0 +1,93 @@
+HELP = "find neighbouring tiles and assemble them into mosaics (pairs.csv, mosaics.json)"
+DESCRIPTION = ("Find the tiles of DATA that continue each other across an edge (a KD-tree over standardised "
+               "border features; mutual best matches passing a ratio test and a smoothness test), assemble "
+               "them into mosaics on an integer grid, and write pairs.csv (kind,a,b) and mosaics.json. "
+               "With --workspace the tiles load from the workspace's packed cache and the files go to "
+               "WS/mosaics/<dataset key>/, where the viewer finds them. Where tiles have masks, the edges "
+               "where salt stops dead at a tile boundary are listed for review.")
+
+
+def add_arguments(parser):
+    from pathlib import Path
+
+    from .. import neighbours as nb
+    from ._common import add_data_argument, add_workspace_argument
+
+    add_data_argument(parser)
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="folder for pairs.csv and mosaics.json (default: WS/mosaics/<dataset key>)")
+    add_workspace_argument(parser, required=False)
+    search = parser.add_argument_group("search (defaults tuned on the TGS data)")
+    search.add_argument("--ratio", type=float, default=nb.RATIO,
+                        help=f"best match must be nearer than RATIO x the runner-up, from both tiles (default {nb.RATIO})")
+    search.add_argument("--max-norm", type=float, default=nb.MAX_NORM,
+                        help="largest boundary cost relative to the tiles' inside cost "
+                             f"(about 1 = seamless; default {nb.MAX_NORM})")
+    search.add_argument("--max-cost", type=float, default=nb.MAX_COST,
+                        help=f"largest boundary cost in edge standard deviations (default {nb.MAX_COST})")
+    search.add_argument("--min-contrast", type=float, default=nb.MIN_CONTRAST,
+                        help=f"flatter edges (std in grey levels) never match (default {nb.MIN_CONTRAST})")
+    search.add_argument("--exact", action="store_true",
+                        help="settle every border completely (never misses a pair; much slower)")
+    search.add_argument("--no-verify", dest="verify", action="store_false",
+                        help="skip the exact check of kept pairs (about twice as fast)")
+    parser.add_argument("--review", type=int, default=5, metavar="N",
+                        help="print the N tile edges where the masks disagree most (default 5; 0: none)")
+    parser.add_argument("--png", type=int, default=0, metavar="N",
+                        help="also draw the N largest mosaics, with mask outlines, as PNG files in DIR/png")
+
+
+def run(args):
+    import time
+
+    from .._errors import SaltviewerError
+    from ..dataset import open_dataset
+    from ..mosaic import build_mosaics, mosaics_folder, render_mosaic, review_items, write_mosaics
+
+    if args.out is None and args.workspace is None:
+        raise SaltviewerError("give --out DIR or --workspace WS (the mosaics then go to WS/mosaics/<dataset key>).")
+    if args.png < 0 or args.review < 0:
+        raise SaltviewerError(f"--png and --review must be >= 0, got {args.png} and {args.review}.")
+    dataset = open_dataset(args.data)
+    start = time.perf_counter()
+    if args.workspace is not None:
+        from ..workspace import Workspace
+
+        dataset.use_cache(Workspace(args.workspace))     # packed once, memory-mapped after
+    out = args.out if args.out is not None else mosaics_folder(args.workspace, dataset)
+    images = dataset.images()
+    loaded = time.perf_counter() - start
+    start = time.perf_counter()
+    mosaics = build_mosaics(dataset, images=images, ratio=args.ratio, max_norm=args.max_norm,
+                            max_cost=args.max_cost, min_contrast=args.min_contrast, exact=args.exact,
+                            verify=args.verify)
+    found = time.perf_counter() - start
+    pairs_path, json_path = write_mosaics(mosaics, out, labelled=dataset)
+    counts = mosaics.counts()
+    print(f"{len(dataset):,} tiles loaded in {loaded:.1f} s; searched and assembled in {found:.1f} s")
+    print(f"pairs: {counts['pairs']:,} ({counts['right']:,} right, {counts['below']:,} below)")
+    largest = f" (largest: {len(mosaics[0])} tiles on {mosaics[0].shape[0]}x{mosaics[0].shape[1]})" if len(mosaics) else ""
+    print(f"mosaics: {counts['mosaics']:,}{largest}")
+    print(f"tiles covered: {counts['tiles']:,} of {len(dataset):,} ({counts['tiles'] / max(len(dataset), 1):.1%})")
+    if counts["conflicts"]:
+        print(f"conflicting pairs set aside: {counts['conflicts']}")
+    print(f"wrote {pairs_path} and {json_path}")
+    if args.review and dataset.has_mask.any():
+        items = review_items(mosaics, dataset.mask, limit=args.review)
+        if items:
+            print(f"edges where ground-truth salt stops at a tile boundary (worst {len(items)}):")
+            for s in items:
+                print(f"  mosaic {s.mosaic} row {s.row} col {s.col}: {s.b} {'right of' if s.kind == 'right' else 'below'} "
+                      f"{s.a}: {s.mismatch} of {s.salt} edge salt pixels unmatched")
+    if args.png:
+        from PIL import Image
+
+        from .._atomic import atomic_path
+
+        folder = out / "png"
+        for mosaic in mosaics.mosaics[:args.png]:
+            picture = render_mosaic(mosaic, dataset.image, dataset.mask)
+            with atomic_path(folder / f"mosaic_{mosaic.number:04d}.png", suffix=".png") as tmp:
+                Image.fromarray(picture).save(tmp, format="PNG")
+        print(f"drew {min(args.png, len(mosaics))} mosaics in {folder}")
+    return 0
