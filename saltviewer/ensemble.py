@@ -7,8 +7,8 @@ the members' probabilities, and the consensus mask is ``consensus > t`` where ``
 of the members' thresholds.
 
 Scores for many tiles are computed in chunks read straight from the files into reused
-buffers, so scoring the 18,000-tile pool with five members needs tens of megabytes, not the
-gigabyte the maps occupy. `Ensemble.tile` gives everything the review widget shows for one
+buffers, so scoring the 18,000-tile pool with five members needs about 12 MB, not the
+gigabyte the maps occupy (benchmarks/results/ensemble.json). `Ensemble.tile` gives everything the review widget shows for one
 tile in well under a millisecond.
 
 Examples
@@ -356,7 +356,7 @@ class Ensemble:
         return out[:, :k]
 
     # ------------------------------------------------------------------ scoring
-    def scores(self, indices=None, chunk=256, truth=True, images=False, progress=None):
+    def scores(self, indices=None, chunk=64, truth=True, images=False, progress=None):
         """Score tiles, streaming over chunks.
 
         Parameters
@@ -364,7 +364,8 @@ class Ensemble:
         indices : (n,) array of int or sequence of str, optional
             Dataset positions or tile ids; all tiles by default.
         chunk : int
-            Tiles read at a time (memory is about ``chunk * 10201 * (3 m + 6)`` bytes).
+            Tiles read at a time (memory is about ``chunk * 10201 * (3 m + 6)`` bytes; 64
+            tiles, 13 MB with 5 members, was fastest in benchmarks/bench_ensemble.py).
         truth : bool
             Compare the consensus mask with the ground truth where the tile has one.
         images : bool
@@ -496,7 +497,7 @@ class Ensemble:
             disagreement=(np.minimum(votes, m - votes) / m).astype(np.float32),
             spread=probabilities.std(axis=0), truth=truth, scores=scores)
 
-    def consensus(self, indices, chunk=1024):
+    def consensus(self, indices, chunk=256):
         """Consensus probabilities and masks of some tiles, chunk by chunk.
 
         Parameters
@@ -555,7 +556,7 @@ def _truth_scores(result, positions, consensus, truth):
     result["truth_precision"][positions] = image_precisions(truth.reshape(shape), consensus.reshape(shape))
 
 
-def ensemble_scores(workspace, dataset, versions="all", indices=None, chunk=256, truth=True, images=False,
+def ensemble_scores(workspace, dataset, versions="all", indices=None, chunk=64, truth=True, images=False,
                     progress=None, **options):
     """Score tiles by the agreement of an ensemble of model versions.
 

@@ -372,7 +372,7 @@ def _share(value):
 def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, criterion="agreement",
                           empty_share="auto", min_agreement=0.9, max_uncertain=0.05, confident_share=0.9,
                           limit=None, label_errors=True, label_min_agreement=0.8, max_truth_iou=0.5, review=0,
-                          crf=None, dry_run=False, user=None, chunk=256, progress=None):
+                          crf=None, dry_run=False, user=None, chunk=64, progress=None):
     """Score the ensemble, choose candidates and propose them into the curation store.
 
     Parameters
