@@ -36,7 +36,7 @@ __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "s
 FORMAT = "saltviewer.mosaics"
 FORMAT_VERSION = 1
 DIRECTIONS = ("up", "down", "left", "right")
-MAX_IMPLIED_NORM = 3.0
+MAX_IMPLIED_NORM = 2.5
 _STEP = {"right": (0, 1), "below": (1, 0)}
 _OFFSETS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 
