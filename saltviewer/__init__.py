@@ -20,6 +20,8 @@ from .ensemble import Ensemble, ensemble_scores
 from .store import CurationStore
 from .pseudo import propose_pseudo_labels
 from .crf import refine_with_crf
+from .neighbours import find_neighbours
+from .mosaic import Mosaics, build_mosaics, load_mosaics, stitch
 
 __all__ = [
     "DataError", "SaltviewerError", "check_dataset", "Dataset", "open_dataset", "IOU_THRESHOLDS",
@@ -27,4 +29,5 @@ __all__ = [
     "score_submission", "read_submission", "write_submission", "read_image", "read_mask", "write_image",
     "write_mask", "Workspace",
     "Ensemble", "ensemble_scores", "CurationStore", "propose_pseudo_labels", "refine_with_crf",
+    "find_neighbours", "Mosaics", "build_mosaics", "load_mosaics", "stitch",
 ]
