@@ -1,7 +1,8 @@
 """Do the simple feature channels change the out-of-fold score of the CPU recipe? And how fast are they?
 
-    python benchmarks/bench_features.py [--data ../shared/tgs] [--tiles 800] [--folds 3] [--epochs 10]
-        [--budget 18] [--channels depth position cumsum sobel laplacian variance entropy] [--speed-only]
+    python benchmarks/bench_features.py [--data ../shared/tgs] [--tiles 800] [--folds 3] [--epochs 8]
+        [--budget 30] [--channels depth position cumsum sobel laplacian variance entropy]
+        [--also position,cumsum] [--reuse] [--speed-only]
 
 1. Speed: `compute_features` per channel on 2,000 real tiles, and the entropy channel against
    scikit-image's rank entropy (the obvious baseline) on the same tiles, as a ratio.
@@ -90,9 +91,22 @@ def quality(args):
     from saltviewer.training import train_model
 
     folder, ids = subset_folder(args.data, args.scratch / "data", args.tiles, args.seed)
+    subset = {"tiles": len(ids), "seed": args.seed, "from": str(args.data)}
+    recipe = {"encoder": "small", "folds": args.folds, "epochs": args.epochs, "budget_minutes_per_run": args.budget}
     runs = {}
-    for label, channels in (("image only", ()), ("image + features", tuple(args.channels))):
-        workspace = args.scratch / ("ws_" + ("plain" if not channels else "features"))
+    if args.reuse and (HERE / "results" / "features.json").is_file():
+        import json
+
+        kept = json.loads((HERE / "results" / "features.json").read_text())
+        if kept.get("quality_subset") == subset and kept.get("recipe") == recipe:
+            runs = kept.get("runs", {})
+    plans = [("image only", ()), ("image + features", tuple(args.channels))]
+    plans += [("image + " + ", ".join(extra.split(",")), tuple(extra.split(","))) for extra in args.also]
+    for number, (label, channels) in enumerate(plans):
+        if label in runs:
+            print(f"{label}: kept from the last run ({runs[label]['oof_score']})", flush=True)
+            continue
+        workspace = args.scratch / f"ws_{number}"
         if workspace.exists():
             shutil.rmtree(workspace)
         start = time.monotonic()
@@ -116,18 +130,19 @@ def quality(args):
             "oof_score_at_0.5": round(card["oof_score_at_0.5"], 4),
             "threshold": card["threshold"], "min_area": card["min_area"],
             "fold_scores": [round(d["val_score"], 4) for d in card["fold_details"]],
-            "epochs_run": [d.get("epochs_run") for d in card["fold_details"]],
+            "epochs_planned": [d.get("epochs_planned") for d in card["fold_details"]],
+            "epochs_run_last_stage": [d.get("epochs_run") for d in card["fold_details"]],
             "cut_by_budget": card["cut_by_budget"],
             "minutes": round((time.monotonic() - start) / 60, 1),
         }
         print(label, runs[label], flush=True)
-    plain, extra = runs["image only"], runs["image + features"]
+    plain = runs["image only"]["oof_score"]
     return {
-        "quality_subset": {"tiles": len(ids), "seed": args.seed, "from": str(args.data)},
-        "recipe": {"encoder": "small", "folds": args.folds, "epochs": args.epochs,
-                   "budget_minutes_per_run": args.budget},
+        "quality_subset": subset,
+        "recipe": recipe,
         "runs": runs,
-        "oof_score_change": round(extra["oof_score"] - plain["oof_score"], 4),
+        "oof_score_change": round(runs["image + features"]["oof_score"] - plain, 4),
+        "oof_score_change_by_run": {label: round(run["oof_score"] - plain, 4) for label, run in runs.items()},
         "load_average_at_end": os.getloadavg(),
     }
 
@@ -138,10 +153,14 @@ def main(argv=None):
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/bench_features"))
     parser.add_argument("--tiles", type=int, default=800)
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--budget", type=float, default=18.0, help="minutes per training run")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--budget", type=float, default=30.0, help="minutes per training run")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--channels", nargs="+", default=None)
+    parser.add_argument("--channels", nargs="+", default=None, help="the extra channels (default: all)")
+    parser.add_argument("--also", action="append", default=[], metavar="CH1,CH2",
+                        help="also train with these channels (repeatable)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep runs of the last results file with the same subset and recipe")
     parser.add_argument("--speed-only", action="store_true")
     args = parser.parse_args(argv)
     if not (args.data / "train" / "images").is_dir():
@@ -156,7 +175,8 @@ def main(argv=None):
         import json
 
         kept = json.loads((HERE / "results" / "features.json").read_text())
-        results.update({k: v for k, v in kept.items() if k in ("quality_subset", "recipe", "runs", "oof_score_change")})
+        results.update({k: v for k, v in kept.items()
+                        if k in ("quality_subset", "recipe", "runs", "oof_score_change", "oof_score_change_by_run")})
     results.update(speed(args.data))
     print(results, flush=True)
     if not args.speed_only:
