@@ -58,8 +58,11 @@ def main(argv=None):
     train_ids = [dataset.ids[i] for i in dataset.indices("train") if dataset.has_mask[i]]
     position = {tile_id: k for k, tile_id in enumerate(result.oof_ids)}
     order = [position[i] for i in train_ids]
-    args.oof_out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.oof_out, ids=np.array(train_ids), probabilities=result.oof_probabilities[order].astype(np.float16))
+    from saltviewer._atomic import atomic_path
+
+    with atomic_path(args.oof_out, suffix=".npz") as tmp:   # readers never see a half-written file
+        with open(tmp, "wb") as handle:
+            np.savez(handle, ids=np.array(train_ids), probabilities=result.oof_probabilities[order].astype(np.float16))
     figures = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared with other jobs)",
         "data": str(args.data), "workspace": str(args.workspace), "version": result.version,
@@ -69,6 +72,8 @@ def main(argv=None):
         "fold_scores": [d["val_score"] for d in card["fold_details"]],
         "fold_selected": [d["selected"] for d in card["fold_details"]],
         "epochs_run": [d["epochs_run"] for d in card["fold_details"]],
+        "loss_schedules_run": [d["loss_schedule"] for d in card["fold_details"]],
+        "cpu_seconds": round(sum(os.times()[:2]), 1),
         "train_wall_minutes": round(train_seconds / 60, 1), "oof_file": str(args.oof_out),
         "load_average_at_end": os.getloadavg(),
     }

@@ -468,44 +468,59 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
 
     batches = TileBatches(x_all, y_all, batch_size=batch_size, shuffle=True, augment=augment,
                           seed=seed * 1000 + k, indices=train_rows)
-    planned = epochs
-    if deadline is not None:
-        # Fit the schedule to the time left, so that a budget still ends with the Lovasz stage,
-        # a cooled-down learning rate and SWA, rather than being cut in the middle.
-        if "epoch_seconds" not in timing:
-            per_batch = _probe_seconds_per_batch(model, batches)
-            val_batches = len(x_val) / batch_size
-            timing["epoch_seconds"] = per_batch * (len(batches) + val_batches / 3)
-            timing["overhead_seconds"] = 15 + per_batch * (len(batches) / 2 + val_batches)
-        left = deadline - time.monotonic() - timing["overhead_seconds"]
-        planned = int(min(epochs, max(1, left // timing["epoch_seconds"])))
-        schedule = fit_schedule(schedule, planned)
-        epochs = sum(n for _, n in schedule)
-    swa_epochs = _swa_epochs(schedule, swa_epochs)
+    original = list(schedule)
     control = TrainingControl(cancel, deadline)
     validation = ValidationScore(x_val, y_val)
     best = BestWeights()
-    swa = SWA(start_epoch=epochs - swa_epochs)
+    swa = SWA(start_epoch=epochs)
     reporter = ProgressReporter(emit, fold=k, n_folds=n_models, n_epochs=epochs)
-    emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs, n_batches=len(batches),
-                       message=f"fold {k + 1}/{n_models}: training"))
+    done = []              # (loss, epochs run) of the stages so far
+    history_all = []       # validation scores of every epoch
+    plan = list(original)
     epoch = 0
     stopped = False
-    for stage, (loss_name, stage_epochs) in enumerate(schedule):
+    for stage in range(len(original)):
+        loss_name, stage_epochs = original[stage]
+        if deadline is not None:
+            # Fit the rest of the schedule to the time left (re-planned at every stage, as the
+            # machine's speed changes), so that a budget still ends with the Lovasz stage, a
+            # cooled-down learning rate and SWA rather than being cut in the middle.
+            if "epoch_seconds" not in timing:
+                per_batch = _probe_seconds_per_batch(model, batches)
+                val_batches = len(x_val) / batch_size
+                timing["epoch_seconds"] = per_batch * (len(batches) + val_batches / 3)
+                timing["overhead_seconds"] = 15 + per_batch * (len(batches) / 2 + val_batches)
+            left = deadline - time.monotonic() - timing["overhead_seconds"]
+            if stage > 0 and left < timing["epoch_seconds"]:
+                break
+            rest = fit_schedule(original[stage:], int(max(1, left // timing["epoch_seconds"])))
+            plan = done + rest
+            loss_name, stage_epochs = rest[0]
+            if rest[0][0] != original[stage][0]:
+                break
+        reporter.n_epochs = sum(n for _, n in plan)
+        if stage == 0:
+            emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=reporter.n_epochs, n_batches=len(batches),
+                               message=f"fold {k + 1}/{n_models}: training"))
         steps = len(batches) * stage_epochs
         lr = CosineRestarts(max_lr, cycle_steps=steps, min_lr=max_lr * min_lr_ratio,
                             warmup_steps=min(len(batches), steps // 10) if stage == 0 and not base_version else 0)
         model.compile(optimizer=make_optimizer(optimizer, lr), loss=get_loss(loss_name), jit_compile=False)
         # The control goes last, so a cancel set by the progress callback stops at this batch end.
         callbacks = [validation, best, reporter, control]
-        if stage == len(schedule) - 1 and swa_epochs:
-            callbacks.insert(1, swa)
+        if stage == len(original) - 1:
+            n_swa = _swa_epochs([(loss_name, stage_epochs)], swa_epochs)
+            if n_swa:
+                swa.start_epoch = epoch + stage_epochs - n_swa
+                callbacks.insert(1, swa)
         fit_start = time.monotonic()
         history = model.fit(batches, epochs=epoch + stage_epochs, initial_epoch=epoch, callbacks=callbacks, verbose=0)
         ran = len(history.epoch)
+        done.append((loss_name, ran))
+        history_all.extend(validation.history_)
         if ran and not (control.out_of_time_ or control.cancelled_):
             timing["epoch_seconds"] = (time.monotonic() - fit_start) / ran
-        epoch += stage_epochs
+        epoch += ran
         if control.cancelled_:
             raise TrainingCancelled("cancelled")
         if control.out_of_time_:
@@ -516,8 +531,8 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
     selected, swa_score = "last", None
     if not len(x_val):
         last_score = None
-    elif validation.history_:
-        last_score = validation.history_[-1]["val_score"]   # the weights of the last epoch end
+    elif history_all:
+        last_score = history_all[-1]["val_score"]   # the weights of the last epoch end
     else:
         last_score = validation.evaluate()["val_score"]
     candidates = [("last", last_score, [np.array(w) for w in model.get_weights()])]
@@ -546,15 +561,13 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
         np.zeros((0, 101, 101), np.float32)
     model.save(out)
     if deadline is not None:
-        timing["overhead_seconds"] = max(0.0, time.monotonic() - fold_start
-                                         - len(validation.history_) * timing["epoch_seconds"])
+        timing["overhead_seconds"] = max(0.0, time.monotonic() - fold_start - epoch * timing["epoch_seconds"])
     card = {"fold": k, "train_tiles": int(len(train_rows)), "val_tiles": int(len(val_rows)),
-            "epochs_planned": int(planned), "loss_schedule": [[loss, n] for loss, n in schedule],
-            "epochs_run": int(len(validation.history_) if len(x_val) else epoch),
+            "loss_schedule": [[loss, n] for loss, n in done], "epochs_run": int(epoch),
             "selected": selected, "val_score": None if score is None else float(score),
             "best_epoch": int(best.best_epoch_), "best_epoch_score": None if best.weights_ is None else float(best.best_),
             "swa_score": swa_score, "swa_averaged": int(swa.n_averaged_),
-            "history": validation.history_, "cut_by_budget": bool(stopped or planned < requested_epochs),
+            "history": history_all, "cut_by_budget": bool(stopped or epoch < requested_epochs),
             "seconds": round(time.monotonic() - fold_start, 1)}
     del model
     return card, probabilities, stopped

@@ -42,6 +42,7 @@ def test_a_version_with_its_card_and_fold_models(trained, sample_dataset):
     assert 0.0 <= card["oof_score"] <= 1.0 and 0.0 < card["threshold"] < 1.0
     assert all((result.path / name).is_file() for name in card["fold_models"])
     assert all(d["swa_averaged"] == 2 and d["swa_score"] is not None for d in card["fold_details"])
+    assert all(d["epochs_run"] == 3 == len(d["history"]) for d in card["fold_details"])
     with np.load(result.path / "oof.npz") as oof:
         assert oof["probabilities"].shape == (card["oof_count"], 101, 101)
         assert set(oof["folds"]) == {0, 1}
@@ -119,7 +120,9 @@ def test_budget_cut_still_writes_the_best_weights_and_pseudo_labels_only_train(s
     card = result.card
     assert card["cut_by_budget"] is True and card["budget_minutes"] == 0.03
     assert card["pseudo_labels"]["count"] == 5
-    assert all(d["epochs_run"] < 20 and d["cut_by_budget"] for d in card["fold_details"])
+    assert all(1 <= d["epochs_run"] < 20 and d["cut_by_budget"] for d in card["fold_details"])
+    assert all(d["epochs_run"] == sum(n for _, n in d["loss_schedule"]) == len(d["history"])
+               for d in card["fold_details"])
     n_labelled = int(sample_dataset.has_mask.sum())
     (fold,) = card["fold_details"]                   # folds=1: one model, a fifth held out
     assert fold["val_tiles"] == card["oof_count"] == n_labelled // 5
