@@ -116,8 +116,12 @@ def test_budget_cut_still_writes_the_best_weights_and_pseudo_labels_only_train(s
     pseudo[test_ids[0]][40:60, 40:60] = True
     labelled_id = sample_dataset.ids[int(sample_dataset.indices("train")[0])]
     pseudo[labelled_id] = np.ones((101, 101), bool)          # has ground truth: ignored
-    result = train_model(sample_dir, workspace, epochs=20, folds=1, budget_minutes=0.03, pseudo_labels=pseudo, **TINY)
+    result = train_model(sample_dir, workspace, epochs=20, folds=1, budget_minutes=0.03, pseudo_labels=pseudo,
+                         channels=("sobel", "depth"), **TINY)
     card = result.card
+    assert card["channels"] == ["sobel", "depth"] and card["in_channels"] == 3
+    predict_dataset(sample_dir, workspace, [result.version], split="test", tta=False)   # reads the channels from the card
+    assert workspace.open_predictions(result.version, sample_dataset)[sample_dataset.indices("test")].any()
     assert card["cut_by_budget"] is True and card["budget_minutes"] == 0.03
     assert card["pseudo_labels"]["count"] == 5
     assert all(1 <= d["epochs_run"] < 20 and d["cut_by_budget"] for d in card["fold_details"])
@@ -129,15 +133,23 @@ def test_budget_cut_still_writes_the_best_weights_and_pseudo_labels_only_train(s
     assert fold["train_tiles"] + fold["val_tiles"] == n_labelled + 5
 
 
-def test_fine_tuning_from_a_base_version(trained, sample_dir, tmp_path):
+def test_fine_tuning_from_a_base_version_with_accepted_pseudo_labels(trained, sample_dir, sample_dataset, tmp_path):
     import shutil
+
+    from saltviewer.store import CurationStore
 
     workspace, result, _ = trained
     copy = Workspace(tmp_path / "ws")
     shutil.copytree(result.path, copy.models_dir / result.version)
+    store = CurationStore(copy.store_path)
+    drawn = np.zeros((101, 101), bool)
+    drawn[50:, :] = True
+    for i in sample_dataset.indices("test")[:3]:
+        store.correct(sample_dataset, sample_dataset.ids[i], drawn)
     child = train_model(sample_dir, copy, epochs=1, folds=1, base_version=result.version, tta=False,
-                        **dict(TINY, encoder=None))
+                        pseudo_labels="accepted", **dict(TINY, encoder=None))
     assert child.card["parent"] == result.version and child.card["encoder"] == "small"
+    assert child.card["pseudo_labels"]["count"] == 3
     assert copy.versions() == [result.version, child.version]
     with pytest.raises(SaltviewerError, match="keeps its parent's architecture"):
         train_model(sample_dir, copy, epochs=1, folds=2, base_version=result.version, input_size=96,
