@@ -415,7 +415,7 @@ def _parameters(search):
     defaults = {"ratio": nb.RATIO, "max_norm": nb.MAX_NORM, "max_cost": nb.MAX_COST,
                 "min_contrast": nb.MIN_CONTRAST, "extrapolation": nb.EXTRAPOLATION,
                 "n_components": nb.N_COMPONENTS, "n_candidates": nb.N_CANDIDATES, "eps": nb.EPS,
-                "verify": True, "exact": False}
+                "verify": False, "exact": False}
     return {k: search.get(k, v) for k, v in defaults.items()}
 
 

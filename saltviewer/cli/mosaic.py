@@ -29,8 +29,8 @@ def add_arguments(parser):
                         help=f"flatter edges (std in grey levels) never match (default {nb.MIN_CONTRAST})")
     search.add_argument("--exact", action="store_true",
                         help="settle every border completely (never misses a pair; much slower)")
-    search.add_argument("--no-verify", dest="verify", action="store_false",
-                        help="skip the exact check of kept pairs (about twice as fast)")
+    search.add_argument("--verify", action="store_true",
+                        help="check every kept pair exactly against all tiles (about twice the time)")
     parser.add_argument("--review", type=int, default=5, metavar="N",
                         help="print the N tile edges where the masks disagree most (default 5; 0: none)")
     parser.add_argument("--png", type=int, default=0, metavar="N",
