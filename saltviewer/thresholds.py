@@ -12,7 +12,7 @@ __all__ = ["tune_threshold", "apply_threshold", "ThresholdChoice", "DEFAULT_THRE
 #: Probability thresholds tried by default: 0.20, 0.225, ..., 0.80.
 DEFAULT_THRESHOLDS = np.round(np.arange(0.20, 0.8001, 0.025), 3)
 #: Minimum salt areas (pixels) tried by default; a mask with fewer salt pixels is emptied.
-DEFAULT_MIN_AREAS = (0, 10, 20, 30, 50, 75, 100, 150, 200, 300)
+DEFAULT_MIN_AREAS = (0, 10, 20, 30, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1000, 1500)
 
 
 @dataclass
