@@ -250,11 +250,17 @@ def main():
 
         from saltviewer.mosaic import render_mosaic, review_items
 
-        items = review_items(mosaics, dataset.mask, limit=None, min_mismatch=10)
-        salty = max(mosaics, key=lambda m: sum(1 for s in items if s.mosaic == m.number) * 100
-                    + m.n_labelled(dataset) if len(m) <= 40 else -1)
-        Image.fromarray(render_mosaic(salty, dataset.image, dataset.mask, scale=2)).save(args.png)
-        results["showcase"] = {"mosaic": salty.number, "tiles": len(salty), "png": str(args.png)}
+        # A mosaic of 6-24 tiles with the most salty labelled tiles and flagged edges.
+        flagged = review_items(mosaics, dataset.mask, limit=None, min_mismatch=10)
+        salt = {i: dataset.mask(i).sum() for i in np.flatnonzero(dataset.has_mask)}
+        chosen = max((m for m in mosaics if 6 <= len(m) <= 24),
+                     key=lambda m: (sum(salt.get(i, 0) > 500 for i in m.indices)
+                                    + sum(s.mosaic == m.number for s in flagged), len(m)))
+        Image.fromarray(render_mosaic(chosen, dataset.image, dataset.mask, scale=2)).save(args.png)
+        results["showcase"] = {"mosaic": chosen.number, "tiles": len(chosen), "shape": list(chosen.shape),
+                               "png": str(args.png),
+                               "flagged_edges": [s._asdict() for s in flagged if s.mosaic == chosen.number]}
+        results["flagged_edges_all_mosaics_min_mismatch_10"] = len(flagged)
     write_results("mosaic", results)
 
 

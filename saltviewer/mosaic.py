@@ -737,7 +737,7 @@ def review_items(mosaics, masks, limit=50, min_mismatch=3, tolerance=2):
 
 # --------------------------------------------------------------------------- rendering
 def render_mosaic(mosaic, images, masks=None, *, scale=2, names=True, grid=True, scores=None, min_mismatch=3,
-                  mask_colour=(255, 214, 0), missing_colour=(40, 48, 64)):
+                  mask_colour=(255, 214, 0), fill_alpha=0.2, missing_colour=(40, 48, 64)):
     """A stitched mosaic as an RGB picture: tiles, mask outlines, tile names, bad edges.
 
     Parameters
@@ -746,11 +746,12 @@ def render_mosaic(mosaic, images, masks=None, *, scale=2, names=True, grid=True,
     images : callable, mapping or array
         As for `stitch`.
     masks : callable, mapping or array, optional
-        Outlined in `mask_colour`.
+        Outlined in `mask_colour`, and tinted with it at `fill_alpha`.
     scale : int
         Each pixel becomes a ``scale`` x ``scale`` block.
     names : bool
-        Write each tile's id in its top-left corner.
+        Write each tile's id in its top-left corner, on green where the tile has a mask
+        (so a labelled tile without salt shows as labelled).
     grid : bool
         Outline the tiles.
     scores : list of BoundaryScore, optional
@@ -779,6 +780,8 @@ def render_mosaic(mosaic, images, masks=None, *, scale=2, names=True, grid=True,
             if value is not None:
                 bool_masks[tile] = _as_bool(np.asarray(value))
         stitched = stitch(mosaic, bool_masks, fill=False, dtype=bool)
+        tint = np.asarray(mask_colour, dtype=float)
+        picture[stitched] = np.rint((1 - fill_alpha) * picture[stitched] + fill_alpha * tint).astype(np.uint8)
         outline = find_boundaries(stitched, mode="inner")
         picture[outline] = mask_colour
         if scores is None:
@@ -801,9 +804,11 @@ def render_mosaic(mosaic, images, masks=None, *, scale=2, names=True, grid=True,
             y = (r + 1) * h
             draw.rectangle([c * w, y - 2, (c + 1) * w - 1, y + 1], fill=(255, 40, 40))
     if names:
+        labelled = set(bool_masks) if masks is not None else set()
         for tile, r, c in zip(mosaic.ids, mosaic.rows, mosaic.cols):
             x, y = c * w + 3, r * h + 2
             box = draw.textbbox((x, y), tile)
-            draw.rectangle([box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1], fill=(0, 0, 0))
+            background = (0, 110, 40) if tile in labelled else (0, 0, 0)
+            draw.rectangle([box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1], fill=background)
             draw.text((x, y), tile, fill=(255, 255, 255))
     return np.asarray(canvas)
