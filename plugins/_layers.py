@@ -52,15 +52,24 @@ def remove_layers(viewer, layers):
             viewer.layers.remove(layer)
 
 
-def show_only_group(viewer, group):
-    """Hide the layers of saltviewer's other views (review, mosaic) that share the canvas.
+def show_only_group(viewer, group, hidden):
+    """Show one of saltviewer's views (review, mosaic) on the canvas they share.
 
-    Returns the layers hidden, so a view can put them back.
+    Hides the layers of the other views that are visible, and shows again the layers of
+    `group` that an earlier call hid (a person's own choices are kept otherwise).
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    group : str
+    hidden : dict
+        Group -> layers hidden for another view; kept between calls (the session's).
     """
-    hidden = []
+    for layer in hidden.pop(group, []):
+        if layer in viewer.layers:
+            layer.visible = True
     for layer in viewer.layers:
         role = str(layer.metadata.get(ROLE, ""))
         if role and not role.startswith(f"{group}:") and layer.visible:
             layer.visible = False
-            hidden.append(layer)
-    return hidden
+            hidden.setdefault(role.split(":", 1)[0], []).append(layer)

@@ -37,8 +37,9 @@ class MosaicWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
-        self.mosaics = []             # saltviewer.mosaic objects, in list order
+        self.mosaics = []             # saltviewer.mosaic.Mosaic objects, largest first
         self.shown = None             # position of the mosaic on the canvas
+        self.layers = None            # its MosaicLayers
         self._grid = None             # (rows, cols) dataset positions of the shown mosaic
         self._worker = None
         self._build()
@@ -61,7 +62,8 @@ class MosaicWidget(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.setSortingEnabled(True)
         self.table.itemDoubleClicked.connect(lambda item: self.show_mosaic(self._position_of_row(item.row())))
-        self.table.setToolTip("Double-click a mosaic to show it stitched")
+        self.table.itemActivated.connect(lambda item: self.show_mosaic(self._position_of_row(item.row())))
+        self.table.setToolTip("Double-click a mosaic (or press Enter) to show it stitched")
         self.show_button = QPushButton("Show")
         self.show_button.setToolTip("Show the selected mosaic stitched on the canvas")
         self.show_button.clicked.connect(lambda: self.show_mosaic(self._selected()))
@@ -117,6 +119,8 @@ class MosaicWidget(QWidget):
         """List the mosaics of the open dataset."""
         from saltviewer import SaltviewerError
 
+        from ._mosaic import load_mosaics
+
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
         self.mosaics = []
@@ -126,34 +130,33 @@ class MosaicWidget(QWidget):
             return
         self._set_enabled(True)
         try:
-            self.mosaics = _load_mosaics(self.session.workspace, self.session.dataset)
+            found = load_mosaics(self.session.workspace, self.session.dataset)
         except SaltviewerError as error:
             notify_error(error)
-            self.mosaics = []
-        except ImportError:
-            self.summary_label.setText("This installation has no mosaic module (saltviewer.mosaic).")
-            self.build_button.setEnabled(False)
-            return
-        labelled = self.session.dataset.has_mask
+            found = None
+        self.session.set_mosaics(found)
+        self.mosaics = list(found) if found is not None else []
+        dataset = self.session.dataset
         self.table.setRowCount(len(self.mosaics))
         for row, mosaic in enumerate(self.mosaics):
-            grid = _grid(mosaic)
-            filled = grid[grid >= 0]
-            cells = [(f"#{row + 1}", row), (f"{grid.shape[0]} × {grid.shape[1]}", grid.size),
-                     (f"{len(filled)}", len(filled)), (f"{int(labelled[filled].sum())}", int(labelled[filled].sum()))]
+            labelled = mosaic.n_labelled(dataset)
+            cells = [(f"#{mosaic.number + 1}", mosaic.number),
+                     (f"{mosaic.shape[0]} × {mosaic.shape[1]}", mosaic.shape[0] * mosaic.shape[1]),
+                     (f"{len(mosaic)}", len(mosaic)), (f"{labelled}", labelled)]
             for column, (text, key) in enumerate(cells):
                 item = _SortItem(text, key)
                 item.setData(Qt.UserRole, row)
                 item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter) if column else int(Qt.AlignLeft | Qt.AlignVCenter))
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
-        n = len(self.mosaics)
-        if n:
-            tiles = sum(int((_grid(m) >= 0).sum()) for m in self.mosaics)
-            self.summary_label.setText(f"{n:,} mosaics hold {tiles:,} of {len(self.session.dataset):,} tiles.")
+        self.table.sortByColumn(0, Qt.AscendingOrder)       # #1, the largest, first
+        if self.mosaics:
+            tiles = sum(len(m) for m in self.mosaics)
+            self.summary_label.setText(f"{len(self.mosaics):,} mosaics hold {tiles:,} of {len(dataset):,} tiles.")
             self.table.selectRow(0)
         else:
-            self.summary_label.setText("No mosaics yet: press “Find mosaics”.")
+            self.summary_label.setText("No mosaics yet: press “Find mosaics” (or run `saltviewer mosaic DATA "
+                                       "--workspace WS`).")
 
     def _set_enabled(self, enabled):
         for widget in (self.table, self.show_button, self.build_button):
@@ -174,7 +177,9 @@ class MosaicWidget(QWidget):
             return
         self.build_button.setEnabled(False)
         self.summary_label.setText("Finding neighbours and assembling mosaics…")
-        worker = create_worker(_build_mosaics, self.session.workspace, self.session.dataset,
+        from ._mosaic import find_mosaics
+
+        worker = create_worker(find_mosaics, self.session.workspace, self.session.dataset,
                                _progress={"desc": "Finding mosaics"}, _ignore_errors=True)
         worker.returned.connect(lambda _: self.reload())
         worker.errored.connect(lambda error: notify_error(f"finding mosaics failed: {error}"))
@@ -189,117 +194,65 @@ class MosaicWidget(QWidget):
     # ------------------------------------------------------------------ showing
     def show_mosaic(self, position):
         """Stitch the mosaic at `position` (in `mosaics`) onto the canvas."""
+        from saltviewer.ensemble import Ensemble
+        from saltviewer.pseudo import versions_with_predictions
+
+        from ._mosaic import mosaic_layers
+
         if position is None or not 0 <= position < len(self.mosaics):
             return
         mosaic = self.mosaics[position]
-        grid = _grid(mosaic)
-        dataset = self.session.dataset
-        viewer = self.viewer
-        show_only_group(viewer, GROUP)
-        image = np.zeros((grid.shape[0] * TILE, grid.shape[1] * TILE), np.uint8)
-        filled = np.argwhere(grid >= 0)
-        indices = grid[grid >= 0]
-        tiles = dataset.images(indices)
-        for (r, c), tile in zip(filled, tiles):
-            image[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] = tile
-        masks, states = self._masks_in_force(grid)
-        consensus = self._consensus(grid)
-        first = find_layer(viewer, f"{GROUP}:image") is None
-        put_layer(viewer, f"{GROUP}:image", "image", image, name="mosaic", colormap="gray", contrast_limits=(0, 255))
-        put_layer(viewer, f"{GROUP}:masks", "labels", masks, name="mosaic masks in force",
-                  colormap=label_colours(SALT), opacity=0.4)
-        if consensus is not None:
-            layer = put_layer(viewer, f"{GROUP}:consensus", "labels", consensus, name="mosaic consensus",
-                              colormap=label_colours(CONSENSUS), opacity=0.9)
-            layer.contour = 2
+        session, viewer = self.session, self.viewer
+        versions = versions_with_predictions(session.workspace, session.dataset)
+        ensemble = Ensemble(session.workspace, session.dataset, versions) if versions else None
+        layers = mosaic_layers(mosaic, session.dataset, session.store, ensemble)
+        show_only_group(viewer, GROUP, self.session.hidden_layers)
+        put_layer(viewer, f"{GROUP}:image", "image", layers.image, name="mosaic", colormap="gray",
+                  contrast_limits=(0, 255))
+        put_layer(viewer, f"{GROUP}:masks", "labels", layers.masks, name="mosaic masks in force",
+                  colormap=label_colours(SALT), opacity=0.3)
+        if layers.consensus is not None:
+            consensus = put_layer(viewer, f"{GROUP}:consensus", "labels", layers.consensus, name="mosaic consensus",
+                                  colormap=label_colours(CONSENSUS), opacity=0.9)
+            consensus.contour = 2
         else:
             remove_layers(viewer, [find_layer(viewer, f"{GROUP}:consensus")])
-        self._put_outlines(grid, states)
-        self._put_mismatches(grid, masks)
+        remove_layers(viewer, [find_layer(viewer, f"{GROUP}:tiles"), find_layer(viewer, f"{GROUP}:mismatch")])
+        colours = [STATE_COLOURS.get(state, "#9aa0a6") for state in layers.states]
+        text = {"string": "{short}", "anchor": "upper_left", "size": 7, "color": "#f0f0f0",
+                "translation": np.array([14.0, 4.0])}
+        viewer.add_shapes(layers.outlines, shape_type="rectangle", edge_color=colours, face_color="transparent",
+                          edge_width=1.5, text=text,
+                          features={"tile": layers.names, "short": [name[:6] for name in layers.names],
+                                    "state": layers.states},
+                          name="mosaic tiles", metadata={"saltviewer_role": f"{GROUP}:tiles"})
+        lines = layers.seam_lines()
+        widths = [1.5 + 0.25 * min(seam.mismatch, 16) for seam in layers.seams]
+        viewer.add_shapes(lines, shape_type="line", edge_color=MISMATCH, edge_width=widths or 2,
+                          features={"mismatch": [seam.mismatch for seam in layers.seams]},
+                          name="mosaic mismatched seams", metadata={"saltviewer_role": f"{GROUP}:mismatch"})
         for role, check in self.layer_checks.items():
             layer = find_layer(viewer, f"{GROUP}:{role}")
             if layer is not None:
                 layer.visible = check.isChecked()
-        self.shown, self._grid = position, grid
+        viewer.layers.selection.active = find_layer(viewer, f"{GROUP}:image")
+        self.shown, self._grid, self.layers = position, layers.grid, layers
         self._hook_clicks()
-        if first or True:
-            viewer.reset_view()
-        n_mismatch = len(find_layer(viewer, f"{GROUP}:mismatch").data) if find_layer(viewer, f"{GROUP}:mismatch") else 0
-        self.info_label.setText(f"Mosaic #{position + 1}: {grid.shape[0]} × {grid.shape[1]}, {len(indices)} tiles, "
-                                f"{n_mismatch} mismatched seam{'s' if n_mismatch != 1 else ''}. "
+        from ._review_widget import _fit
+
+        _fit(viewer, [layer for layer in viewer.layers if str(layer.metadata.get("saltviewer_role", "")).startswith(f"{GROUP}:")])
+        n = len(layers.seams)
+        self.info_label.setText(f"Mosaic #{mosaic.number + 1}: {mosaic.shape[0]} × {mosaic.shape[1]}, "
+                                f"{len(mosaic)} tiles, {mosaic.n_labelled(session.dataset)} labelled; "
+                                f"{n} seam{'s' if n != 1 else ''} where salt stops at a tile edge. "
                                 "Click a tile to review it.")
+        from ._review_widget import _text_overlay
+
+        overlay = _text_overlay(viewer)
+        overlay.visible = True
+        overlay.color = "#ffffff"
+        overlay.text = f"mosaic #{mosaic.number + 1}  ·  {mosaic.shape[0]} × {mosaic.shape[1]}  ·  {len(mosaic)} tiles"
         self.mosaic_shown.emit(position)
-
-    def _masks_in_force(self, grid):
-        """Stitched masks in force and the review state of each cell."""
-        dataset, store = self.session.dataset, self.session.store
-        labels = store.pseudo_labels(dataset, kinds=("pseudo", "label"))
-        items = {(item.tile): item.state for item in store.items(dataset)}
-        out = np.zeros((grid.shape[0] * TILE, grid.shape[1] * TILE), np.uint8)
-        states = np.full(grid.shape, "", dtype="<U12")
-        for (r, c) in np.argwhere(grid >= 0):
-            i = int(grid[r, c])
-            tile = dataset.ids[i]
-            mask = labels.get(tile)
-            if mask is None and dataset.has_mask[i]:
-                mask = dataset.mask(i)
-            if mask is not None:
-                out[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] = mask
-            states[r, c] = items.get(tile) or ("labelled" if dataset.has_mask[i] else "")
-        return out, states
-
-    def _consensus(self, grid):
-        from saltviewer.ensemble import Ensemble
-        from saltviewer.pseudo import versions_with_predictions
-
-        versions = versions_with_predictions(self.session.workspace, self.session.dataset)
-        if not versions:
-            return None
-        ensemble = Ensemble(self.session.workspace, self.session.dataset, versions)
-        out = np.zeros((grid.shape[0] * TILE, grid.shape[1] * TILE), np.uint8)
-        cells = np.argwhere(grid >= 0)
-        for positions, _, masks in ensemble.consensus(grid[grid >= 0]):
-            for i, mask in zip(positions, masks):
-                r, c = cells[np.flatnonzero(grid[grid >= 0] == i)[0]]
-                out[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] = mask
-        return out
-
-    def _put_outlines(self, grid, states):
-        dataset = self.session.dataset
-        rectangles, names, colours = [], [], []
-        for (r, c) in np.argwhere(grid >= 0):
-            y, x = r * TILE, c * TILE
-            rectangles.append(np.array([[y, x], [y, x + TILE - 1], [y + TILE - 1, x + TILE - 1], [y + TILE - 1, x]],
-                                       float))
-            names.append(dataset.ids[int(grid[r, c])])
-            colours.append(STATE_COLOURS.get(states[r, c], "#9aa0a6"))
-        layer = find_layer(self.viewer, f"{GROUP}:tiles")
-        if layer is not None:
-            self.viewer.layers.remove(layer)
-        text = {"string": "{tile}", "anchor": "upper_left", "size": 8, "color": "white",
-                "translation": np.array([6.0, 4.0])}
-        self.viewer.add_shapes(rectangles, shape_type="rectangle", edge_color=colours, face_color="transparent",
-                               edge_width=1.5, features={"tile": names}, text=text, name="mosaic tiles",
-                               metadata={"saltviewer_role": f"{GROUP}:tiles"})
-
-    def _put_mismatches(self, grid, masks):
-        """Red lines on the seams where the masks in force do not continue across."""
-        from ._mosaic import seam_mismatches
-
-        lines, widths = [], []
-        for (r, c, kind, score) in seam_mismatches(grid, masks):
-            if kind == "right":
-                x = (c + 1) * TILE - 0.5
-                lines.append(np.array([[r * TILE, x], [(r + 1) * TILE - 1, x]], float))
-            else:
-                y = (r + 1) * TILE - 0.5
-                lines.append(np.array([[y, c * TILE], [y, (c + 1) * TILE - 1]], float))
-            widths.append(2 + 4 * float(score))
-        layer = find_layer(self.viewer, f"{GROUP}:mismatch")
-        if layer is not None:
-            self.viewer.layers.remove(layer)
-        self.viewer.add_shapes(lines, shape_type="line", edge_color=MISMATCH, edge_width=widths or 2,
-                               name="mosaic mismatched seams", metadata={"saltviewer_role": f"{GROUP}:mismatch"})
 
     def _on_layer_toggled(self, role, on):
         layer = find_layer(self.viewer, f"{GROUP}:{role}")
@@ -356,17 +309,3 @@ class _SortItem(QTableWidgetItem):
         return super().__lt__(other)
 
 
-def _grid(mosaic):
-    return np.asarray(mosaic.grid)
-
-
-def _load_mosaics(workspace, dataset):
-    from ._mosaic import load_mosaics
-
-    return load_mosaics(workspace, dataset)
-
-
-def _build_mosaics(workspace, dataset):
-    from ._mosaic import build_mosaics
-
-    return build_mosaics(workspace, dataset)

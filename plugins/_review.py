@@ -126,7 +126,10 @@ class TileDisplay:
 
     @property
     def state(self):
-        return self.item.state if self.item is not None else "not proposed"
+        """The item's state; ``"labelled"`` or ``"not proposed"`` for a tile with no item."""
+        if self.item is not None:
+            return self.item.state
+        return "labelled" if self.kind == "label" else "not proposed"
 
     @property
     def coverage(self):

@@ -68,7 +68,8 @@ class ReviewWidget(QWidget):
         self.session.changed.connect(self._on_session_changed)
         self.session.versions_changed.connect(self._on_versions_changed)
         self.session.decisions_changed.connect(self._on_decisions_changed)
-        self.session.tile_requested.connect(self.show_tile)
+        self.session.tile_requested.connect(self._on_tile_requested)
+        self.session.mosaics_changed.connect(self._on_mosaics_changed)
         self._set_enabled(False)
         QTimer.singleShot(0, self._on_first_show)
 
@@ -114,13 +115,14 @@ class ReviewWidget(QWidget):
         header.setSortIndicator([c[1] for c in COLUMNS].index("disagreement"), Qt.DescendingOrder)
         self.table.setSortingEnabled(True)     # sorts at once: most disagreement first
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sorted)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setMinimumHeight(150)
         self.table.setWordWrap(False)
+        self.table.setStyleSheet("QHeaderView::section { padding-left: 3px; padding-right: 3px; }")
         self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
         self.table.setToolTip("Click a row to show the tile; click a header to sort")
 
@@ -311,6 +313,20 @@ class ReviewWidget(QWidget):
         if self.current is not None:
             self.show_tile(self.current.tile)
 
+    def _on_tile_requested(self, tile):
+        """Another widget (the mosaic) asks for a tile: show it and bring this widget's tab to the front."""
+        self.show_tile(tile)
+        parent = self.parent()
+        while parent is not None and not hasattr(parent, "toggleViewAction"):   # the QDockWidget
+            parent = parent.parent()
+        if parent is not None:
+            parent.raise_()
+
+    def _on_mosaics_changed(self):
+        if self.current is not None and self.reviewer is not None:
+            self.current.neighbours = self.session.neighbours(self.current.tile)
+            self.neighbours.set_tiles(self.session.dataset, self.current.tile, self.current.neighbours)
+
     def _on_decisions_changed(self, tiles):
         if self.reviewer is not None and tiles is not self:
             self.reload_queue(show_first=self.current is None)
@@ -429,8 +445,9 @@ class ReviewWidget(QWidget):
 
     def _draw(self, display):
         viewer = self.viewer
-        show_only_group(viewer, GROUP)
-        first = find_layer(viewer, f"{GROUP}:tile") is None
+        tile_layer = find_layer(viewer, f"{GROUP}:tile")
+        first = tile_layer is None or not tile_layer.visible      # new, or coming back from the mosaic
+        show_only_group(viewer, GROUP, self.session.hidden_layers)
         put_layer(viewer, f"{GROUP}:tile", "image", display.image, name="tile", colormap="gray",
                   contrast_limits=(0, 255))
         view = display.view
@@ -461,11 +478,11 @@ class ReviewWidget(QWidget):
             viewer.layers.selection.active = edit
         self._sync_layer_checks(display)
         if first:
-            viewer.reset_view()
+            _fit(viewer, group_layers(viewer, GROUP))
         overlay = _text_overlay(viewer)
         overlay.visible = True
         overlay.text = f"{display.tile}  ·  {display.state}"
-        overlay.color = STATE_COLOURS.get(display.state, "#ffffff")
+        overlay.color = STATE_COLOURS.get(display.state, "#ffffff") if display.item and display.item.decided else "#ffffff"
         overlay.font_size = 12
 
     def _on_painted(self, *_):
@@ -525,6 +542,7 @@ class ReviewWidget(QWidget):
             return
         for check in self.layer_checks.values():
             self.layers_row.removeWidget(check)
+            check.setParent(None)              # gone at once, not at the next deferred delete
             check.deleteLater()
         self.layer_checks = {}
         for position, name in enumerate(names):
@@ -773,6 +791,14 @@ class ReviewWidget(QWidget):
         self.propose_button.setEnabled(self.reviewer is not None)
 
 
+def _fit(viewer, layers):
+    """Fit the camera to these layers only (hidden layers of another view may extend far)."""
+    try:
+        viewer.reset_view(layers=list(layers))
+    except TypeError:                       # napari before 0.6 fits every layer
+        viewer.reset_view()
+
+
 def _text_overlay(viewer):
     """The canvas's text overlay (``viewer.canvas.overlays.text`` since napari 0.9)."""
     canvas = getattr(viewer, "canvas", None)
@@ -824,6 +850,8 @@ class NeighbourGrid(QFrame):
         self.cells = {}
         for name, (row, col) in {**self.SIDES, "centre": (1, 1)}.items():
             button = QToolButton()
+            if name == "centre":
+                button.setStyleSheet(f"QToolButton {{ border: 2px solid {SALT}; border-radius: 2px; }}")
             button.setFixedSize(self.SIZE + 4, self.SIZE + 4)
             button.setIconSize(QSize(self.SIZE, self.SIZE))
             button.setAutoRaise(True)

@@ -7,7 +7,8 @@ read the dataset, workspace and store from it and talk through its signals:
 - ``versions_changed``: a model version was added or its predictions written;
 - ``decisions_changed(ids)``: decisions were written to the store (a list of tile ids, or
   None for "many");
-- ``tile_requested(id)``: someone (the mosaic) asks the review widget to show a tile.
+- ``tile_requested(id)``: someone (the mosaic) asks the review widget to show a tile;
+- ``mosaics_changed``: mosaics were found or reloaded.
 """
 
 import weakref
@@ -52,6 +53,7 @@ class Session(QObject):
     versions_changed = Signal()
     decisions_changed = Signal(object)
     tile_requested = Signal(str)
+    mosaics_changed = Signal()
 
     def __init__(self, viewer=None):
         super().__init__()
@@ -63,6 +65,8 @@ class Session(QObject):
         self.workspace = None
         self._store = None
         self._packing = None
+        self._mosaics, self._mosaics_loaded = None, False
+        self.hidden_layers = {}      # view -> its layers hidden while another view is shown
 
     # ------------------------------------------------------------------ opening
     @property
@@ -84,6 +88,7 @@ class Session(QObject):
         dataset = open_dataset(data_path)
         workspace = Workspace(workspace_path)
         self.close_store()
+        self._mosaics, self._mosaics_loaded = None, False
         self.data_path, self.workspace_path = data_path, workspace_path
         self.dataset, self.workspace = dataset, workspace
         if remember:
@@ -146,10 +151,33 @@ class Session(QObject):
             store.close()
 
     # --------------------------------------------------------------- neighbours
+    def mosaics(self):
+        """The open dataset's mosaics (`saltviewer.mosaic.Mosaics`), loaded once; None when none were found."""
+        if not self._mosaics_loaded and self.is_open:
+            from saltviewer import SaltviewerError
+
+            from ._mosaic import load_mosaics
+
+            try:
+                self._mosaics = load_mosaics(self.workspace, self.dataset)
+            except SaltviewerError as error:
+                notify_error(error)
+                self._mosaics = None
+            self._mosaics_loaded = True
+        return self._mosaics
+
+    def set_mosaics(self, mosaics):
+        """Use these mosaics (just found or reloaded) and tell the widgets."""
+        self._mosaics, self._mosaics_loaded = mosaics, True
+        self.mosaics_changed.emit()
+
     def neighbours(self, tile):
-        """Side (``"left"``, ``"right"``, ``"up"``, ``"down"``) to neighbouring tile id, from the
-        mosaics built for the open dataset; empty when none were built."""
-        return {}
+        """Side (``"up"``, ``"down"``, ``"left"``, ``"right"``) to neighbouring tile id, from the
+        mosaics of the open dataset; empty when there are none."""
+        mosaics = self.mosaics()
+        if mosaics is None:
+            return {}
+        return {side: other for side, other in mosaics.neighbours(tile).items() if other is not None}
 
     # ------------------------------------------------------------------ helpers
     def request_tile(self, tile_id):

@@ -4,7 +4,7 @@ SALT = "#ff8c1a"          # the mask in force: ground truth, accepted or correct
 CONSENSUS = "#ffe14d"     # the ensemble's consensus mask (drawn as a contour)
 MISMATCH = "#ff3b3b"      # boundary inconsistencies in mosaics
 VERSION_COLOURS = ("#36c5f0", "#e040fb", "#7cff5b", "#ff6f91", "#4d7cff", "#00e5c0", "#c0ca33", "#b39ddb")
-STATE_COLOURS = {"pending": "#9aa0a6", "accepted": "#5bd778", "corrected": "#4fb3ff", "rejected": "#ff6b6b",
+STATE_COLOURS = {"proposed": "#9aa0a6", "accepted": "#5bd778", "corrected": "#4fb3ff", "rejected": "#ff6b6b",
                  "labelled": "#d8d8d8"}
 
 

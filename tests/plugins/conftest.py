@@ -62,13 +62,35 @@ def write_versions(dataset, workspace, n_versions=3, seed=0):
     return versions
 
 
-@pytest.fixture
-def review_workspace(sample_dataset, workspace):
-    """A workspace with three hand-made versions and proposals in its curation store."""
+@pytest.fixture(scope="session")
+def review_template(sample_dataset, tmp_path_factory):
+    """A workspace with three hand-made versions, proposals in its store and the sample's
+    mosaics, made once; tests get copies (`review_workspace`)."""
+    from saltviewer import Workspace
+    from saltviewer.plugins._mosaic import find_mosaics
     from saltviewer.pseudo import propose_pseudo_labels
 
+    workspace = Workspace(tmp_path_factory.mktemp("review") / "ws")
     write_versions(sample_dataset, workspace)
     report = propose_pseudo_labels(workspace, sample_dataset, empty_share=None, review=6, min_agreement=0.5,
                                    max_uncertain=0.2)
     assert report.queue > 0
+    assert len(find_mosaics(workspace, sample_dataset)) > 0
     return workspace
+
+
+@pytest.fixture
+def review_workspace(review_template, tmp_path):
+    """A fresh copy of `review_template` (versions, proposals, mosaics) for one test to change."""
+    import shutil
+
+    from saltviewer import Workspace
+
+    shutil.copytree(review_template.path, tmp_path / "ws", ignore=shutil.ignore_patterns("cache"))
+    return Workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def mosaic_workspace(review_workspace):
+    """The review workspace (it holds the sample's mosaics too)."""
+    return review_workspace
