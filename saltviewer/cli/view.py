@@ -44,7 +44,7 @@ def open_viewer(args):
     workspace = resolve_workspace(args.data, args.workspace)
     open_dataset(args.data)                 # bad data: one line, before any window opens
     Workspace(workspace)
-    warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated.*")
+    warnings.filterwarnings("ignore", message="System theme detection requires a Qt6 backend")
     try:
         import napari
     except ImportError as error:
