@@ -71,11 +71,11 @@ class NeighbourPairs:
     a, b : (n,) ndarray of int
         Positions of the tiles in the stack searched (dataset order).
     cost : (n,) ndarray of float
-        Root mean squared boundary mismatch in grey levels (the square root of the
-        pair cost described in the module notes).
+        Root mean squared boundary mismatch, in standard deviations of the edge lines
+        (the pair cost of the module notes).
     norm : (n,) ndarray of float
-        `cost` over the root mean inside cost of the two edges: about 1 for a boundary
-        as smooth as the tiles' insides.
+        `cost` over the root inside cost of the smoother of the two edges: about 1 for
+        a boundary as smooth as the tiles' insides.
     ratio : (n,) ndarray of float
         Best over runner-up distance, the larger of the two sides' (smaller is more
         certain), the runner-up taken among the candidates the search scored; 0 when
@@ -220,7 +220,8 @@ def pair_costs(images, a, b, kind, extrapolation=EXTRAPOLATION):
     Returns
     -------
     cost : (m,) ndarray of float
-        Root mean squared mismatch of the two one-pixel extrapolations, grey levels.
+        Root mean squared mismatch of the two one-pixel extrapolations, in standard
+        deviations of the edge lines.
     norm : (m,) ndarray of float
         `cost` over the root inside cost of the smoother of the two edges (see
         `find_neighbours`).
@@ -517,7 +518,7 @@ def _check_parameters(ratio, max_norm, max_cost, min_contrast, n_components, n_c
     if not (isinstance(max_norm, (int, float)) and max_norm > 0):
         raise SaltviewerError(f"max_norm must be a positive number, got {max_norm!r}.")
     if not (isinstance(max_cost, (int, float)) and max_cost > 0):
-        raise SaltviewerError(f"max_cost must be a positive number (grey levels), got {max_cost!r}.")
+        raise SaltviewerError(f"max_cost must be a positive number (edge standard deviations), got {max_cost!r}.")
     if not (isinstance(min_contrast, (int, float)) and min_contrast >= 0):
         raise SaltviewerError(f"min_contrast must be a number >= 0, got {min_contrast!r}.")
     if not (isinstance(n_components, (int, np.integer)) and n_components >= 1):
