@@ -134,6 +134,7 @@ def quality(args):
             "epochs_run_last_stage": [d.get("epochs_run") for d in card["fold_details"]],
             "cut_by_budget": card["cut_by_budget"],
             "minutes": round((time.monotonic() - start) / 60, 1),
+            "code": _code_version(),
         }
         print(label, runs[label], flush=True)
     plain = runs["image only"]["oof_score"]
@@ -145,6 +146,24 @@ def quality(args):
         "oof_score_change_by_run": {label: round(run["oof_score"] - plain, 4) for label, run in runs.items()},
         "load_average_at_end": os.getloadavg(),
     }
+
+
+def _code_version():
+    """The commit the run used, marked when training/ or saltviewer/ had uncommitted changes.
+
+    Runs kept with --reuse may come from older code; compare only runs of one version.
+    """
+    import subprocess
+
+    root = HERE.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "training", "saltviewer"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+uncommitted" if dirty else "")
 
 
 def main(argv=None):
