@@ -137,6 +137,19 @@ def _check_kind(kind):
         raise SaltviewerError(f"kind must be 'right' or 'below', got {kind!r}.")
 
 
+def _border_block(images, kind):
+    """The three outermost lines on both sides that `kind` compares, as one compact array.
+
+    (n, H, 6) for ``right`` (first three and last three columns), (n, 6, W) for
+    ``below``; every border function gives the same answer on it as on the tiles.
+    """
+    if images.shape[2 if kind == "right" else 1] <= 6:
+        return images
+    if kind == "right":
+        return np.concatenate([images[:, :, :3], images[:, :, -3:]], axis=2)
+    return np.concatenate([images[:, :3, :], images[:, -3:, :]], axis=1)
+
+
 def _lines(images, kind, side, depth):
     """The border lines of every tile, outermost first: ``depth`` arrays of (n, length).
 
@@ -597,12 +610,13 @@ def find_neighbours(images, *, ratio=RATIO, max_norm=MAX_NORM, max_cost=MAX_COST
     found = []
     stats = {"tiles": len(images), "candidates": 0, "fallbacks": 0}
     for kind in kinds:
-        out, into = border_features(images, kind, extrapolation)
+        border = _border_block(images, kind)
+        out, into = border_features(border, kind, extrapolation)
         length = out.shape[1]
-        inside_out = _inside_cost(images, kind, "out", extrapolation)
-        inside_in = _inside_cost(images, kind, "in", extrapolation)
-        contrast_out = edge_contrast(images, kind, "out") >= min_contrast
-        contrast_in = edge_contrast(images, kind, "in") >= min_contrast
+        inside_out = _inside_cost(border, kind, "out", extrapolation)
+        inside_in = _inside_cost(border, kind, "in", extrapolation)
+        contrast_out = edge_contrast(border, kind, "out") >= min_contrast
+        contrast_in = edge_contrast(border, kind, "in") >= min_contrast
         limit_out = np.minimum(max_norm ** 2 * inside_out, max_cost ** 2) * length
         limit_in = np.minimum(max_norm ** 2 * inside_in, max_cost ** 2) * length
         if exact:
@@ -622,7 +636,7 @@ def find_neighbours(images, *, ratio=RATIO, max_norm=MAX_NORM, max_cost=MAX_COST
                 eps, verify, workers)
             stats["candidates"] += scored
             stats["fallbacks"] += balls
-        cost, norm = pair_costs(images, a, b, kind, extrapolation)
+        cost, norm = pair_costs(border, a, b, kind, extrapolation)
         worst = np.sqrt(np.maximum(ratio_ab, ratio_ba))
         found.append(NeighbourPairs(np.full(len(a), kind), a, b, cost, norm, worst))
     pairs = NeighbourPairs.concatenate(found)
