@@ -13,6 +13,20 @@ The recipe (all of it recorded in the version's card):
 4. Out-of-fold probabilities (with flip TTA) give the OOF competition score, and the threshold
    and minimum salt area are tuned on them.
 5. The fold models, the OOF maps and the card are written atomically as ``models/vNNNN``.
+
+The version folder holds ``card.json``, ``fold<k>.keras`` (one Keras model per fold: the
+k-fold ensemble is one version) and ``oof.npz`` (``ids``, ``folds``, ``probabilities`` as
+uint8 ``round(p * 255)``). Card fields: ``encoder``, ``encoder_weights``, ``input_size``,
+``resize_mode`` (``pad``/``resize``), ``channels`` (extra feature names), ``in_channels``,
+``width``, ``hypercolumn``, ``scse``, ``loss_schedule`` (``[{loss, epochs}]``), ``optimizer``,
+``lr_schedule``, ``swa``, ``augmentation``, ``batch_size``, ``epochs``, ``folds``,
+``fold_models``, ``fold_details`` (per fold: tiles, epochs run, loss schedule run, validation
+history, the weights kept - ``swa``, ``last`` or ``best_epoch`` - and their score, seconds),
+``dataset``, ``dataset_key``, ``ids_hash`` and ``ids_count`` (labelled tiles used),
+``pseudo_labels`` (``{count, hash}`` or null), ``oof_count``, ``oof_score`` (at the tuned
+binarisation), ``oof_score_at_0.5``, ``threshold``, ``min_area``, ``tta``, ``parent``,
+``seed``, ``timings``, ``cut_by_budget``, ``budget_minutes``, ``keras_backend``,
+``keras_version``, ``saltviewer_version``, plus ``version`` and ``created``.
 """
 
 import hashlib
