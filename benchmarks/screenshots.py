@@ -84,6 +84,10 @@ def main():
         propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
                               review=500)
     store.close()
+    from saltviewer.plugins._mosaic import find_mosaics, load_mosaics
+
+    if load_mosaics(workspace, dataset) is None:
+        find_mosaics(workspace, dataset)
 
     import napari
     from napari.settings import get_settings
