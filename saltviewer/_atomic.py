@@ -5,6 +5,9 @@ import os
 import tempfile
 from pathlib import Path
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
@@ -21,6 +24,7 @@ def atomic_path(path, suffix=None):
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp makes files private; give them normal permissions
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     finally:
