@@ -58,6 +58,17 @@ def pick_tile(review):
     return best or (str(table.tile[0]) if len(table) else None)
 
 
+def pick_mosaic(mosaics, dataset, first=25):
+    """Among the largest mosaics, one close to square whose labelled tiles hold salt (a telling picture)."""
+    def merit(position):
+        mosaic = mosaics[position]
+        rows, cols = mosaic.shape
+        salt = sum(float(dataset.mask(i).mean()) for i in mosaic.indices if dataset.has_mask[i])
+        return (1 + salt) * len(mosaic) * min(rows, cols) / max(rows, cols)
+
+    return max(range(min(first, len(mosaics))), key=merit)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=TGS)
@@ -123,7 +134,7 @@ def main():
     mosaics.reload()
     settle()
     if mosaics.mosaics:
-        mosaics.show_mosaic(0)
+        mosaics.show_mosaic(pick_mosaic(mosaics.mosaics, dataset))
     shoot(viewer, args.out / "mosaics.png")
 
     # --- retrain: the curves of the latest version's training, its score beside its parent's

@@ -20,6 +20,7 @@ __all__ = ["MosaicWidget"]
 
 GROUP = "mosaic"
 TILE = 101
+NAME_WIDTH = 56          # screen pixels a tile needs before its name is drawn
 
 
 class MosaicWidget(QWidget):
@@ -237,6 +238,9 @@ class MosaicWidget(QWidget):
                 layer.visible = check.isChecked()
         viewer.layers.selection.active = find_layer(viewer, f"{GROUP}:image")
         self.shown, self._grid, self.layers = position, layers.grid, layers
+        for row in range(self.table.rowCount()):
+            if self._position_of_row(row) == position and self._selected() != position:
+                self.table.selectRow(row)
         self._hook_clicks()
         from ._review_widget import _fit
 
@@ -245,7 +249,7 @@ class MosaicWidget(QWidget):
         self.info_label.setText(f"Mosaic #{mosaic.number + 1}: {mosaic.shape[0]} × {mosaic.shape[1]}, "
                                 f"{len(mosaic)} tiles, {mosaic.n_labelled(session.dataset)} labelled; "
                                 f"{n} seam{'s' if n != 1 else ''} where salt stops at a tile edge. "
-                                "Click a tile to review it.")
+                                "Click a tile to review it; zoom in to read the tile names.")
         from ._review_widget import _text_overlay
 
         overlay = _text_overlay(viewer)
@@ -269,6 +273,16 @@ class MosaicWidget(QWidget):
         callbacks = self.viewer.mouse_drag_callbacks
         if self._on_canvas_click not in callbacks:
             callbacks.append(self._on_canvas_click)
+            _camera(self.viewer).events.zoom.connect(self._on_zoom)
+        self._on_zoom()
+
+    def _on_zoom(self, *_):
+        """Tile names show only when a tile is wide enough on screen to hold one."""
+        layer = find_layer(self.viewer, f"{GROUP}:tiles")
+        if layer is not None:
+            wide = _camera(self.viewer).zoom * TILE >= NAME_WIDTH
+            if layer.text.visible != wide:
+                layer.text.visible = wide
 
     def tile_at(self, position):
         """The tile id under a canvas position (data coordinates), or None."""
@@ -294,6 +308,11 @@ class MosaicWidget(QWidget):
         tile = self.tile_at(start)
         if tile is not None:
             self.session.request_tile(tile)
+
+
+def _camera(viewer):
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
 
 
 class _SortItem(QTableWidgetItem):

@@ -122,7 +122,8 @@ class CurvePlot(QWidget):
         loss_axes.grid(True, color=_GRID, linewidth=0.6)
         score_axes.yaxis.tick_right()            # clear() puts a twin's axis back on the left
         score_axes.yaxis.set_label_position("right")
-        loss_axes.set_xlabel("epoch", color=_FOREGROUND, fontsize=8)
+        loss_axes.set_xlabel("epoch" + (" (folds apart at the dotted lines)" if self.fold_starts else ""),
+                             color=_FOREGROUND, fontsize=8)
         loss_axes.set_ylabel("loss", color=_FOREGROUND, fontsize=8)
         score_axes.set_ylabel("validation score", color=_FOREGROUND, fontsize=8)
         handles = []
@@ -137,7 +138,7 @@ class CurvePlot(QWidget):
         n = len(self.points)
         loss_axes.set_xlim(0.5, max(n, 1) + 0.5)
         loss_axes.xaxis.get_major_locator().set_params(integer=True)
-        legend = loss_axes.legend(handles=handles, loc="upper right", fontsize=7, frameon=True, framealpha=0.6,
+        legend = loss_axes.legend(handles=handles, loc="best", fontsize=7, frameon=True, framealpha=0.6,
                                   facecolor=_BACKGROUND, edgecolor=_GRID)
         for text in legend.get_texts():
             text.set_color(_FOREGROUND)

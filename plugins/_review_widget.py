@@ -107,22 +107,26 @@ class ReviewWidget(QWidget):
         self.model = QueueModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
+        header = self.table.horizontalHeader()
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
         header.setSortIndicator([c[1] for c in COLUMNS].index("disagreement"), Qt.DescendingOrder)
         self.table.setSortingEnabled(True)     # sorts at once: most disagreement first
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        metrics = self.table.fontMetrics()
+        samples = {"tile": "0123456789a", "depth": "Depth", "coverage": "Cover", "disagreement": "Disagree"}
+        for column, (_, field, _) in enumerate(COLUMNS):
+            if field in samples:
+                header.setSectionResizeMode(column, QHeaderView.Interactive)
+                header.resizeSection(column, metrics.horizontalAdvance(samples[field]) + 18)
+        header.setStretchLastSection(True)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_sorted)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setMinimumHeight(150)
         self.table.setWordWrap(False)
-        self.table.setStyleSheet("QHeaderView::section { padding-left: 3px; padding-right: 3px; }")
         self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
         self.table.setToolTip("Click a row to show the tile; click a header to sort")
 
@@ -506,8 +510,11 @@ class ReviewWidget(QWidget):
         if display.view is not None:
             scores = display.view.scores
             m = len(display.view.versions)
-            lines.append(f"{m} model{'s' if m != 1 else ''}: IoU {scores.get('mean_iou', 1):.3f} · "
-                         f"{100 * scores.get('pixel_disagreement', 0):.1f}% px split")
+            if m > 1:
+                lines.append(f"{m} models: mean IoU {scores.get('mean_iou', 1):.3f} · "
+                             f"{100 * scores.get('pixel_disagreement', 0):.1f}% of pixels split")
+            else:
+                lines.append("1 model version: train another to see where models disagree")
             if "truth_iou" in scores:
                 lines.append(f"consensus vs training mask: IoU {scores['truth_iou']:.3f}")
         else:
