@@ -8,7 +8,8 @@ For each encoder at its default input size (101 padded to 128) it times a few tr
 (batch 32, BCE + Dice, normalized-gradient SGD) and a few prediction batches (batch 64, one
 pass) on random tiles, after a warm-up step. With --version it also predicts the whole test
 split of the data with that version for real (its k fold models x flip TTA), and once with
-one fold model and no TTA. Figures go to benchmarks/results/training_throughput.json.
+one fold model and no TTA, in a scratch copy of the workspace. Figures go to
+benchmarks/results/training_throughput.json.
 """
 
 import argparse
@@ -57,6 +58,8 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "tgs")
     parser.add_argument("--workspace", type=Path, default=None)
     parser.add_argument("--version", default=None)
+    parser.add_argument("--modes", nargs="+", default=["ensemble_tta", "one_fold_no_tta"],
+                        choices=["ensemble_tta", "one_fold_no_tta"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "training_throughput.json")
     args = parser.parse_args(argv)
 
@@ -69,22 +72,36 @@ def main(argv=None):
         figures["encoders"][encoder] = encoder_throughput(encoder, args.batches)
         print(encoder, figures["encoders"][encoder], flush=True)
     if args.version:
+        import shutil
+        import tempfile
+
         import saltviewer
         from saltviewer.training import predict_dataset
 
-        dataset = saltviewer.open_dataset(args.data).use_cache(args.workspace)
-        n = len(dataset.indices("test"))
-        card = saltviewer.Workspace(args.workspace).card(args.version)
-        for label, options in (("ensemble_tta", {}), ("one_fold_no_tta", {"folds": [0], "tta": False})):
-            start = time.monotonic()
-            predict_dataset(dataset, args.workspace, [args.version], split="test", **options)
-            seconds = time.monotonic() - start
-            passes = (len(card["fold_models"]) if label == "ensemble_tta" else 1) * (2 if label == "ensemble_tta" else 1)
-            figures[f"predict_test_{label}"] = {"version": args.version, "tiles": n, "model_passes": passes,
-                                                "seconds": round(seconds, 1), "tiles_per_s": round(n / seconds, 1)}
-            print(label, figures[f"predict_test_{label}"], flush=True)
-        # Leave the stored maps as the full ensemble's.
-        predict_dataset(dataset, args.workspace, [args.version], split="test")
+        # Predict in a scratch workspace holding a copy of the version (and the tile cache, linked),
+        # so the maps stored in the real workspace stay those of the full ensemble.
+        source = saltviewer.Workspace(args.workspace)
+        card = source.card(args.version)
+        scratch = Path(tempfile.mkdtemp(prefix="bench-predict-"))
+        try:
+            workspace = saltviewer.Workspace(scratch / "ws")
+            shutil.copytree(source.version_dir(args.version), workspace.models_dir / args.version)
+            if source.cache_dir.is_dir():
+                os.symlink(source.cache_dir, workspace.cache_dir)
+            dataset = saltviewer.open_dataset(args.data).use_cache(workspace)
+            n = len(dataset.indices("test"))
+            modes = {"ensemble_tta": ({}, 2 * len(card["fold_models"])),
+                     "one_fold_no_tta": ({"folds": [0], "tta": False}, 1)}
+            for label in args.modes:
+                options, passes = modes[label]
+                start = time.monotonic()
+                predict_dataset(dataset, workspace, [args.version], split="test", **options)
+                seconds = time.monotonic() - start
+                figures[f"predict_test_{label}"] = {"version": args.version, "tiles": n, "model_passes": passes,
+                                                    "seconds": round(seconds, 1), "tiles_per_s": round(n / seconds, 1)}
+                print(label, figures[f"predict_test_{label}"], flush=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     figures["load_average_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
