@@ -272,11 +272,32 @@ def _rgba(colour):
     return np.array([int(colour[k:k + 2], 16) for k in (0, 2, 4)] + [255], np.uint8)
 
 
-def outline_image(display, versions=None, consensus=True, truth=True, colours=None):
+#: (value, R, G, B) stops of the heat map (after matplotlib's "inferno").
+_HEAT = np.array([[0.0, 0, 0, 4], [0.25, 87, 16, 110], [0.5, 188, 55, 84], [0.75, 249, 142, 9],
+                  [1.0, 252, 255, 164]], float)
+
+
+def heat_colours(values, top=0.5, opacity=0.8):
+    """RGBA heat-map colours for values in ``[0, top]``: dark and transparent at 0, bright at `top`.
+
+    Returns
+    -------
+    rgba : (..., 4) ndarray of uint8
+    """
+    t = np.clip(np.asarray(values, float) / top, 0, 1)
+    out = np.empty(t.shape + (4,), np.uint8)
+    for channel in range(3):
+        out[..., channel] = np.rint(np.interp(t, _HEAT[:, 0], _HEAT[:, channel + 1]))
+    out[..., 3] = np.rint(255 * opacity * t)
+    return out
+
+
+def outline_image(display, versions=None, consensus=True, truth=True, heat=False, colours=None):
     """One RGBA image with the outlines of the masks a person compares, each in its colour.
 
-    Drawing every model version's mask as an outline in a single image layer keeps the
-    canvas to a few layers, so stepping from tile to tile stays fast with many versions.
+    Drawing every model version's mask as an outline, and the disagreement heat map under
+    them, in a single image layer keeps the canvas to three layers, so stepping from tile
+    to tile stays fast with many versions (each layer costs a draw).
 
     Parameters
     ----------
@@ -285,19 +306,24 @@ def outline_image(display, versions=None, consensus=True, truth=True, colours=No
         Versions to draw (default all); each in ``colours[position]``.
     consensus, truth : bool
         Also draw the consensus (2 pixels wide) and the training mask.
+    heat : bool
+        Colour the pixels where the versions disagree (`heat_colours` of the pixel
+        disagreement: transparent where all agree, bright where they split evenly).
     colours : sequence of str, optional
         Hex colours per version position (default `saltviewer.plugins._style.VERSION_COLOURS`).
 
     Returns
     -------
     image : (101, 101, 4) ndarray of uint8
-        Transparent where no outline passes; later outlines are drawn over earlier ones
-        (versions, then the consensus, then the training mask on top).
+        Transparent where nothing is drawn; later marks are drawn over earlier ones (heat
+        map, versions, then the consensus, then the training mask on top).
     """
     from ._style import CONSENSUS, version_colour
 
     out = np.zeros(display.image.shape + (4,), np.uint8)
     view = display.view
+    if heat and view is not None:
+        out[...] = heat_colours(view.disagreement)
     if view is not None:
         for position, version in enumerate(view.versions):
             if versions is not None and version not in versions:

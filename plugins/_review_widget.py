@@ -454,14 +454,7 @@ class ReviewWidget(QWidget):
         show_only_group(viewer, GROUP, self.session.hidden_layers)
         put_layer(viewer, f"{GROUP}:tile", "image", display.image, name="tile", colormap="gray",
                   contrast_limits=(0, 255))
-        view = display.view
-        if view is not None:
-            put_layer(viewer, f"{GROUP}:disagreement", "image", view.disagreement, name="disagreement",
-                      colormap="inferno", blending="additive", contrast_limits=(0, 0.5), opacity=0.8,
-                      visible=self._shown.get("disagreement", True))
-        else:
-            remove_layers(viewer, [find_layer(viewer, f"{GROUP}:disagreement")])
-        put_layer(viewer, f"{GROUP}:outlines", "image", self._outlines(display), name="model outlines",
+        put_layer(viewer, f"{GROUP}:outlines", "image", self._outlines(display), name="models and disagreement",
                   rgb=True, blending="translucent")
         self._loading_edit = True
         try:
@@ -538,7 +531,7 @@ class ReviewWidget(QWidget):
         versions = {v for v in (display.view.versions if display.view is not None else ())
                     if self._shown.get(v, True)}
         return outline_image(display, versions, consensus=self._shown.get("consensus", True),
-                             truth=self._shown.get("training", True))
+                             truth=self._shown.get("training", True), heat=self._shown.get("disagreement", True))
 
     def _sync_layer_checks(self, display):
         """One check box per outline (each model version, consensus, training mask) and the heat map."""
@@ -571,13 +564,9 @@ class ReviewWidget(QWidget):
 
     def _on_layer_toggled(self, key, on):
         self._shown[key] = bool(on)
-        if key == "disagreement":
-            layer = find_layer(self.viewer, f"{GROUP}:disagreement")
-            if layer is not None:
-                layer.visible = bool(on)
-        elif self.current is not None:
+        if self.current is not None:
             put_layer(self.viewer, f"{GROUP}:outlines", "image", self._outlines(self.current),
-                      name="model outlines", rgb=True)
+                      name="models and disagreement", rgb=True)
 
     def _clear_tile_layers(self):
         remove_layers(self.viewer, group_layers(self.viewer, GROUP))

@@ -63,7 +63,7 @@ def test_queue_starts_at_the_most_disagreement_and_shows_every_layer(review):
     assert np.all(np.diff(table.disagreement) <= 0)              # store order: most disagreement first
     assert widget.current.tile == table.tile[0]
     shown = {str(layer.metadata["saltviewer_role"]) for layer in viewer.layers}
-    assert shown == {"review:tile", "review:disagreement", "review:outlines", "review:edit"}
+    assert shown == {"review:tile", "review:outlines", "review:edit"}
     edit = layer_named(viewer, "edit")
     assert viewer.layers.selection.active is edit
     np.testing.assert_array_equal(edit.data, widget.current.edit_mask)
@@ -78,14 +78,19 @@ def test_queue_starts_at_the_most_disagreement_and_shows_every_layer(review):
     view = widget.current.view
     assert view.mask.any() and drawn("#ffe14d")                       # the consensus, on top
     widget.layer_checks["consensus"].setChecked(False)
+    # the heat map colours the pixels where the versions split, and only those
+    alpha_on = layer_named(viewer, "outlines").data[..., 3].copy()
+    assert np.all(alpha_on[view.disagreement > 0] > 0)
+    widget.layer_checks["heat map"].setChecked(False)
+    alpha_off = layer_named(viewer, "outlines").data[..., 3]
+    assert np.all(view.disagreement[(alpha_on > 0) & (alpha_off == 0)] > 0)
     for position, version in enumerate(view.versions):             # each version alone
         for other in view.versions:
             widget.layer_checks[other].setChecked(other == version)
         assert drawn(version_colour(position)) == bool(view.member_masks[position].any())
         widget.layer_checks[version].setChecked(False)
         assert not drawn(version_colour(position))
-    widget.layer_checks["heat map"].setChecked(False)
-    assert not layer_named(viewer, "disagreement").visible
+
     assert "IoU" in widget.facts_label.text() and widget.current.tile in widget.title_label.text()
 
 
@@ -285,3 +290,12 @@ def test_export_writes_the_curated_masks(review, qtbot, tmp_path):
     assert summary["masks"] == 1
     assert list(read_submission(tmp_path / "curated" / "train.csv")) == [tile]
     assert (tmp_path / "curated" / "train" / "masks" / f"{tile}.png").is_file()
+
+
+def test_heat_colours():
+    from saltviewer.plugins._review import heat_colours
+
+    rgba = heat_colours(np.array([0.0, 0.25, 0.5, 0.9]))
+    assert rgba[0, 3] == 0                                     # agreement: transparent
+    assert rgba[1, 3] < rgba[2, 3] == rgba[3, 3] == 204         # brighter, then capped at the top
+    assert tuple(rgba[2, :3]) == (252, 255, 164)
