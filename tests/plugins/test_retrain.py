@@ -113,3 +113,27 @@ def test_failure_ends_in_one_line_notification(make_napari_viewer, qtbot, sample
     assert errors and errors[-1].severity == "error"
     assert widget.session.workspace.versions() == []
     assert widget.train_button.isEnabled() and widget.status_label.text() == outcome.message
+
+
+def test_scores_are_shown_beside_the_parents(workspace):
+    from saltviewer.plugins._retrain import compare_scores, version_score
+
+    first = workspace.add_version({"encoder": "small", "oof_score": 0.795})
+    assert compare_scores(workspace, first) == f"{first}: validation 0.795  ·  first version"
+    child = workspace.add_version({"encoder": "small", "oof_score": 0.812, "parent": first})
+    assert compare_scores(workspace, child) == f"{child}: validation 0.812  ·  parent {first}: 0.795  (+0.017)"
+    worse = workspace.add_version({"encoder": "small", "oof_score": 0.7})
+    assert compare_scores(workspace, worse).endswith(f"best earlier {child}: 0.812  (-0.112)")
+    assert version_score({"oof_score": float("nan")}) is None
+
+
+def test_progress_counts_batches_over_folds_and_epochs():
+    from types import SimpleNamespace
+
+    from saltviewer.plugins._retrain import progress_position
+
+    def event(fold, epoch, batch):
+        return SimpleNamespace(fold=fold, n_folds=2, epoch=epoch, n_epochs=3, batch=batch, n_batches=4)
+
+    positions = [progress_position(event(f, e, b)) for f in range(2) for e in range(3) for b in range(4)]
+    assert positions == [(k + 1, 24) for k in range(24)]
