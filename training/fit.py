@@ -178,7 +178,7 @@ def _check_channels(channels):
     return channels
 
 
-def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_weights="none", pseudo_labels=None,
+def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_weights="none", pseudo_labels=None,
                 base_version=None, channels=(), budget_minutes=None, seed=0, on_progress=None, cancel=None,
                 batch_size=32, input_size=None, resize_mode="pad", width=16, hypercolumn=False, scse=True,
                 optimizer="nsgd", max_lr=None, min_lr_ratio=0.01, loss_schedule=None, swa_epochs=None,
@@ -194,7 +194,8 @@ def train_model(data, workspace, *, encoder=None, epochs=30, folds=5, encoder_we
     encoder : {"small", "resnet34", "resnet50", "xception"}, optional
         Default ``"small"`` (the base version's encoder when `base_version` is given).
     epochs : int
-        Epochs per fold, over all loss stages.
+        Epochs per fold, over all loss stages. The defaults (3 folds of 24 epochs, with
+        ``budget_minutes=60``) are the CPU recipe measured in benchmarks/bench_training_quality.py.
     folds : int
         k of k-fold cross-validation (every fold model is kept: the version is their
         ensemble). 1 trains one model with a stratified fifth held out for validation.

@@ -12,8 +12,9 @@ def add_arguments(parser):
     add_workspace_argument(parser)
     parser.add_argument("--encoder", default=None, choices=["small", "resnet34", "resnet50", "xception"],
                         help="encoder (default small, or the --base version's)")
-    parser.add_argument("--folds", type=int, default=5, metavar="K", help="k-fold cross-validation (default 5)")
-    parser.add_argument("--epochs", type=int, default=30, metavar="N", help="epochs per fold (default 30)")
+    parser.add_argument("--folds", type=int, default=3, metavar="K", help="k-fold cross-validation (default 3)")
+    parser.add_argument("--epochs", type=int, default=24, metavar="N",
+                        help="epochs per fold (default 24; with --budget, fewer when time runs short)")
     parser.add_argument("--encoder-weights", default="none", metavar="W",
                         help="none (default), imagenet (needs the network), or a local weights file")
     parser.add_argument("--pseudo-labels", default=None, choices=["accepted"],
