@@ -8,8 +8,9 @@ The recipe (all of it recorded in the version's card):
    hinge; each stage one cosine learning-rate cycle (a warm restart at the switch) driving a
    normalized-gradient Nesterov SGD.
 3. The weights of the last epochs are averaged (SWA), BatchNorm statistics are recomputed on
-   the fold's training tiles, and the SWA model is kept unless the best single epoch scored
-   higher on the validation fold.
+   the fold's training tiles, and the SWA model is kept (chosen without looking at the
+   validation fold, so the out-of-fold score is not inflated); a fold cut short by the time
+   budget keeps its best epoch so far.
 4. Out-of-fold probabilities (with flip TTA) give the OOF competition score, and the threshold
    and minimum salt area are tuned on them.
 5. The fold models, the OOF maps and the card are written atomically as ``models/vNNNN``.
@@ -563,12 +564,17 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
         recompute_batchnorm(model, bn_source, cancel)
         swa_score = validation.evaluate()["val_score"] if len(x_val) else None
         candidates.append(("swa", swa_score, [np.array(w) for w in model.get_weights()]))
-    if len(x_val):
-        # Prefer SWA, then the last weights, unless another candidate is clearly better.
-        preference = {"swa": 2e-3, "last": 1e-3, "best_epoch": 0.0}
-        selected, score, weights = max(candidates, key=lambda c: (c[1] if c[1] is not None else -1) + preference[c[0]])
+    # Keep SWA (or else the last weights) without looking at validation scores, so that the
+    # out-of-fold score is not inflated by choosing on the fold it is measured on; only a fold
+    # cut short by the budget keeps its best epoch so far.
+    chosen = {name: (name, score, weights) for name, score, weights in candidates}
+    if "swa" in chosen and not stopped:
+        selected, score, weights = chosen["swa"]
+    elif stopped and "best_epoch" in chosen and len(x_val):
+        selected, score, weights = max((chosen["best_epoch"], chosen.get("swa", chosen["last"]), chosen["last"]),
+                                       key=lambda c: -1 if c[1] is None else c[1])
     else:
-        selected, score, weights = candidates[-1]
+        selected, score, weights = chosen["last"]
     model.set_weights(weights)
     emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs,
                        message=f"fold {k + 1}/{n_models}: out-of-fold prediction"))

@@ -43,6 +43,7 @@ def test_a_version_with_its_card_and_fold_models(trained, sample_dataset):
     assert all((result.path / name).is_file() for name in card["fold_models"])
     assert all(d["swa_averaged"] == 2 and d["swa_score"] is not None for d in card["fold_details"])
     assert all(d["epochs_run"] == 3 == len(d["history"]) for d in card["fold_details"])
+    assert all(d["selected"] == "swa" and d["val_score"] == d["swa_score"] for d in card["fold_details"])
     with np.load(result.path / "oof.npz") as oof:
         assert oof["probabilities"].shape == (card["oof_count"], 101, 101)
         assert set(oof["folds"]) == {0, 1}
