@@ -41,6 +41,19 @@ def rss_mb():
     return round(psutil.Process().memory_info().rss / 2 ** 20, 1)
 
 
+def anonymous_mb():
+    """Private heap memory (Linux): RSS less the pages of memory-mapped files (tiles, predictions),
+    which the kernel maps in around every tile read and takes back under pressure."""
+    try:
+        with open("/proc/self/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Anonymous:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
 def link_versions(source, workspace, dataset):
     """Link the source's versions that have predictions for the dataset into the workspace."""
     from saltviewer import Workspace
@@ -130,6 +143,7 @@ def main():
     QApplication.processEvents()
     results["napari_viewer_s (not in the timings)"] = round(time.perf_counter() - start, 2)
     results["rss_napari_mb"] = rss_mb()
+    results["anonymous_napari_mb"] = anonymous_mb()
 
     # --- open the Review widget on the data and wait for the first tile on the canvas
     session = session_for(viewer)
@@ -151,6 +165,7 @@ def main():
     results["open_review_and_show_first_item_cpu_s"] = round(time.process_time() - cpu, 3)
     results["open_review_target_s"] = 3.0
     results["rss_after_open_mb"] = rss_mb()
+    results["anonymous_after_open_mb"] = anonymous_mb()
     while session._packing is not None:
         QApplication.processEvents()
     QApplication.processEvents()
@@ -183,6 +198,7 @@ def main():
         results[f"{name}_steps"] = len(walls)
     results["next_item_target_ms"] = 100
     results["rss_after_steps_mb"] = rss_mb()
+    results["anonymous_after_steps_mb"] = anonymous_mb()
 
     # --- baseline in the same window: napari alone stepping a stack of the same tiles one slice
     #     on (the reader's lazy stack, one image layer), repaint included
@@ -232,6 +248,7 @@ def main():
     results["open_widget_target_s"] = 1.0
     results["tensorflow_imported_in_viewer"] = "tensorflow" in sys.modules
     results["rss_end_mb"] = rss_mb()
+    results["anonymous_end_mb"] = anonymous_mb()
     results["load_average_after"] = round(os.getloadavg()[0], 2)
     results["cpus"] = os.cpu_count()
     results["note"] = ("wall times on a shared 2-core VM rendering OpenGL in software (Mesa llvmpipe under Xvfb); "

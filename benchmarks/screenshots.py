@@ -52,7 +52,7 @@ def pick_tile(review):
     for k in range(len(table)):
         if table.split[k] != "test" or not 0.15 <= table.coverage[k] <= 0.7:
             continue
-        if 0.08 <= table.disagreement[k] <= 0.5:
+        if 0.15 <= table.disagreement[k] <= 0.7:
             return str(table.tile[k])
         best = best or str(table.tile[k])
     return best or (str(table.tile[0]) if len(table) else None)
@@ -171,8 +171,8 @@ def write_small(source, target, width=1000, limit=300_000):
         image = image.convert("RGB")
         height = round(image.height * width / image.width)
         small = image.resize((width, height), Image.LANCZOS)
-    for colours in (256, 128, 64):
-        small.quantize(colours, method=Image.MEDIANCUT, dither=Image.NONE).save(target, optimize=True)
+    for colours in (256, 128, 64):          # octree keeps the few pixels of coloured text
+        small.quantize(colours, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(target, optimize=True)
         if target.stat().st_size < limit:
             break
     print(f"wrote {target} ({target.stat().st_size / 1000:.0f} KB)")

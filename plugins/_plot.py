@@ -138,7 +138,8 @@ class CurvePlot(QWidget):
         n = len(self.points)
         loss_axes.set_xlim(0.5, max(n, 1) + 0.5)
         loss_axes.xaxis.get_major_locator().set_params(integer=True)
-        legend = loss_axes.legend(handles=handles, loc="best", fontsize=7, frameon=True, framealpha=0.6,
+        legend = loss_axes.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=4, fontsize=7,
+                                  borderaxespad=0, frameon=False,
                                   facecolor=_BACKGROUND, edgecolor=_GRID)
         for text in legend.get_texts():
             text.set_color(_FOREGROUND)

@@ -272,13 +272,11 @@ def _rgba(colour):
     return np.array([int(colour[k:k + 2], 16) for k in (0, 2, 4)] + [255], np.uint8)
 
 
-#: (value, R, G, B) stops of the heat map (after matplotlib's "inferno").
-_HEAT = np.array([[0.0, 0, 0, 4], [0.25, 87, 16, 110], [0.5, 188, 55, 84], [0.75, 249, 142, 9],
-                  [1.0, 252, 255, 164]], float)
+def heat_colours(values, top=0.5, opacity=0.45, colour=(255, 59, 59)):
+    """RGBA heat-map colours for values in ``[0, top]``: transparent at 0, most opaque at `top`.
 
-
-def heat_colours(values, top=0.5, opacity=0.8):
-    """RGBA heat-map colours for values in ``[0, top]``: dark and transparent at 0, bright at `top`.
+    One hue (the red that marks inconsistencies everywhere in saltviewer) whose opacity
+    grows with the value, so the seismic image stays readable under it.
 
     Returns
     -------
@@ -286,8 +284,7 @@ def heat_colours(values, top=0.5, opacity=0.8):
     """
     t = np.clip(np.asarray(values, float) / top, 0, 1)
     out = np.empty(t.shape + (4,), np.uint8)
-    for channel in range(3):
-        out[..., channel] = np.rint(np.interp(t, _HEAT[:, 0], _HEAT[:, channel + 1]))
+    out[..., :3] = colour
     out[..., 3] = np.rint(255 * opacity * t)
     return out
 

@@ -400,9 +400,14 @@ class ReviewWidget(QWidget):
         self._quiet_selection = not show
         try:
             self.table.selectRow(row)
-            self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.EnsureVisible)
         finally:
             self._quiet_selection = False
+        self._scroll_to(row)
+        QTimer.singleShot(0, lambda: self._scroll_to(row))   # again once the tile's text has resized the box
+
+    def _scroll_to(self, row):
+        if 0 <= row < self.model.rowCount():
+            self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.EnsureVisible)
 
     def _on_row_changed(self, current, _previous):
         if getattr(self, "_quiet_selection", False) or not current.isValid():

@@ -12,7 +12,7 @@ def test_manifest_is_valid_and_every_command_imports():
     manifest = PluginManifest.from_distribution("saltviewer")
     manifest.validate_imports()
     widgets = {w.display_name for w in manifest.contributions.widgets}
-    assert widgets == {"Review", "Mosaics", "Retrain"}
+    assert widgets >= {"Review", "Mosaics", "Retrain"}
     assert [s.key for s in manifest.contributions.sample_data] == ["synthetic"]
     assert manifest.contributions.readers[0].accepts_directories
 

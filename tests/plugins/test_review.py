@@ -297,5 +297,5 @@ def test_heat_colours():
 
     rgba = heat_colours(np.array([0.0, 0.25, 0.5, 0.9]))
     assert rgba[0, 3] == 0                                     # agreement: transparent
-    assert rgba[1, 3] < rgba[2, 3] == rgba[3, 3] == 204         # brighter, then capped at the top
-    assert tuple(rgba[2, :3]) == (252, 255, 164)
+    assert rgba[1, 3] < rgba[2, 3] == rgba[3, 3] == 115         # more opaque, then capped at the top
+    assert tuple(rgba[2, :3]) == (255, 59, 59)
