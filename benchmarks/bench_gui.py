@@ -251,8 +251,11 @@ def main():
     results["anonymous_end_mb"] = anonymous_mb()
     results["load_average_after"] = round(os.getloadavg()[0], 2)
     results["cpus"] = os.cpu_count()
-    results["note"] = ("wall times on a shared 2-core VM rendering OpenGL in software (Mesa llvmpipe under Xvfb); "
-                       "*_cpu_* is this process's CPU time, closer to an idle machine's wall time")
+    results["note"] = ("a shared 2-core VM without a GPU: OpenGL is rendered in software (Mesa llvmpipe under Xvfb), "
+                       "which is most of next_item_ms (next_item_data_ms is saltviewer's part); *_cpu_* is this "
+                       "process's CPU time (Mesa's render threads included); with other jobs running, compare "
+                       "CPU times; next_item_over_baseline compares CPU times with napari stepping a one-layer "
+                       "stack of the same tiles in the same window")
     viewer.close()
     write_results("gui", results)
 
