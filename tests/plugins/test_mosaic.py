@@ -126,3 +126,19 @@ def _to_canvas(viewer, world):
     centre = np.asarray(viewer.scene.camera.center)[-2:]
     zoom = viewer.scene.camera.zoom
     return (world - centre) * zoom + np.array([height, width]) / 2
+
+
+def test_find_mosaics_from_the_widget(make_napari_viewer, qtbot, sample_dir, sample_dataset, review_workspace):
+    import shutil
+
+    from saltviewer.plugins._session import session_for
+
+    shutil.rmtree(review_workspace.mosaics_dir)
+    viewer = make_napari_viewer()
+    session_for(viewer).open(sample_dir, review_workspace.path)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Mosaics")
+    qtbot.waitUntil(lambda: "No mosaics yet" in widget.summary_label.text(), timeout=10_000)
+    qtbot.mouseClick(widget.build_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: widget._worker is None and widget.table.rowCount() > 0, timeout=60_000)
+    assert len(widget.mosaics) == len(load_mosaics(review_workspace, sample_dataset))
+    assert widget.session.neighbours(widget.mosaics[0].ids[0])          # the review sees the new neighbours

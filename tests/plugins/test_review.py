@@ -299,3 +299,17 @@ def test_heat_colours():
     assert rgba[0, 3] == 0                                     # agreement: transparent
     assert rgba[1, 3] < rgba[2, 3] == rgba[3, 3] == 115         # more opaque, then capped at the top
     assert tuple(rgba[2, :3]) == (255, 59, 59)
+
+
+def test_find_candidates_fills_an_empty_queue(make_napari_viewer, qtbot, sample_dir, review_workspace):
+    from saltviewer.plugins._session import session_for
+
+    review_workspace.store_path.unlink()                     # versions with predictions, no proposals yet
+    viewer = make_napari_viewer()
+    session_for(viewer).open(sample_dir, review_workspace.path)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Review")
+    qtbot.waitUntil(lambda: widget.reviewer is not None, timeout=10_000)
+    assert widget.model.rowCount() == 0 and "Find candidates" in widget.status_label.text()
+    qtbot.mouseClick(widget.propose_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: widget._worker is None and widget.model.rowCount() > 0, timeout=60_000)
+    assert widget.current is not None and widget.propose_button.isEnabled()
