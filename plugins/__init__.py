@@ -1,7 +1,7 @@
 """saltviewer's napari plugin: review predictions, curate pseudo-labels, inspect mosaics, retrain.
 
 The contributions are listed in ``napari.yaml`` (registered through the ``napari.manifest``
-entry point): the Review, Mosaics and Retrain widgets, a reader for folders in the
+entry point): the Review, Mosaics, Retrain and Explore widgets, a reader for folders in the
 competition layout, sample data and writers for curated masks. Importing this package is
 cheap; each widget imports what it needs when it opens, and TensorFlow/Keras only inside the
 worker threads that train or predict.
@@ -9,7 +9,7 @@ worker threads that train or predict.
 
 __all__ = ["dock_widgets", "WIDGETS"]
 
-WIDGETS = ("Review", "Mosaics", "Retrain")
+WIDGETS = ("Review", "Mosaics", "Retrain", "Explore")
 
 
 def dock_widgets(viewer, data=None, workspace=None, widgets=WIDGETS):

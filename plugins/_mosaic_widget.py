@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QGroupBox
 
 from ._data_bar import DataBar
 from ._layers import find_layer, put_layer, remove_layers, show_only_group
+from ._workers import start_worker
 from ._session import notify_error, session_for
 from ._style import CONSENSUS, MISMATCH, SALT, STATE_COLOURS, label_colours
 
@@ -172,21 +173,17 @@ class MosaicWidget(QWidget):
         return None if item is None else int(item.data(Qt.UserRole))
 
     def _on_build_clicked(self):
-        from napari.qt.threading import create_worker
-
         if not self.session.is_open or self._worker is not None:
             return
         self.build_button.setEnabled(False)
         self.summary_label.setText("Finding neighbours and assembling mosaics…")
         from ._mosaic import find_mosaics
 
-        worker = create_worker(find_mosaics, self.session.workspace, self.session.dataset,
-                               _progress={"desc": "Finding mosaics"}, _ignore_errors=True)
+        worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset, desc="Finding mosaics")
         worker.returned.connect(lambda _: self.reload())
         worker.errored.connect(lambda error: notify_error(f"finding mosaics failed: {error}"))
         worker.finished.connect(self._on_build_finished)
         self._worker = worker
-        worker.start()
 
     def _on_build_finished(self):
         self._worker = None

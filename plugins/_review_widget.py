@@ -21,6 +21,7 @@ from ._data_bar import DataBar
 from ._layers import find_layer, group_layers, put_layer, remove_layers, show_only_group
 from ._queue_model import COLUMNS, QueueModel
 from ._review import STATE_FILTERS, Reviewer, outline_image
+from ._workers import start_worker
 from ._session import notify_error, notify_info, session_for
 from ._settings import load_settings, save_settings
 from ._style import CONSENSUS, SALT, STATE_COLOURS, label_colours, version_colour
@@ -765,8 +766,6 @@ class ReviewWidget(QWidget):
 
     # ================================================================= proposing
     def _on_propose_clicked(self):
-        from napari.qt.threading import create_worker
-
         if self.reviewer is None or self._worker is not None:
             return
         if not self.reviewer.reload_versions():
@@ -775,12 +774,11 @@ class ReviewWidget(QWidget):
         dataset, workspace = self.session.dataset, self.session.workspace
         self.propose_button.setEnabled(False)
         self.status_label.setText("Scoring the ensemble and proposing candidates…")
-        worker = create_worker(propose_candidates, dataset, workspace, _progress={"desc": "Finding candidates"})
+        worker = start_worker(propose_candidates, dataset, workspace, desc="Finding candidates")
         worker.returned.connect(self._on_proposed)
         worker.errored.connect(lambda error: notify_error(f"finding candidates failed: {error}"))
         worker.finished.connect(self._on_propose_finished)
         self._worker = worker
-        worker.start()
 
     def _on_proposed(self, lines):
         self.status_label.setText("  ·  ".join(lines[-3:]))

@@ -105,15 +105,13 @@ class Session(QObject):
         """
         if self.viewer is None:
             return
-        from napari.qt.threading import create_worker
+        from ._workers import start_worker
 
         dataset, workspace = self.dataset, self.workspace
-        worker = create_worker(dataset.use_cache, workspace, _ignore_errors=True,
-                               _progress={"desc": "Packing tiles into the workspace cache"})
+        worker = start_worker(dataset.use_cache, workspace, desc="Packing tiles into the workspace cache")
         worker.errored.connect(lambda error: notify_error(f"packing the tiles into {workspace.path} failed: {error}"))
         self._packing = worker
         worker.finished.connect(lambda: setattr(self, "_packing", None))
-        worker.start()
 
     def open_remembered(self):
         """Open the data folder and workspace of the last session, if they still exist.

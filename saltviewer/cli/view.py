@@ -1,9 +1,9 @@
-HELP = "open napari with saltviewer's Review, Mosaics and Retrain widgets docked on a data folder"
+HELP = "open napari with saltviewer's Review, Mosaics, Retrain and Explore widgets docked on a data folder"
 DESCRIPTION = ("Open napari with saltviewer's widgets docked on DATA and a workspace: review the ensemble's "
                "predictions and curate pseudo-labels, inspect mosaics, retrain. Without --workspace, the "
                "workspace last used with DATA is opened again. The same widgets are in napari's Plugins menu.")
 
-WIDGETS = ("Review", "Mosaics", "Retrain")
+WIDGETS = ("Review", "Mosaics", "Retrain", "Explore")
 
 
 def add_arguments(parser):

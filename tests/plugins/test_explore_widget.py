@@ -1,0 +1,48 @@
+"""The Explore dock on the synthetic sample: explore in a worker, show every figure, open a flagged tile."""
+
+import numpy as np
+
+
+def test_explore_shows_figures_summary_and_flagged_tiles(make_napari_viewer, qtbot, sample_dir, tmp_path):
+    from saltviewer.explore import explore_dataset
+    from saltviewer.figures import FIGURES, unavailable
+    from saltviewer.plugins._explore_widget import ExploreWidget, flagged_tiles
+    from saltviewer.plugins._session import session_for
+
+    viewer = make_napari_viewer(show=True)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Explore")
+    assert isinstance(widget, ExploreWidget)
+    assert not widget.explore_button.isEnabled()            # nothing open yet
+    session = session_for(viewer)
+    session.open(sample_dir, tmp_path / "ws")
+    assert widget.explore_button.isEnabled()
+    with qtbot.waitSignal(widget.explored, timeout=60_000):
+        widget.explore_button.click()
+    exploration = widget.exploration
+    reference = explore_dataset(session.dataset)
+    np.testing.assert_array_equal(exploration.coverage, reference.coverage)
+    assert f"{reference.empty_share * 100:.1f}% of the 60 masks hold no salt" in widget.summary.text()
+    assert widget.figure_combo.count() == len(FIGURES)
+    for name in FIGURES:
+        widget.show_figure(name)
+        if unavailable(name, exploration) is None:
+            assert widget.figure is not None and widget.scroll.widget() is widget.canvas
+            assert widget.canvas.width() > 100 and len(widget.figure.axes) > 0
+        else:
+            assert widget.scroll.widget() is widget.reason
+    assert widget.flagged.count() == len(flagged_tiles(exploration))
+
+
+def test_save_report_writes_html(make_napari_viewer, qtbot, sample_dir, tmp_path):
+    from saltviewer.plugins._session import session_for
+
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Explore")
+    session_for(viewer).open(sample_dir, tmp_path / "ws")
+    with qtbot.waitSignal(widget.explored, timeout=60_000):
+        widget.explore()
+    worker = widget.save_report(tmp_path / "report")
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "coverage.png" in page and (tmp_path / "report" / "coverage.png").stat().st_size > 1000
