@@ -1,12 +1,52 @@
 """Fixtures shared by every test room: small synthetic data, the real data when present."""
 
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TGS = Path(os.environ.get("SALTVIEWER_TGS", REPO.parent / "shared" / "tgs"))
+GUI_TESTS = REPO / "tests" / "plugins"
+
+
+def _is_gui(item):
+    return GUI_TESTS in Path(str(item.fspath)).parents
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the napari tests in a process of their own when TensorFlow is already loaded here.
+
+    Collecting the training tests imports TensorFlow, which loads its LLVM with global symbols;
+    Mesa's software OpenGL (llvmpipe), loaded after it by napari, then crashes the process
+    with a segmentation fault. So when one session holds both kinds of test, the napari ones
+    are taken out of it and run by a child pytest once the others are done, and a failure
+    there fails this session.
+    """
+    gui = [item for item in items if _is_gui(item)]
+    if not gui or len(gui) == len(items) or "tensorflow" not in sys.modules:
+        return
+    config._saltviewer_gui_tests = [item.nodeid for item in gui]
+    items[:] = [item for item in items if not _is_gui(item)]
+    config.hook.pytest_deselected(items=gui)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    nodeids = getattr(session.config, "_saltviewer_gui_tests", None)
+    if not nodeids or exitstatus not in (0, 1) or session.shouldstop:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_sep("=", f"the {len(nodeids)} napari tests, in a process without TensorFlow")
+    args = [a for a in session.config.invocation_params.args                # the flags that take no value
+            if re.fullmatch(r"-[qvsx]+|-r\w+|--durations=\d+|--exitfirst|--tb=\w+", a)]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, *nodeids]
+    completed = subprocess.run(command, cwd=session.config.invocation_params.dir)
+    if completed.returncode not in (0, 5):
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")
