@@ -6,9 +6,10 @@ DESCRIPTION = ("Open napari with saltviewer's widgets docked on DATA and a works
 WIDGETS = ("Review", "Mosaics", "Retrain", "Explore")
 
 
-def add_arguments(parser):
-    from pathlib import Path
+from pathlib import Path
 
+
+def add_arguments(parser):
     from ._common import add_data_argument
 
     add_data_argument(parser)
@@ -16,6 +17,9 @@ def add_arguments(parser):
                         help="workspace folder (default: the one last used with DATA)")
     parser.add_argument("--widgets", nargs="+", default=list(WIDGETS), choices=WIDGETS, metavar="NAME",
                         help=f"widgets to dock, the first in front (default: {' '.join(WIDGETS)})")
+    parser.add_argument("--screenshot", type=Path, default=None, metavar="FILE.png",
+                        help="save what the window shows once the first tile is on screen, then quit "
+                             "(needs a display; on a headless machine run it under xvfb-run)")
 
 
 def resolve_workspace(data, workspace):
@@ -60,10 +64,46 @@ def open_viewer(args):
     return viewer
 
 
+def save_screenshot(viewer, path, timeout=60.0):
+    """Wait until the Review widget shows its first tile (or `timeout` seconds), then save the window."""
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    def settle(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            QApplication.processEvents()
+            time.sleep(0.02)
+
+    window = viewer.window._qt_window
+    screen = QApplication.primaryScreen().availableGeometry()
+    window.resize(min(1600, screen.width()), min(1000, screen.height()))  # room for the canvas beside the docks
+    review = dict(viewer.window.dock_widgets).get("Review (saltviewer)")
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline and review is not None and getattr(review, "current", None) is None:
+        settle(0.1)
+    settle(1.0)
+    from napari._qt.dialogs.qt_notification import NapariQtNotification
+
+    for toast in window.findChildren(NapariQtNotification):
+        toast.close()               # start-up warnings are not part of the picture
+    settle(0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    viewer.screenshot(path=str(path), canvas_only=False)
+    return path
+
+
 def run(args):
     viewer = open_viewer(args)
     import napari
 
+    if args.screenshot is not None:
+        path = save_screenshot(viewer, args.screenshot)
+        viewer.close()
+        print(f"saved a screenshot of the window to {path}")
+        return 0
     napari.run()
     del viewer
     return 0

@@ -142,3 +142,18 @@ def test_view_verb_docks_the_widgets_on_the_data(sample_dir, review_workspace, q
         assert resolve_workspace(again.data, again.workspace) == review_workspace.path
     finally:
         viewer.close()
+
+
+def test_view_verb_saves_a_screenshot_of_the_window_with_its_first_tile(sample_dir, review_workspace, tmp_path,
+                                                                       capsys):
+    import numpy as np
+    from PIL import Image
+
+    from saltviewer.cli import main
+
+    shot = tmp_path / "shots" / "window.png"
+    assert main(["view", str(sample_dir), "-w", str(review_workspace.path), "--screenshot", str(shot)]) == 0
+    assert f"saved a screenshot of the window to {shot}" in capsys.readouterr().out
+    picture = np.asarray(Image.open(shot).convert("L"))
+    assert picture.shape[0] >= 400 and picture.shape[1] >= 600
+    assert picture.std() > 10                   # a window with docks and a tile, not a blank rectangle
