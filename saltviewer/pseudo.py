@@ -222,7 +222,8 @@ def _criteria(criterion):
 def select_label_errors(scores, *, min_agreement=0.8, max_truth_iou=0.5):
     """Labelled tiles whose training mask the whole ensemble contradicts.
 
-    Chosen where every member agrees on salt presence, their masks agree (mean pairwise
+    Needs two members or more (with one, nothing is chosen). Chosen where every member agrees
+    on salt presence, their masks agree (mean pairwise
     IoU at least `min_agreement`), and the consensus mask has an IoU of at most
     `max_truth_iou` with the training mask (precision 0 in the competition metric).
 
@@ -242,6 +243,8 @@ def select_label_errors(scores, *, min_agreement=0.8, max_truth_iou=0.5):
     with np.errstate(invalid="ignore"):
         chosen = (scores.labelled & ~scores.presence_disagreement & (scores.mean_iou >= min_agreement)
                   & (scores.truth_iou <= max_truth_iou) & ~scores.blank)
+    if m < 2:
+        chosen[:] = False       # one model contradicting a mask is its own error as often as the mask's
     positions = np.flatnonzero(chosen)
     positions = positions[np.lexsort((np.array(scores.ids)[positions], -scores.mean_iou[positions],
                                       scores.truth_iou[positions]))]

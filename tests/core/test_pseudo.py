@@ -162,6 +162,8 @@ def test_the_whole_ensemble_contradicting_a_training_mask_is_flagged(planted):
     reasons = " | ".join(errors.reasons)
     assert "the training mask is empty, but all 3 models predict salt" in reasons
     assert "but no model of 3 predicts any" in reasons
+    alone = Ensemble(planted["workspace"], planted["dataset"], planted["versions"][:1])
+    assert len(select_label_errors(alone.scores(planted["dataset"].indices("train")))) == 0   # one model is no jury
 
 
 def test_propose_writes_candidates_label_checks_and_review_items(planted, tmp_path):
