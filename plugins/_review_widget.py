@@ -407,8 +407,11 @@ class ReviewWidget(QWidget):
         QTimer.singleShot(0, lambda: self._scroll_to(row))   # again once the tile's text has resized the box
 
     def _scroll_to(self, row):
-        if 0 <= row < self.model.rowCount():
-            self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.EnsureVisible)
+        try:
+            if 0 <= row < self.model.rowCount():
+                self.table.scrollTo(self.model.index(row, 0), QAbstractItemView.EnsureVisible)
+        except RuntimeError:        # the dock was closed before the deferred call came
+            pass
 
     def _on_row_changed(self, current, _previous):
         if getattr(self, "_quiet_selection", False) or not current.isValid():

@@ -298,6 +298,13 @@ class Ensemble:
             raise SaltviewerError(f"uncertain_range: need 0 <= low <= high <= 1, got {uncertain_range!r}.")
         self.uncertain_range = (low, high)
         self.maps = [self.workspace.open_predictions(v, dataset) for v in self.versions]
+        # tiles some member never predicted (it ran on one split only) hold zeros, not predictions
+        self._unpredicted = {v: ~self.workspace.predicted_tiles(v, dataset) for v in self.versions}
+        self._unpredicted = {v: missing for v, missing in self._unpredicted.items() if missing.any()}
+        #: (N,) bool: the tiles every member has predicted (others cannot be scored)
+        self.predicted = np.ones(len(dataset), bool)
+        for missing in self._unpredicted.values():
+            self.predicted &= ~missing
         # Chunks are read through descriptors of the very files mapped (a version's predictions
         # rewritten meanwhile replace the name, not these), with positional reads (thread-safe).
         self._files = [os.open(maps.filename, os.O_RDONLY) for maps in self.maps]
@@ -355,6 +362,16 @@ class Ensemble:
                 out[member, :k] = maps[indices].reshape(k, -1)
         return out[:, :k]
 
+    def _check_predicted(self, indices):
+        for version, missing in self._unpredicted.items():
+            lacking = np.flatnonzero(missing[indices])
+            if len(lacking):
+                first = self.dataset.ids[int(indices[lacking[0]])]
+                raise SaltviewerError(
+                    f"model version {version} has no predictions for {len(lacking)} of the {len(indices)} tiles asked "
+                    f"for (first {first}); run `saltviewer predict {self.dataset.root} --workspace "
+                    f"{self.workspace.path} --models {version}`.")
+
     # ------------------------------------------------------------------ scoring
     def scores(self, indices=None, chunk=64, truth=True, images=False, progress=None):
         """Score tiles, streaming over chunks.
@@ -378,6 +395,7 @@ class Ensemble:
         scores : EnsembleScores
         """
         indices = self._indices(indices)
+        self._check_predicted(indices)
         n, m = len(indices), len(self.versions)
         chunk = max(1, int(chunk))
         result = _empty_scores(n, m)
@@ -472,6 +490,7 @@ class Ensemble:
         view : TileView
         """
         i = self.dataset.index(tile)
+        self._check_predicted(np.array([i]))
         m = len(self.versions)
         block = np.empty((m, 1, PIXELS), np.uint8)
         for member, maps in enumerate(self.maps):

@@ -436,7 +436,8 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     else:
         share, source = _check_fraction(empty_share, "empty_share"), "as asked"
     unlabelled = np.flatnonzero(~dataset.has_mask)
-    labelled = np.flatnonzero(dataset.has_mask) if label_errors else np.array([], np.int64)
+    # label checks cover the labelled tiles every member predicted (some may have run on the test split only)
+    labelled = np.flatnonzero(dataset.has_mask & ensemble.predicted) if label_errors else np.array([], np.int64)
     scores = ensemble.scores(np.concatenate([unlabelled, labelled]), chunk=chunk, truth=bool(label_errors),
                              images=True, progress=progress)
     pool = np.zeros(len(scores), bool)

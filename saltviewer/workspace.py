@@ -188,6 +188,21 @@ class Workspace:
     def has_predictions(self, version, dataset):
         return self.predictions_path(version, dataset).is_file()
 
+    def predicted_tiles(self, version, dataset):
+        """(N,) bool: which tiles of the dataset hold real predictions of the version.
+
+        A version predicted on one split only (``saltviewer predict --split``) stores zeros for
+        the other tiles and records which ones it predicted in ``<key>.predicted.npy``; without
+        that record every tile was predicted.
+        """
+        marker = self.predictions_path(version, dataset).with_suffix(".predicted.npy")
+        if not marker.is_file():
+            return np.ones(len(dataset), bool)
+        predicted = np.load(marker)
+        if predicted.shape != (len(dataset),) or predicted.dtype != bool:
+            raise SaltviewerError(f"{marker}: holds {predicted.shape} {predicted.dtype}; expected ({len(dataset)},) bool.")
+        return predicted
+
     def open_predictions(self, version, dataset):
         """A version's probability maps for the dataset, memory-mapped.
 

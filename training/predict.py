@@ -109,8 +109,7 @@ def predict_dataset(data, workspace, versions=("latest",), *, split=None, tta=Tr
         done_before = np.zeros(len(dataset), bool)
         if workspace.has_predictions(version, dataset) and not wanted.all():
             previous = workspace.open_predictions(version, dataset)
-            marker = predicted_mask_path(workspace, version, dataset)
-            done_before = np.load(marker) if marker.is_file() else np.ones(len(dataset), bool)
+            done_before = workspace.predicted_tiles(version, dataset)
         total = int(wanted.sum())
         state = {"done": 0}
 
@@ -243,8 +242,7 @@ def write_ensemble_submission(data, workspace, versions, path, *, split="test", 
         rows = dataset.indices("all")
     maps = [workspace.open_predictions(v, dataset) for v in versions]
     for version in versions:
-        marker = predicted_mask_path(workspace, version, dataset)
-        if marker.is_file() and not np.load(marker)[rows].all():
+        if not workspace.predicted_tiles(version, dataset)[rows].all():
             raise SaltviewerError(f"model version {version} has no predictions for some {split} tiles of "
                                   f"{dataset.root}; run `saltviewer predict {dataset.root} --workspace "
                                   f"{workspace.path} --models {version} --split {split}`.")

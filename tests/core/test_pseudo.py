@@ -272,3 +272,28 @@ def test_proposed_masks_can_be_refined_by_the_crf(planted, tmp_path):
             item = store.item(dataset, tile)
             assert np.array_equal(item.proposed_mask, expected)
             assert item.scores["mask"] == "consensus refined by dense CRF"
+
+
+def test_a_member_predicted_on_one_split_only_is_never_read_as_zeros(planted, tmp_path):
+    from saltviewer._errors import SaltviewerError
+
+    workspace = Workspace(tmp_path / "ws")
+    shutil.copytree(planted["workspace"].models_dir, workspace.models_dir)
+    shutil.copytree(planted["workspace"].predictions_dir, workspace.predictions_dir)
+    dataset = planted["dataset"]
+    version = planted["versions"][1]
+    predicted = ~dataset.has_mask                          # as `saltviewer predict --split test` records it
+    np.save(workspace.predictions_path(version, dataset).with_suffix(".predicted.npy"), predicted)
+    assert np.array_equal(workspace.predicted_tiles(version, dataset), predicted)
+
+    ensemble = Ensemble(workspace, dataset, planted["versions"])
+    assert np.array_equal(ensemble.predicted, predicted)
+    with pytest.raises(SaltviewerError, match=f"model version {version} has no predictions for"):
+        ensemble.scores(dataset.indices("train"))
+    with pytest.raises(SaltviewerError, match="saltviewer predict"):
+        ensemble.tile(int(dataset.indices("train")[0]))
+    assert len(ensemble.scores(dataset.indices("test"))) == len(dataset.indices("test"))
+
+    report = propose_pseudo_labels(workspace, dataset, review=0)
+    assert report.labelled == 0 and len(report.label_errors) == 0      # no label check against zeros
+    assert len(report.candidates) > 0
