@@ -267,6 +267,11 @@ class Ensemble:
         Threshold on the consensus probability; by default the mean of the members'.
     uncertain_range : (float, float)
         Consensus probabilities in this closed range are uncertain pixels.
+    min_areas : sequence of int, optional
+        One per member: a member's mask with fewer salt pixels is empty (the rule its
+        submissions follow); by default each card's ``min_area`` (0 when absent).
+    consensus_min_area : int, optional
+        The same rule for the consensus mask; by default the members' mean.
 
     Raises
     ------
@@ -276,7 +281,7 @@ class Ensemble:
     """
 
     def __init__(self, workspace, dataset, versions="all", thresholds=None, consensus_threshold=None,
-                 uncertain_range=UNCERTAIN_RANGE):
+                 uncertain_range=UNCERTAIN_RANGE, min_areas=None, consensus_min_area=None):
         self.workspace = as_workspace(workspace)
         self.dataset = dataset
         self.versions = tuple(self.workspace.resolve_models(versions))
@@ -297,6 +302,20 @@ class Ensemble:
         if not 0 <= low <= high <= 1:
             raise SaltviewerError(f"uncertain_range: need 0 <= low <= high <= 1, got {uncertain_range!r}.")
         self.uncertain_range = (low, high)
+        # A mask with fewer salt pixels than its version's tuned minimum area is empty, as in
+        # the version's submissions (weak models scatter specks of salt over empty tiles).
+        if min_areas is None:
+            min_areas = [self.workspace.card(v).get("min_area") or 0 for v in self.versions]
+        min_areas = list(min_areas)
+        if len(min_areas) != len(self.versions) or any(not 0 <= int(a) <= PIXELS for a in min_areas):
+            raise SaltviewerError(f"min_areas: need one area in 0..{PIXELS} per member ({len(self.versions)}), "
+                                  f"got {min_areas!r}.")
+        self.min_areas = np.array([int(a) for a in min_areas], np.int64)
+        if consensus_min_area is None:
+            consensus_min_area = int(round(float(self.min_areas.mean()))) if len(self.min_areas) else 0
+        if not 0 <= int(consensus_min_area) <= PIXELS:
+            raise SaltviewerError(f"consensus_min_area: need 0..{PIXELS}, got {consensus_min_area!r}.")
+        self.consensus_min_area = int(consensus_min_area)
         self.maps = [self.workspace.open_predictions(v, dataset) for v in self.versions]
         # tiles some member never predicted (it ran on one split only) hold zeros, not predictions
         self._unpredicted = {v: ~self.workspace.predicted_tiles(v, dataset) for v in self.versions}
@@ -436,10 +455,25 @@ class Ensemble:
             raise SaltviewerError(f"indices: position {bad} is out of range for {len(self.dataset)} tiles.")
         return indices
 
+    def _member_masks(self, block):
+        """(m, k, P) bool: each member's masks of the (m, k, P) uint8 maps, small ones emptied."""
+        masks = block > self._member_levels[:, None, None]
+        if self.min_areas.any():
+            masks[np.count_nonzero(masks, axis=2) < self.min_areas[:, None]] = False
+        return masks
+
+    def _consensus_masks(self, total):
+        """Consensus masks of the members' summed maps (k, ...), small ones emptied."""
+        consensus = total > self._consensus_level
+        if self.consensus_min_area:
+            area = np.count_nonzero(consensus.reshape(len(consensus), -1), axis=1)
+            consensus[area < self.consensus_min_area] = False
+        return consensus
+
     def _score_block(self, block):
         """Scores of the tiles in `block`, (m, k, P) uint8, and their consensus masks (k, P)."""
         m, k, _ = block.shape
-        masks = block > self._member_levels[:, None, None]
+        masks = self._member_masks(block)
         packed = np.zeros((m, k, _PACKED_BYTES), np.uint8)
         packed[..., :(PIXELS + 7) // 8] = np.packbits(masks, axis=2)
         words = packed.view(np.uint64)
@@ -462,7 +496,7 @@ class Ensemble:
         total = block[0].astype(np.uint16)
         for member in range(1, m):
             total += block[member]
-        consensus = total > self._consensus_level
+        consensus = self._consensus_masks(total)
         uncertain = np.count_nonzero((total >= self._low_level) & (total <= self._high_level), axis=1)
         part = {
             "coverage": np.count_nonzero(consensus, axis=1) / PIXELS,
@@ -507,7 +541,7 @@ class Ensemble:
                                 **result).row(0)
         maps = block[:, 0].reshape((m,) + TILE_SHAPE)
         probabilities = maps.astype(np.float32) / 255
-        member_masks = maps > self._member_levels[:, None, None]
+        member_masks = self._member_masks(maps.reshape(m, 1, PIXELS)).reshape((m,) + TILE_SHAPE)
         votes = member_masks.sum(axis=0, dtype=np.uint8)
         return TileView(
             index=i, id=self.dataset.ids[i], versions=self.versions, probabilities=probabilities,
@@ -545,7 +579,7 @@ class Ensemble:
             back = np.empty_like(order)
             back[order] = np.arange(len(order))
             total = total[back].reshape((-1,) + TILE_SHAPE)
-            yield wanted, (total / np.float32(255 * m)).astype(np.float32), total > self._consensus_level
+            yield wanted, (total / np.float32(255 * m)).astype(np.float32), self._consensus_masks(total)
 
 
 def _empty_scores(n, m):

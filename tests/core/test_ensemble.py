@@ -233,3 +233,31 @@ def test_an_open_ensemble_keeps_reading_the_maps_it_opened(three, sample_dataset
     assert (fresh.member_coverage[:, 0] == 1).all() and not np.array_equal(fresh.mean_iou, before.mean_iou)
     with pytest.raises(SaltviewerError, match="has been closed"):
         ensemble.scores()
+
+
+def test_members_and_consensus_drop_masks_smaller_than_their_tuned_minimum_area(workspace, sample_dataset):
+    n = len(sample_dataset)
+    yy, xx = np.mgrid[:101, :101]
+    maps = np.zeros((n, 101, 101), np.uint8)
+    maps[0][((yy - 50) ** 2 + (xx - 50) ** 2) < 3 ** 2] = 255          # a speck: 29 pixels
+    maps[1][((yy - 50) ** 2 + (xx - 50) ** 2) < 30 ** 2] = 255         # a body: 2,821 pixels
+    speck, body = int((maps[0] > 0).sum()), int((maps[1] > 0).sum())
+    assert speck < 100 < body
+    a = workspace.add_version({"encoder": "test", "threshold": 0.5, "min_area": 100})
+    b = workspace.add_version({"encoder": "test", "threshold": 0.5})              # no minimum
+    for version in (a, b):
+        workspace.write_predictions(version, sample_dataset, maps)
+    ensemble = Ensemble(workspace, sample_dataset, [a, b])
+    assert list(ensemble.min_areas) == [100, 0] and ensemble.consensus_min_area == 50
+    scores = ensemble.scores(np.array([0, 1]))
+    assert scores.member_coverage[0] == pytest.approx([0.0, speck / 10201])  # a drops the speck, b keeps it
+    assert scores.presence_votes.tolist() == [1, 2] and scores.coverage[0] == 0.0
+    assert scores.coverage[1] == pytest.approx(body / 10201)
+    view = ensemble.tile(0)
+    assert not view.member_masks[0].any() and view.member_masks[1].sum() == speck and not view.mask.any()
+    (_, _, masks), = list(ensemble.consensus(np.array([0, 1])))
+    assert not masks[0].any() and masks[1].sum() == body
+    plain = Ensemble(workspace, sample_dataset, [a, b], min_areas=[0, 0], consensus_min_area=0)
+    assert plain.scores(np.array([0])).coverage[0] == pytest.approx(speck / 10201)
+    with pytest.raises(SaltviewerError, match="min_areas"):
+        Ensemble(workspace, sample_dataset, [a, b], min_areas=[10])
