@@ -12,14 +12,22 @@ from pathlib import Path
 
 from ._errors import SaltviewerError
 
-__all__ = ["run_demo", "DemoResult", "DEMO_RECIPE"]
+__all__ = ["run_demo", "DemoResult", "DEMO_RECIPE", "demo_recipe"]
 
 #: Two small versions trained with different seeds and fold splits: an ensemble whose members
-#: agree on most tiles and disagree on some, in a couple of minutes on two CPU cores.
+#: agree on most tiles and disagree on some, in about two minutes on two CPU cores. BCE + Dice
+#: throughout: on 300 synthetic tiles a short Lovasz stage scored worse (out-of-fold 0.69 against
+#: 0.83) and leaves probabilities near 0.5, where the agreement criterion finds no candidate.
+DEMO_EPOCHS = 8
 DEMO_RECIPE = (
-    dict(encoder="small", folds=2, epochs=6, width=8, seed=1),
-    dict(encoder="small", folds=2, epochs=6, width=8, seed=2),
+    dict(encoder="small", folds=2, epochs=DEMO_EPOCHS, width=8, seed=1, loss_schedule=[("bce_dice", DEMO_EPOCHS)]),
+    dict(encoder="small", folds=2, epochs=DEMO_EPOCHS, width=8, seed=2, loss_schedule=[("bce_dice", DEMO_EPOCHS)]),
 )
+
+
+def demo_recipe(epochs=DEMO_EPOCHS):
+    """`DEMO_RECIPE` with another number of epochs per fold."""
+    return tuple(dict(settings, epochs=epochs, loss_schedule=[("bce_dice", epochs)]) for settings in DEMO_RECIPE)
 
 
 @dataclass
@@ -93,7 +101,7 @@ def run_demo(out_dir, n_train=300, n_test=200, seed=0, recipe=DEMO_RECIPE, say=p
     for k, settings in enumerate(recipe[len(versions):], start=len(versions)):
         step = time.perf_counter()
         _say(say, f"2/5 training model {k + 1} of {len(recipe)} ({settings['encoder']} encoder, "
-                  f"{settings['folds']} folds of {settings['epochs']} epochs)")
+                  f"{settings.get('folds', 3)} folds of {settings.get('epochs', 24)} epochs)")
         result = train_model(dataset, workspace, **settings)
         versions.append(result.version)
         scores[result.version] = result.card.get("oof_score")

@@ -13,7 +13,7 @@ def add_arguments(parser):
                         help="folder for the sample and the workspace (default: ./saltviewer-demo)")
     parser.add_argument("--n-train", type=int, default=300, metavar="N", help="labelled tiles (default 300)")
     parser.add_argument("--n-test", type=int, default=200, metavar="M", help="unlabelled tiles (default 200)")
-    parser.add_argument("--epochs", type=int, default=6, metavar="E", help="epochs per fold (default 6)")
+    parser.add_argument("--epochs", type=int, default=8, metavar="E", help="epochs per fold (default 8)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the sample (default 0)")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="FILE.png",
                         help="save a screenshot of the window once the first tile shows, then quit "
@@ -51,12 +51,13 @@ def run(args):
     import subprocess
 
     from .._errors import SaltviewerError
-    from ..demo import DEMO_RECIPE, run_demo
+    from ..demo import demo_recipe, run_demo
 
     for name in ("n_train", "n_test", "epochs"):
         if getattr(args, name) < 1:
             raise SaltviewerError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
-    recipe = tuple(dict(settings, epochs=args.epochs) for settings in DEMO_RECIPE)
+    recipe = demo_recipe(args.epochs)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")         # TensorFlow's start-up chatter
     result = run_demo(args.out, n_train=args.n_train, n_test=args.n_test, seed=args.seed, recipe=recipe)
     scores = ", ".join(f"{v} {s:.3f}" for v, s in result.scores.items() if s is not None)
     print(f"done in {result.seconds['total']:.0f} s: out-of-fold scores {scores}; "
