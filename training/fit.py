@@ -24,7 +24,7 @@ uint8 ``round(p * 255)``). Card fields: ``encoder``, ``encoder_weights``, ``inpu
 ``fold_models``, ``fold_details`` (per fold: tiles, epochs run, loss schedule run, validation
 history, the weights kept - ``swa``, ``last`` or ``best_epoch`` - and their score, seconds),
 ``dataset``, ``dataset_key``, ``ids_hash`` and ``ids_count`` (labelled tiles used),
-``pseudo_labels`` (``{count, hash}`` or null), ``oof_count``, ``oof_score`` (at the tuned
+``pseudo_labels`` and ``label_corrections`` (``{count, hash}`` or null), ``oof_count``, ``oof_score`` (at the tuned
 binarisation), ``oof_score_at_0.5``, ``threshold``, ``min_area``, ``tta``, ``parent``,
 ``seed``, ``timings``, ``cut_by_budget``, ``budget_minutes``, ``keras_backend``,
 ``keras_version``, ``saltviewer_version``, plus ``version`` and ``created``.
@@ -43,6 +43,7 @@ import numpy as np
 from .._errors import SaltviewerError
 
 __all__ = ["train_model", "TrainResult", "TrainingCancelled", "default_loss_schedule", "load_pseudo_labels",
+           "load_label_corrections",
            "prepare_inputs"]
 
 
@@ -143,6 +144,29 @@ def load_pseudo_labels(pseudo_labels, dataset, workspace):
     return ids, (np.stack(masks) if masks else np.zeros((0, 101, 101), bool))
 
 
+def load_label_corrections(pseudo_labels, dataset, workspace):
+    """Training masks a person replaced in review, when training reads the curation store.
+
+    With ``pseudo_labels="accepted"`` the accepted and corrected ``"label"`` items of the
+    store (`CurationStore.label_corrections`) take the place of the training masks they
+    dispute; with anything else the training masks are used as they are.
+
+    Returns
+    -------
+    corrections : dict of str to (101, 101) ndarray of bool
+        Tile id to its mask in force, for labelled tiles of the dataset only.
+    """
+    if not (isinstance(pseudo_labels, str) and pseudo_labels == "accepted"):
+        return {}
+    from ..store import CurationStore
+
+    if not Path(workspace.store_path).is_file():
+        return {}
+    with CurationStore(workspace.store_path) as store:
+        corrections = store.label_corrections(dataset)
+    return {i: np.asarray(m, bool) for i, m in corrections.items() if dataset.has_mask[dataset.index(i)]}
+
+
 def prepare_inputs(dataset, indices, channels=()):
     """Model inputs for dataset rows: image / 255 plus the named feature channels.
 
@@ -202,7 +226,8 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
         ensemble). 1 trains one model with a stratified fifth held out for validation.
     encoder_weights : "none", "imagenet" or path
     pseudo_labels : None, "accepted" or dict of id to (101, 101) bool
-        Extra training tiles; they never enter validation folds.
+        Extra training tiles; they never enter validation folds. ``"accepted"`` also
+        replaces the training masks that review corrected (`load_label_corrections`).
     base_version : str, optional
         Start every fold from this version's weights (fold k from its fold k, or its
         fold 0); the card records it as ``parent``.
@@ -300,6 +325,12 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
     if len(labelled) == 0:
         raise SaltviewerError(f"{dataset.root}: has no labelled tiles (train/masks or train.csv) to train on.")
     masks = dataset.masks(labelled)
+    corrections = load_label_corrections(pseudo_labels, dataset, workspace)
+    if corrections:
+        position = {tile_id: k for k, tile_id in enumerate(dataset.ids[i] for i in labelled)}
+        for tile_id, mask in corrections.items():
+            if tile_id in position:
+                masks[position[tile_id]] = mask
     x_labelled = prepare_inputs(dataset, labelled, channels)
     pseudo_ids, pseudo_masks = load_pseudo_labels(pseudo_labels, dataset, workspace)
     if pseudo_ids:
@@ -368,6 +399,9 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
             "ids_hash": _ids_hash(ids), "ids_count": len(ids),
             "pseudo_labels": ({"count": len(pseudo_ids), "hash": _mask_hash(pseudo_ids, pseudo_masks)}
                               if pseudo_ids else None),
+            "label_corrections": ({"count": len(corrections),
+                                   "hash": _mask_hash(sorted(corrections), np.array([corrections[i] for i in sorted(corrections)]))}
+                                  if corrections else None),
             "oof_count": int(has_oof.sum()), "oof_score": choice.score, "oof_score_at_0.5": score_at_half,
             "threshold": choice.threshold, "min_area": choice.min_area, "tta": bool(tta),
             "parent": base_version, "seed": seed,

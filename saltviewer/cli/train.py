@@ -18,7 +18,8 @@ def add_arguments(parser):
     parser.add_argument("--encoder-weights", default="none", metavar="W",
                         help="none (default), imagenet (needs the network), or a local weights file")
     parser.add_argument("--pseudo-labels", default=None, choices=["accepted"],
-                        help="also train on the accepted and corrected masks of the curation store")
+                        help="also train on the accepted and corrected pseudo-labels of the curation store, and use "
+                             "the training masks that review corrected in place of the originals")
     parser.add_argument("--budget", type=float, default=None, metavar="MINUTES",
                         help="stop cleanly when the time runs out, keeping the best weights so far")
     parser.add_argument("--channels", nargs="+", default=(), metavar="NAME",

@@ -147,10 +147,19 @@ def test_fine_tuning_from_a_base_version_with_accepted_pseudo_labels(trained, sa
     drawn[50:, :] = True
     for i in sample_dataset.indices("test")[:3]:
         store.correct(sample_dataset, sample_dataset.ids[i], drawn)
+    disputed = sample_dataset.ids[int(sample_dataset.indices("train")[0])]
+    store.correct(sample_dataset, disputed, drawn, kind="label")        # a training mask redrawn in review
+    store.close()
+    from saltviewer.training.fit import load_label_corrections
+
+    corrections = load_label_corrections("accepted", sample_dataset, copy)
+    assert list(corrections) == [disputed] and np.array_equal(corrections[disputed], drawn)
+    assert load_label_corrections(None, sample_dataset, copy) == {}
     child = train_model(sample_dir, copy, epochs=1, folds=1, base_version=result.version, tta=False,
                         pseudo_labels="accepted", **dict(TINY, encoder=None))
     assert child.card["parent"] == result.version and child.card["encoder"] == "small"
     assert child.card["pseudo_labels"]["count"] == 3
+    assert child.card["label_corrections"]["count"] == 1
     assert copy.versions() == [result.version, child.version]
     with pytest.raises(SaltviewerError, match="keeps its parent's architecture"):
         train_model(sample_dir, copy, epochs=1, folds=2, base_version=result.version, input_size=96,
