@@ -700,7 +700,7 @@ class ReviewWidget(QWidget):
             return
         level = self.batch_level.value()
         n = len(self.reviewer.batch_candidates(level))
-        self.batch_button.setText(f"Accept {n:,} proposed…")
+        self.batch_button.setText(f"Accept {n:,}…")                  # the tooltip says which
         self.batch_button.setEnabled(n > 0)
         save_settings(review_batch_level=level)
 

@@ -175,7 +175,7 @@ def test_batch_accept_asks_with_a_count_and_undoes_whole(review, qtbot):
     viewer, widget = review
     widget.batch_level.setValue(0.6)
     candidates = widget.reviewer.batch_candidates(0.6)
-    assert candidates and widget.batch_button.text() == f"Accept {len(candidates)} proposed…"
+    assert candidates and widget.batch_button.text() == f"Accept {len(candidates)}…"
 
     answers = []
 
@@ -193,7 +193,7 @@ def test_batch_accept_asks_with_a_count_and_undoes_whole(review, qtbot):
     QTimer.singleShot(200, lambda: answer("yes"))
     qtbot.mouseClick(widget.batch_button, Qt.LeftButton)
     assert all(store_state(widget, t) == "accepted" for t in candidates)
-    assert widget.batch_button.text() == "Accept 0 proposed…" and not widget.batch_button.isEnabled()
+    assert widget.batch_button.text() == "Accept 0…" and not widget.batch_button.isEnabled()
     qtbot.mouseClick(widget.buttons["undo"], Qt.LeftButton)
     assert all(store_state(widget, t) == "proposed" for t in candidates)
     assert f"{len(candidates)} tiles" in widget.status_label.text()
