@@ -22,6 +22,9 @@ from .pseudo import propose_pseudo_labels
 from .crf import refine_with_crf
 from .neighbours import find_neighbours
 from .mosaic import Mosaics, build_mosaics, load_mosaics, stitch
+from .explore import explore_dataset
+from .features import FEATURE_NAMES, compute_features
+from .demo import run_demo
 
 __all__ = [
     "DataError", "SaltviewerError", "check_dataset", "Dataset", "open_dataset", "IOU_THRESHOLDS",
@@ -29,5 +32,6 @@ __all__ = [
     "score_submission", "read_submission", "write_submission", "read_image", "read_mask", "write_image",
     "write_mask", "Workspace",
     "Ensemble", "ensemble_scores", "CurationStore", "propose_pseudo_labels", "refine_with_crf",
-    "find_neighbours", "Mosaics", "build_mosaics", "load_mosaics", "stitch",
+    "find_neighbours", "Mosaics", "build_mosaics", "load_mosaics", "stitch", "explore_dataset", "FEATURE_NAMES",
+    "compute_features", "run_demo",
 ]
