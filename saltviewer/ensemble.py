@@ -264,7 +264,8 @@ class Ensemble:
     thresholds : sequence of float, optional
         One per member; by default each card's ``threshold`` (0.5 when absent).
     consensus_threshold : float, optional
-        Threshold on the consensus probability; by default the mean of the members'.
+        Threshold on the consensus probability; by default the mean of the members' (each
+        carried through its calibration table when the members are calibrated).
     uncertain_range : (float, float)
         Consensus probabilities in this closed range are uncertain pixels.
     min_areas : sequence of int, optional
@@ -272,6 +273,11 @@ class Ensemble:
         submissions follow); by default each card's ``min_area`` (0 when absent).
     consensus_min_area : int, optional
         The same rule for the consensus mask; by default the members' mean.
+    calibrate : bool
+        Read each member's maps through its calibration table (`saltviewer.calibration`,
+        fitted on its out-of-fold predictions) before they make the consensus probability,
+        the uncertain pixels and the heat map; members without out-of-fold predictions are
+        read as they are. The members' own masks always use their raw maps and thresholds.
 
     Raises
     ------
@@ -281,7 +287,7 @@ class Ensemble:
     """
 
     def __init__(self, workspace, dataset, versions="all", thresholds=None, consensus_threshold=None,
-                 uncertain_range=UNCERTAIN_RANGE, min_areas=None, consensus_min_area=None):
+                 uncertain_range=UNCERTAIN_RANGE, min_areas=None, consensus_min_area=None, calibrate=True):
         self.workspace = as_workspace(workspace)
         self.dataset = dataset
         self.versions = tuple(self.workspace.resolve_models(versions))
@@ -295,8 +301,22 @@ class Ensemble:
                 raise SaltviewerError(f"thresholds: need one per member ({len(self.versions)}), got {len(thresholds)}.")
             where = ["thresholds"] * len(thresholds)
         self.thresholds = np.array([_check_threshold(t, w) for t, w in zip(thresholds, where)])
+        # Each member's maps go through its calibration table (saltviewer.calibration) before
+        # they are summed into the consensus; its own mask keeps its own threshold on its raw map.
+        from .calibration import version_calibration
+
+        self.calibrations = [version_calibration(self.workspace, v, dataset) if calibrate else None
+                             for v in self.versions]
+        identity = np.arange(256, dtype=np.uint8)
+        self._luts = (None if all(c is None for c in self.calibrations)
+                      else np.stack([identity if c is None else c for c in self.calibrations]))
         if consensus_threshold is None:
-            consensus_threshold = float(self.thresholds.mean())
+            if self._luts is None:
+                consensus_threshold = float(self.thresholds.mean())
+            else:       # each threshold carried through its table: between the levels on either side
+                levels = [probability_level(t) for t in self.thresholds]
+                consensus_threshold = float(np.mean([(int(lut[lv]) + int(lut[min(lv + 1, 255)])) / 510.0
+                                                     for lut, lv in zip(self._luts, levels)]))
         self.consensus_threshold = _check_threshold(consensus_threshold, "consensus_threshold")
         low, high = (float(x) for x in uncertain_range)
         if not 0 <= low <= high <= 1:
@@ -455,6 +475,15 @@ class Ensemble:
             raise SaltviewerError(f"indices: position {bad} is out of range for {len(self.dataset)} tiles.")
         return indices
 
+    def _calibrate(self, block):
+        """The (m, ...) uint8 maps through the members' calibration tables (as they are without)."""
+        if self._luts is None:
+            return block
+        out = np.empty_like(block)
+        for member in range(len(block)):
+            np.take(self._luts[member], block[member], out=out[member])
+        return out
+
     def _member_masks(self, block):
         """(m, k, P) bool: each member's masks of the (m, k, P) uint8 maps, small ones emptied."""
         masks = block > self._member_levels[:, None, None]
@@ -474,6 +503,7 @@ class Ensemble:
         """Scores of the tiles in `block`, (m, k, P) uint8, and their consensus masks (k, P)."""
         m, k, _ = block.shape
         masks = self._member_masks(block)
+        block = self._calibrate(block)
         packed = np.zeros((m, k, _PACKED_BYTES), np.uint8)
         packed[..., :(PIXELS + 7) // 8] = np.packbits(masks, axis=2)
         words = packed.view(np.uint64)
@@ -540,7 +570,7 @@ class Ensemble:
                                 thresholds=self.thresholds, uncertain_range=self.uncertain_range,
                                 **result).row(0)
         maps = block[:, 0].reshape((m,) + TILE_SHAPE)
-        probabilities = maps.astype(np.float32) / 255
+        probabilities = self._calibrate(maps).astype(np.float32) / 255
         member_masks = self._member_masks(maps.reshape(m, 1, PIXELS)).reshape((m,) + TILE_SHAPE)
         votes = member_masks.sum(axis=0, dtype=np.uint8)
         return TileView(
@@ -572,7 +602,7 @@ class Ensemble:
         for start in range(0, len(indices), chunk):
             wanted = indices[start:start + chunk]
             order = np.argsort(wanted, kind="stable")
-            block = self._read(wanted[order], buffer)
+            block = self._calibrate(self._read(wanted[order], buffer))
             total = block[0].astype(np.uint16)
             for member in range(1, m):
                 total += block[member]

@@ -333,12 +333,14 @@ class PseudoLabelReport:
     seconds: float = 0.0
     dry_run: bool = False
     crf: bool = False
+    calibrated: tuple = ()          # per member: read through its calibration table
 
     def lines(self):
         """The summary, one line per fact."""
         c = self.candidates
         stats = c.stats
-        out = [f"models: {', '.join(f'{v} (threshold {t:g})' for v, t in zip(self.versions, self.thresholds))}",
+        calibrated = self.calibrated or (False,) * len(self.versions)
+        out = [f"models: {', '.join(f'{v} (threshold {t:g}' + (', calibrated' if c else '') + ')' for v, t, c in zip(self.versions, self.thresholds, calibrated))}",
                f"scored: {self.unlabelled} unlabelled and {self.labelled} labelled tiles in {self.seconds:.1f} s"]
         counts = c.counts()
         shown = ", ".join(f"{counts[k]} {k}" for k in sorted(counts)) or "none"
@@ -451,7 +453,7 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     report = PseudoLabelReport(versions=ensemble.versions, thresholds=[float(t) for t in ensemble.thresholds],
                                unlabelled=len(unlabelled), labelled=len(labelled), candidates=candidates,
                                label_errors=errors, review=for_review, empty_share_source=source, dry_run=dry_run,
-                               crf=bool(crf))
+                               crf=bool(crf), calibrated=tuple(c is not None for c in ensemble.calibrations))
     if not dry_run:
         proposals = []
         for selection, kind in ((candidates, "pseudo"), (for_review, "pseudo"), (errors, "label")):
