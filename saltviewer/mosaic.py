@@ -30,7 +30,7 @@ from ._errors import DataError, SaltviewerError
 from .neighbours import KINDS, NeighbourPairs, find_neighbours
 
 __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "stitch", "boundary_consistency",
-           "review_items", "render_mosaic", "write_mosaics", "read_mosaics", "load_mosaics", "mosaics_folder",
+           "review_items", "boundary_proposals", "render_mosaic", "write_mosaics", "read_mosaics", "load_mosaics", "mosaics_folder",
            "read_pairs", "DIRECTIONS"]
 
 FORMAT = "saltviewer.mosaics"
@@ -733,6 +733,45 @@ def review_items(mosaics, masks, limit=50, min_mismatch=3, tolerance=2):
              if s.mismatch >= min_mismatch]
     items.sort(key=lambda s: (-s.mismatch, s.score, s.mosaic, s.row, s.col, s.kind))
     return items if limit is None else items[:limit]
+
+
+def boundary_proposals(items, dataset):
+    """Review items for the tiles on either side of the worst edges: is their training mask right?
+
+    Parameters
+    ----------
+    items : list of BoundaryScore
+        From `review_items` (worst first).
+    dataset : Dataset
+        Where the tiles' training masks come from.
+
+    Returns
+    -------
+    proposals : list of saltviewer.store.Proposal
+        One ``"label"`` item (criterion ``"mosaic-edge"``) per tile with a mask, at its worst
+        edge; the proposed mask is the training mask as it is (a person corrects it, or
+        rejects the item to keep it). Their agreement is 0, so batch acceptance never takes
+        them, and their disagreement is the share of edge salt left unmatched.
+    """
+    from .store import Proposal
+
+    proposals, seen = [], set()
+    for s in items:
+        for tile, other, side in ((s.a, s.b, "right" if s.kind == "right" else "bottom"),
+                                  (s.b, s.a, "left" if s.kind == "right" else "top")):
+            index = dataset.index(tile)
+            if tile in seen or not dataset.has_mask[index]:
+                continue
+            seen.add(tile)
+            share = s.mismatch / max(s.salt, 1)
+            proposals.append(Proposal(
+                tile=tile, mask=dataset.mask(index), criterion="mosaic-edge", kind="label",
+                reason=(f"salt stops dead at the {side} edge shared with {other} in mosaic {s.mosaic}: "
+                        f"{s.mismatch} of {s.salt} edge salt pixels meet no salt across it"),
+                scores={"mosaic": int(s.mosaic), "neighbour": other, "edge": side, "mismatch": int(s.mismatch),
+                        "edge_salt": int(s.salt), "edge_score": round(float(s.score), 4)},
+                disagreement=float(share), agreement=0.0, uncertain=0.0))
+    return proposals
 
 
 # --------------------------------------------------------------------------- rendering

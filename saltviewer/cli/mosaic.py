@@ -32,7 +32,8 @@ def add_arguments(parser):
     search.add_argument("--verify", action="store_true",
                         help="check every kept pair exactly against all tiles (about twice the time)")
     parser.add_argument("--review", type=int, default=5, metavar="N",
-                        help="print the N tile edges where the masks disagree most (default 5; 0: none)")
+                        help="print the N tile edges where the masks disagree most, and with --workspace queue their "
+                             "tiles for review (default 5; 0: none)")
     parser.add_argument("--png", type=int, default=0, metavar="N",
                         help="also draw the N largest mosaics, with mask outlines, as PNG files in DIR/png")
 
@@ -50,9 +51,9 @@ def run(args):
         raise SaltviewerError(f"--png and --review must be >= 0, got {args.png} and {args.review}.")
     dataset = open_dataset(args.data)
     start = time.perf_counter()
-    if args.workspace is not None:
-        from ..workspace import Workspace
+    from ..workspace import Workspace
 
+    if args.workspace is not None:
         dataset.use_cache(Workspace(args.workspace))     # packed once, memory-mapped after
     out = args.out if args.out is not None else mosaics_folder(args.workspace, dataset)
     images = dataset.images()
@@ -79,6 +80,16 @@ def run(args):
             for s in items:
                 print(f"  mosaic {s.mosaic} row {s.row} col {s.col}: {s.b} {'right of' if s.kind == 'right' else 'below'} "
                       f"{s.a}: {s.mismatch} of {s.salt} edge salt pixels unmatched")
+            if args.workspace is not None:
+                from ..mosaic import boundary_proposals
+                from ..store import CurationStore
+
+                with CurationStore(Workspace(args.workspace).store_path) as store:
+                    taken = {item.tile for item in store.items(dataset, kind="label")}
+                    proposals = [p for p in boundary_proposals(items, dataset) if p.tile not in taken]
+                    store.propose(dataset, proposals)
+                print(f"queued {len(proposals)} of their tiles for review in {args.workspace} "
+                      f"(label items, criterion mosaic-edge; tiles already under review left as they are)")
     if args.png:
         from PIL import Image
 

@@ -391,3 +391,35 @@ def test_mosaics_without_a_dataset_refuse_array_tiles():
     assert mosaics.mosaic_index is None
     with pytest.raises(SaltviewerError, match="two mosaic|one place"):
         Mosaics([_square(), Mosaic(1, ["a", "z"], [0, 0], [0, 1])])
+
+
+def test_the_worst_edges_become_label_review_items(tmp_path, sample_dir, sample_dataset, sample_mosaics):
+    from saltviewer.mosaic import boundary_proposals
+    from saltviewer.store import CurationStore, Proposal
+
+    items = review_items(sample_mosaics, sample_dataset.mask, limit=5)
+    assert items and items[0].mismatch >= 3
+    proposals = boundary_proposals(items, sample_dataset)
+    tiles = [p.tile for p in proposals]
+    assert len(tiles) == len(set(tiles)) and set(tiles) <= {t for s in items for t in (s.a, s.b)}
+    for p in proposals:
+        index = sample_dataset.index(p.tile)
+        assert sample_dataset.has_mask[index] and np.array_equal(p.mask, sample_dataset.mask(index))
+        assert p.kind == "label" and p.criterion == "mosaic-edge" and p.agreement == 0.0
+        assert 0 < p.disagreement <= 1 and "salt stops dead at the" in p.reason
+    worst = items[0]
+    first = next(p for p in proposals if p.tile == worst.a)
+    assert first.disagreement == pytest.approx(worst.mismatch / worst.salt) and first.scores["neighbour"] == worst.b
+
+    workspace = Workspace(tmp_path / "ws")
+    with CurationStore(workspace.store_path) as store:          # a tile already under review stays as it is
+        store.propose(sample_dataset, [Proposal(tile=worst.b, mask=np.zeros((TILE, TILE), bool), kind="label",
+                                                criterion="label-error", reason="planted")])
+    result = _saltviewer("mosaic", sample_dir, "--workspace", workspace.path, "--review", 5)
+    assert result.returncode == 0, result.stderr
+    with CurationStore(workspace.store_path) as store:
+        queued = {item.tile: item for item in store.items(sample_dataset, kind="label")}
+    assert queued[worst.b].criterion == "label-error"
+    edge_items = {t for t, item in queued.items() if item.criterion == "mosaic-edge"}
+    assert edge_items == set(tiles) - {worst.b}
+    assert f"queued {len(edge_items)} of their tiles for review" in result.stdout
