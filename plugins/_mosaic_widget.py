@@ -98,8 +98,9 @@ class MosaicWidget(QWidget):
         self.info_label = QLabel("Click a tile on the canvas to review it.")
         self.info_label.setWordWrap(True)
         self.info_label.setStyleSheet("color: #a8adb5;")
-        legend = QLabel(" ".join(f"<span style='color:{colour}'>■ {state}</span>"
-                                 for state, colour in STATE_COLOURS.items()))
+        legend = QLabel("Tile outlines: " + " ".join(f"<span style='color:{colour}'>■&nbsp;{state}</span>"
+                                                     for state, colour in STATE_COLOURS.items()))
+        legend.setWordWrap(True)              # a narrow dock wraps it between states, never clips it
         legend.setToolTip("Tile outlines are coloured by review state")
         view_box = QGroupBox("Shown mosaic")
         view_layout = QVBoxLayout(view_box)
