@@ -80,8 +80,18 @@ def save_screenshot(viewer, path, timeout=60.0):
     screen = QApplication.primaryScreen().availableGeometry()
     window.resize(min(1600, screen.width()), min(1000, screen.height()))  # room for the canvas beside the docks
     review = dict(viewer.window.dock_widgets).get("Review (saltviewer)")
+    loaded = []
+    if review is not None and hasattr(review, "queue_loaded"):
+        review.queue_loaded.connect(lambda: loaded.append(True))
     deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline and review is not None and getattr(review, "current", None) is None:
+
+    def waiting():
+        if review is None or getattr(review, "current", None) is not None:
+            return False
+        empty = loaded and review.model.rowCount() == 0        # nothing to show: the empty state is the picture
+        return not empty
+
+    while time.perf_counter() < deadline and waiting():
         settle(0.1)
     settle(1.0)
     from napari._qt.dialogs.qt_notification import NapariQtNotification
