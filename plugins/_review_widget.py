@@ -579,6 +579,7 @@ class ReviewWidget(QWidget):
 
     def _clear_tile_layers(self):
         remove_layers(self.viewer, group_layers(self.viewer, GROUP))
+        self.neighbours.clear()
 
     # ================================================================= decisions
     def _decide(self, action):
@@ -863,11 +864,19 @@ class NeighbourGrid(QFrame):
             grid.addWidget(button, row, col)
             self.cells[name] = button
         self.tiles = {}
-        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        policy = QSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        policy.setRetainSizeWhenHidden(True)         # the layout keeps its place while no tile is shown
+        self.setSizePolicy(policy)
         self.setToolTip("Neighbours from the mosaics: click one to review it")
+        self.setVisible(False)                       # an empty frame until there is a tile
+
+    def clear(self):
+        self.tiles = {}
+        self.setVisible(False)
 
     def set_tiles(self, dataset, centre, neighbours):
         self.tiles = dict(neighbours)
+        self.setVisible(True)
         for name, button in self.cells.items():
             tile = centre if name == "centre" else self.tiles.get(name)
             if tile is None:
