@@ -75,3 +75,14 @@ def test_saved_model_predicts_the_same(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
     np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), rtol=1e-4, atol=1e-5)
+
+
+def test_sigmoid_is_exact_enough_and_never_overflows():
+    from saltviewer.training.tta import sigmoid
+
+    z = np.concatenate([np.linspace(-30, 30, 10001), [-1e4, 1e4, 0.0]]).astype(np.float32)
+    expected = 1 / (1 + np.exp(-z.astype(np.float64)))
+    got = sigmoid(z)
+    assert got.dtype == np.float32 and np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected, atol=2e-7)
+    assert got[-3] == 0.0 and got[-2] == 1.0 and got[-1] == 0.5
