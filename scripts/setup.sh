@@ -21,8 +21,12 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 
-if ! $PY -c "import saltviewer.training, napari, keras, pydensecrf, pytest, pytestqt" >/dev/null 2>&1 \
-   || [ "$($PY -c 'import saltviewer, os; print(os.path.dirname(saltviewer.__file__))' 2>/dev/null)" != "$PWD/saltviewer" ]; then
+# Installed, and installed from this very folder? Checked from / so that the folder itself is not
+# what Python finds first.
+check='import os, saltviewer, saltviewer.training, saltviewer.plugins, napari, keras, pydensecrf, pytest, pytestqt
+print(*(os.path.dirname(m.__file__) for m in (saltviewer, saltviewer.training, saltviewer.plugins)))'
+found=$(cd / && $PY -c "$check" 2>/dev/null || true)
+if [ "$found" != "$PWD/saltviewer $PWD/training $PWD/plugins" ]; then
   echo "setup: installing saltviewer with all extras (napari, TensorFlow/Keras, dense CRF, test tools)"
   $PY -m pip install -q --disable-pip-version-check -e ".[all]"
 fi
