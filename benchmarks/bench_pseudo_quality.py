@@ -12,6 +12,7 @@ Writes benchmarks/results/pseudo_quality.json.
 """
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -55,7 +56,7 @@ def main():
             card = workspace.card(version)
             if "calibration" in card:       # fitted again here, on these out-of-fold maps
                 del card["calibration"]
-                (target / "card.json").write_text(__import__("json").dumps(card))
+                (target / "card.json").write_text(json.dumps(card))
             with np.load(target / "oof.npz") as oof:
                 ids, levels = [str(i) for i in oof["ids"]], oof["probabilities"]
             maps = np.zeros((len(dataset), 101, 101), np.uint8)
@@ -64,7 +65,7 @@ def main():
             workspace.write_predictions(version, dataset, maps)
             predicted = np.zeros(len(dataset), bool)
             predicted[rows] = True
-            np.save(workspace.predictions_path(version, dataset).with_suffix(".predicted.npy"), predicted)
+            np.save(workspace.predicted_tiles_path(version, dataset), predicted)
 
         share = labelled_empty_share(dataset)
         for calibrate in (False, True):

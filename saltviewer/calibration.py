@@ -75,18 +75,20 @@ def fit_calibration(levels, truth, chunk=512):
     return np.clip(np.rint(fitted * 255), 0, 255).astype(np.uint8)
 
 
-def version_calibration(workspace, version, dataset=None, store=True):
+def version_calibration(workspace, version, dataset=None, store=True, card=None):
     """A version's calibration table, or None when it cannot be made.
 
     Read from the card when it is there; otherwise fitted on the version's ``oof.npz`` against
     `dataset`'s masks (the out-of-fold tiles found in `dataset`, at least
     `MIN_CALIBRATION_PIXELS` pixels) and, if `store`, added to the card.
 
+    `card` is the version's card when the caller has already read it.
+
     Returns
     -------
     table : (256,) ndarray of uint8 or None
     """
-    card = workspace.card(version)
+    card = workspace.card(version) if card is None else card
     kept = card.get("calibration")
     if kept is not None:
         table = np.asarray(kept.get("table", ()), np.int64)

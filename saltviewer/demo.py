@@ -130,16 +130,11 @@ def run_demo(out_dir, n_train=300, n_test=200, seed=0, recipe=DEMO_RECIPE, say=p
     write_mosaics(mosaics, mosaics_folder(workspace, dataset), labelled=dataset)
     n_tiles = sum(len(m) for m in mosaics)
     _say(say, f"    {len(mosaics)} mosaics covering {n_tiles} of {len(dataset)} tiles")
-    from .mosaic import boundary_proposals, review_items
-    from .store import CurationStore
+    from .mosaic import queue_boundary_items, review_items
 
-    with CurationStore(workspace.store_path) as store:
-        taken = {item.tile for item in store.items(dataset, kind="label")}
-        edges = [p for p in boundary_proposals(review_items(mosaics, dataset.mask, limit=5), dataset)
-                 if p.tile not in taken]
-        store.propose(dataset, edges)
+    edges = queue_boundary_items(workspace, dataset, review_items(mosaics, dataset.mask, limit=5))
     if edges:
-        _say(say, f"    {len(edges)} labelled tiles queued where salt stops dead at a mosaic edge")
+        _say(say, f"    {edges} labelled tiles queued where salt stops dead at a mosaic edge")
     seconds["mosaics"] = round(time.perf_counter() - step, 1)
     seconds["total"] = round(time.perf_counter() - started, 1)
     return DemoResult(data, workspace_path, versions, scores, lines, len(mosaics), n_tiles, seconds)

@@ -291,8 +291,9 @@ class Ensemble:
         self.workspace = as_workspace(workspace)
         self.dataset = dataset
         self.versions = tuple(self.workspace.resolve_models(versions))
+        cards = [self.workspace.card(v) for v in self.versions]
         if thresholds is None:
-            thresholds = [self.workspace.card(v).get("threshold", 0.5) for v in self.versions]
+            thresholds = [card.get("threshold", 0.5) for card in cards]
             thresholds = [0.5 if t is None else t for t in thresholds]
             where = [f"card of {v}" for v in self.versions]
         else:
@@ -305,8 +306,8 @@ class Ensemble:
         # they are summed into the consensus; its own mask keeps its own threshold on its raw map.
         from .calibration import version_calibration
 
-        self.calibrations = [version_calibration(self.workspace, v, dataset) if calibrate else None
-                             for v in self.versions]
+        self.calibrations = [version_calibration(self.workspace, v, dataset, card=card) if calibrate else None
+                             for v, card in zip(self.versions, cards)]
         identity = np.arange(256, dtype=np.uint8)
         self._luts = (None if all(c is None for c in self.calibrations)
                       else np.stack([identity if c is None else c for c in self.calibrations]))
@@ -325,7 +326,7 @@ class Ensemble:
         # A mask with fewer salt pixels than its version's tuned minimum area is empty, as in
         # the version's submissions (weak models scatter specks of salt over empty tiles).
         if min_areas is None:
-            min_areas = [self.workspace.card(v).get("min_area") or 0 for v in self.versions]
+            min_areas = [card.get("min_area") or 0 for card in cards]
         min_areas = list(min_areas)
         if len(min_areas) != len(self.versions) or any(not 0 <= int(a) <= PIXELS for a in min_areas):
             raise SaltviewerError(f"min_areas: need one area in 0..{PIXELS} per member ({len(self.versions)}), "
@@ -338,12 +339,10 @@ class Ensemble:
         self.consensus_min_area = int(consensus_min_area)
         self.maps = [self.workspace.open_predictions(v, dataset) for v in self.versions]
         # tiles some member never predicted (it ran on one split only) hold zeros, not predictions
-        self._unpredicted = {v: ~self.workspace.predicted_tiles(v, dataset) for v in self.versions}
-        self._unpredicted = {v: missing for v, missing in self._unpredicted.items() if missing.any()}
+        predicted = {v: self.workspace.predicted_tiles(v, dataset) for v in self.versions}
+        self._unpredicted = {v: ~done for v, done in predicted.items() if not done.all()}
         #: (N,) bool: the tiles every member has predicted (others cannot be scored)
-        self.predicted = np.ones(len(dataset), bool)
-        for missing in self._unpredicted.values():
-            self.predicted &= ~missing
+        self.predicted = np.logical_and.reduce([np.ones(len(dataset), bool), *predicted.values()])
         # Chunks are read through descriptors of the very files mapped (a version's predictions
         # rewritten meanwhile replace the name, not these), with positional reads (thread-safe).
         self._files = [os.open(maps.filename, os.O_RDONLY) for maps in self.maps]

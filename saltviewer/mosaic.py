@@ -30,7 +30,8 @@ from ._errors import DataError, SaltviewerError
 from .neighbours import KINDS, NeighbourPairs, find_neighbours
 
 __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "stitch", "boundary_consistency",
-           "review_items", "boundary_proposals", "render_mosaic", "write_mosaics", "read_mosaics", "load_mosaics", "mosaics_folder",
+           "review_items", "boundary_proposals", "queue_boundary_items", "render_mosaic", "write_mosaics",
+           "read_mosaics", "load_mosaics", "mosaics_folder",
            "read_pairs", "DIRECTIONS"]
 
 FORMAT = "saltviewer.mosaics"
@@ -772,6 +773,22 @@ def boundary_proposals(items, dataset):
                         "edge_salt": int(s.salt), "edge_score": round(float(s.score), 4)},
                 disagreement=float(share), agreement=0.0, uncertain=0.0))
     return proposals
+
+
+def queue_boundary_items(workspace, dataset, items):
+    """Put `boundary_proposals` of `items` into the workspace's curation store.
+
+    Tiles that already have a ``"label"`` item (a likely label error, an earlier edge) are
+    left as they are. Returns the number of tiles queued.
+    """
+    from .store import CurationStore
+    from .workspace import as_workspace
+
+    with CurationStore(as_workspace(workspace).store_path) as store:
+        taken = {item.tile for item in store.items(dataset, kind="label")}
+        proposals = [p for p in boundary_proposals(items, dataset) if p.tile not in taken]
+        store.propose(dataset, proposals)
+    return len(proposals)
 
 
 # --------------------------------------------------------------------------- rendering

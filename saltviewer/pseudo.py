@@ -340,7 +340,9 @@ class PseudoLabelReport:
         c = self.candidates
         stats = c.stats
         calibrated = self.calibrated or (False,) * len(self.versions)
-        out = [f"models: {', '.join(f'{v} (threshold {t:g}' + (', calibrated' if c else '') + ')' for v, t, c in zip(self.versions, self.thresholds, calibrated))}",
+        members = [f"{v} (threshold {t:g}{', calibrated' if c else ''})"
+                   for v, t, c in zip(self.versions, self.thresholds, calibrated)]
+        out = [f"models: {', '.join(members)}",
                f"scored: {self.unlabelled} unlabelled and {self.labelled} labelled tiles in {self.seconds:.1f} s"]
         counts = c.counts()
         shown = ", ".join(f"{counts[k]} {k}" for k in sorted(counts)) or "none"

@@ -188,6 +188,10 @@ class Workspace:
     def has_predictions(self, version, dataset):
         return self.predictions_path(version, dataset).is_file()
 
+    def predicted_tiles_path(self, version, dataset):
+        """Where the (N,) bool record of which tiles hold real predictions is kept."""
+        return self.predictions_path(version, dataset).with_suffix(".predicted.npy")
+
     def predicted_tiles(self, version, dataset):
         """(N,) bool: which tiles of the dataset hold real predictions of the version.
 
@@ -195,7 +199,7 @@ class Workspace:
         the other tiles and records which ones it predicted in ``<key>.predicted.npy``; without
         that record every tile was predicted.
         """
-        marker = self.predictions_path(version, dataset).with_suffix(".predicted.npy")
+        marker = self.predicted_tiles_path(version, dataset)
         if not marker.is_file():
             return np.ones(len(dataset), bool)
         predicted = np.load(marker)

@@ -156,12 +156,10 @@ def load_label_corrections(pseudo_labels, dataset, workspace):
     corrections : dict of str to (101, 101) ndarray of bool
         Tile id to its mask in force, for labelled tiles of the dataset only.
     """
-    if not (isinstance(pseudo_labels, str) and pseudo_labels == "accepted"):
+    if not (isinstance(pseudo_labels, str) and pseudo_labels == "accepted") or not Path(workspace.store_path).is_file():
         return {}
     from ..store import CurationStore
 
-    if not Path(workspace.store_path).is_file():
-        return {}
     with CurationStore(workspace.store_path) as store:
         corrections = store.label_corrections(dataset)
     return {i: np.asarray(m, bool) for i, m in corrections.items() if dataset.has_mask[dataset.index(i)]}

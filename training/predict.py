@@ -43,7 +43,7 @@ def load_version_models(workspace, version):
 
 def predicted_mask_path(workspace, version, dataset):
     """Where the (N,) bool record of which tiles hold real predictions is kept."""
-    return workspace.predictions_path(version, dataset).with_suffix(".predicted.npy")
+    return workspace.predicted_tiles_path(version, dataset)
 
 
 def predict_dataset(data, workspace, versions=("latest",), *, split=None, tta=True, on_progress=None, cancel=None,

@@ -51,9 +51,9 @@ def run(args):
         raise SaltviewerError(f"--png and --review must be >= 0, got {args.png} and {args.review}.")
     dataset = open_dataset(args.data)
     start = time.perf_counter()
-    from ..workspace import Workspace
-
     if args.workspace is not None:
+        from ..workspace import Workspace
+
         dataset.use_cache(Workspace(args.workspace))     # packed once, memory-mapped after
     out = args.out if args.out is not None else mosaics_folder(args.workspace, dataset)
     images = dataset.images()
@@ -81,14 +81,10 @@ def run(args):
                 print(f"  mosaic {s.mosaic} row {s.row} col {s.col}: {s.b} {'right of' if s.kind == 'right' else 'below'} "
                       f"{s.a}: {s.mismatch} of {s.salt} edge salt pixels unmatched")
             if args.workspace is not None:
-                from ..mosaic import boundary_proposals
-                from ..store import CurationStore
+                from ..mosaic import queue_boundary_items
 
-                with CurationStore(Workspace(args.workspace).store_path) as store:
-                    taken = {item.tile for item in store.items(dataset, kind="label")}
-                    proposals = [p for p in boundary_proposals(items, dataset) if p.tile not in taken]
-                    store.propose(dataset, proposals)
-                print(f"queued {len(proposals)} of their tiles for review in {args.workspace} "
+                queued = queue_boundary_items(args.workspace, dataset, items)
+                print(f"queued {queued} of their tiles for review in {args.workspace} "
                       f"(label items, criterion mosaic-edge; tiles already under review left as they are)")
     if args.png:
         from PIL import Image
