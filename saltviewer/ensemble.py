@@ -63,6 +63,19 @@ def probability_level(threshold, members=1):
     return int(math.floor(round(threshold * 255 * members, 6)))
 
 
+def default_consensus_threshold(thresholds, luts=None):
+    """The consensus threshold of members with these thresholds (and calibration tables).
+
+    The mean of the members' thresholds; with calibration tables (``(m, 256)`` uint8, one
+    row per member), each threshold is first carried through its table, to the middle of
+    the levels on either side of it.
+    """
+    if luts is None:
+        return float(np.mean(thresholds))
+    levels = [probability_level(t) for t in thresholds]
+    return float(np.mean([(int(lut[lv]) + int(lut[min(lv + 1, 255)])) / 510.0 for lut, lv in zip(luts, levels)]))
+
+
 def _check_threshold(value, where):
     try:
         value = float(value)
@@ -312,12 +325,7 @@ class Ensemble:
         self._luts = (None if all(c is None for c in self.calibrations)
                       else np.stack([identity if c is None else c for c in self.calibrations]))
         if consensus_threshold is None:
-            if self._luts is None:
-                consensus_threshold = float(self.thresholds.mean())
-            else:       # each threshold carried through its table: between the levels on either side
-                levels = [probability_level(t) for t in self.thresholds]
-                consensus_threshold = float(np.mean([(int(lut[lv]) + int(lut[min(lv + 1, 255)])) / 510.0
-                                                     for lut, lv in zip(self._luts, levels)]))
+            consensus_threshold = default_consensus_threshold(self.thresholds, self._luts)
         self.consensus_threshold = _check_threshold(consensus_threshold, "consensus_threshold")
         low, high = (float(x) for x in uncertain_range)
         if not 0 <= low <= high <= 1:
