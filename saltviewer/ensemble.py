@@ -116,6 +116,13 @@ class EnsembleScores:
         How many members predict any salt at all.
     max_probability : (n,) ndarray of float32
         Largest consensus probability on the tile.
+    expected_iou : (n,) ndarray of float32
+        The IoU of the consensus mask with a truth drawn from the (calibrated) consensus
+        probabilities, in expectation: ``sum(p inside) / (area + sum(p outside))``; for an
+        empty consensus mask, ``1 - expected_salt`` scaled so that one expected salt pixel
+        in a hundred costs 0.01. The ranking key of `select_candidates` (``rank="expected-iou"``).
+    expected_salt : (n,) ndarray of float32
+        Mean consensus probability over the tile (the expected salt share).
     truth_coverage, truth_iou, truth_precision : (n,) ndarray of float32
         For tiles with a ground-truth mask: its coverage, the IoU of the consensus mask
         with it (1 when both are empty) and the competition precision of the consensus
@@ -137,6 +144,8 @@ class EnsembleScores:
     pixel_disagreement: np.ndarray
     presence_votes: np.ndarray
     max_probability: np.ndarray
+    expected_iou: np.ndarray
+    expected_salt: np.ndarray
     truth_coverage: np.ndarray
     truth_iou: np.ndarray
     truth_precision: np.ndarray
@@ -209,6 +218,7 @@ class EnsembleScores:
             "presence_votes": int(self.presence_votes[k]),
             "members": self.members,
             "max_probability": float(self.max_probability[k]),
+            "expected_iou": float(self.expected_iou[k]),
             "member_coverage": [round(float(c), 5) for c in self.member_coverage[k]],
         }
         if not np.isnan(self.truth_iou[k]):
@@ -218,7 +228,8 @@ class EnsembleScores:
 
 
 _PER_TILE = ("indices", "coverage", "member_coverage", "mean_iou", "min_iou", "uncertain",
-             "pixel_disagreement", "presence_votes", "max_probability", "truth_coverage", "truth_iou",
+             "pixel_disagreement", "presence_votes", "max_probability", "expected_iou", "expected_salt",
+             "truth_coverage", "truth_iou",
              "truth_precision", "blank")
 
 
@@ -535,6 +546,12 @@ class Ensemble:
             total += block[member]
         consensus = self._consensus_masks(total)
         uncertain = np.count_nonzero((total >= self._low_level) & (total <= self._high_level), axis=1)
+        scale = 255.0 * m
+        mass = total.sum(axis=1, dtype=np.int64) / scale                       # expected salt pixels
+        inside = np.where(consensus, total, 0).sum(axis=1, dtype=np.int64) / scale
+        area = np.count_nonzero(consensus, axis=1)
+        expected_iou = np.where(area > 0, inside / np.maximum(area + (mass - inside), 1e-9),
+                                np.clip(1.0 - mass / PIXELS * 100.0, 0.0, 1.0))
         part = {
             "coverage": np.count_nonzero(consensus, axis=1) / PIXELS,
             "member_coverage": (counts / PIXELS).T,
@@ -544,6 +561,8 @@ class Ensemble:
             "pixel_disagreement": split / PIXELS,
             "presence_votes": np.count_nonzero(counts > 0, axis=0),
             "max_probability": total.max(axis=1) / (255.0 * m),
+            "expected_iou": expected_iou,
+            "expected_salt": mass / PIXELS,
         }
         return part, consensus
 
@@ -630,6 +649,8 @@ def _empty_scores(n, m):
         "pixel_disagreement": np.zeros(n, np.float32),
         "presence_votes": np.zeros(n, np.int16),
         "max_probability": np.zeros(n, np.float32),
+        "expected_iou": np.ones(n, np.float32),
+        "expected_salt": np.zeros(n, np.float32),
         "truth_coverage": nan.copy(),
         "truth_iou": nan.copy(),
         "truth_precision": nan.copy(),

@@ -36,9 +36,13 @@ from .workspace import as_workspace
 
 __all__ = ["select_candidates", "select_label_errors", "select_for_review", "Selection", "propose_pseudo_labels",
            "PseudoLabelReport", "labelled_empty_share", "versions_with_predictions", "CRITERIA",
-           "TGS_EMPTY_SHARE"]
+           "TGS_EMPTY_SHARE", "RANKS", "DEFAULT_RANK"]
 
 CRITERIA = ("agreement", "pixel-confidence")
+#: Rankings of the ranked selection (`select_candidates` with ``top`` or ``share``).
+RANKS = ("expected-iou", "agreement")
+#: The ranking used unless told otherwise (chosen on the precision-count curve of bench_loop.py).
+DEFAULT_RANK = "expected-iou"
 #: Share of empty masks among the competition's labelled tiles (1,250 of the 3,200 in ../shared/tgs: 39.1%).
 TGS_EMPTY_SHARE = 0.39
 
@@ -102,7 +106,8 @@ def _check_fraction(value, name):
 
 
 def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SHARE, min_agreement=0.9,
-                      max_uncertain=0.05, confident_share=0.9, limit=None, eligible=None):
+                      max_uncertain=0.05, confident_share=0.9, limit=None, eligible=None, top=None, share=None,
+                      rank=DEFAULT_RANK):
     """Choose pseudo-label candidates among scored tiles.
 
     Parameters
@@ -122,11 +127,27 @@ def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SH
         Most candidates in all (the empty share is kept).
     eligible : (n,) array of bool, optional
         Tiles that may be chosen (e.g. unlabelled ones); blank images are always left out.
+    top : int, optional
+        Ranked selection: the `top` most confident tiles instead of those passing the
+        thresholds (which are then not applied). Candidates are the tiles on which every
+        member predicts salt, or none does; salt and empty ones are ranked apart by `rank`
+        and taken with the empty share kept (`empty_share`; None keeps the ranking's own
+        mix). How good each count is: benchmarks/bench_loop.py (precision-count curve).
+    share : float in [0, 1], optional
+        Ranked selection of this share of the eligible tiles (instead of `top`).
+    rank : {"expected-iou", "agreement"}
+        Ranking of the ranked selection: the consensus mask's expected IoU under the
+        calibrated probabilities (empty tiles: least expected salt first), or the members'
+        mean pairwise IoU then the fewest uncertain pixels (empty tiles: smallest largest
+        probability first).
 
     Returns
     -------
     selection : Selection
     """
+    if top is not None or share is not None:
+        return _ranked_candidates(scores, top=top, share=share, rank=rank, empty_share=empty_share,
+                                  eligible=eligible)
     criteria = _criteria(criterion)
     min_agreement = _check_fraction(min_agreement, "min_agreement")
     max_uncertain = _check_fraction(max_uncertain, "max_uncertain")
@@ -203,6 +224,75 @@ def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SH
     selection = Selection(positions=positions, indices=scores.indices[positions],
                           ids=[scores.ids[k] for k in positions], criteria=[reasons[k][0] for k in positions],
                           reasons=[reasons[k][1] for k in positions],
+                          empty=np.r_[np.zeros(n_salt, bool), np.ones(n_empty, bool)], stats=stats)
+    stats["empty_share_achieved"] = selection.empty_share if len(selection) else None
+    return selection
+
+
+def _ranked_candidates(scores, *, top, share, rank, empty_share, eligible):
+    if top is not None and share is not None:
+        raise SaltviewerError("give top or share, not both.")
+    if rank not in RANKS:
+        raise SaltviewerError(f"rank must be one of {', '.join(RANKS)}, got {rank!r}.")
+    if empty_share is not None:
+        empty_share = _check_fraction(empty_share, "empty_share")
+    n, m = len(scores), scores.members
+    allowed = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool).copy()
+    if allowed.shape != (n,):
+        raise SaltviewerError(f"eligible: expected {n} flags, got shape {allowed.shape}.")
+    blank = allowed & scores.blank
+    allowed &= ~scores.blank
+    if share is not None:
+        wanted = int(round(_check_fraction(share, "share") * int(allowed.sum())))
+    else:
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 0:
+            raise SaltviewerError(f"top must be a number of tiles >= 0, got {top!r}.")
+        wanted = int(top)
+    ids = np.array(scores.ids)
+    salt = np.flatnonzero(allowed & (scores.presence_votes == m) & (scores.coverage > 0))
+    empty = np.flatnonzero(allowed & (scores.presence_votes == 0) & (scores.coverage == 0))
+    if rank == "expected-iou":
+        salt = salt[np.lexsort((ids[salt], -scores.mean_iou[salt], -scores.expected_iou[salt]))]
+        empty = empty[np.lexsort((ids[empty], scores.max_probability[empty], scores.expected_salt[empty]))]
+    else:
+        salt = salt[np.lexsort((ids[salt], scores.uncertain[salt], -scores.mean_iou[salt]))]
+        empty = empty[np.lexsort((ids[empty], scores.uncertain[empty], scores.max_probability[empty]))]
+    if empty_share is None:     # one ranking of both kinds: by the ranking key
+        key = np.full(n, np.inf)
+        if rank == "expected-iou":
+            key[salt], key[empty] = -scores.expected_iou[salt], -scores.expected_iou[empty]
+        else:
+            key[salt], key[empty] = -scores.mean_iou[salt] + scores.uncertain[salt], scores.max_probability[empty] - 1
+        both = np.concatenate([salt, empty])
+        both = both[np.lexsort((ids[both], key[both]))][:wanted]
+        n_salt = int(np.isin(both, salt).sum())
+        n_empty = len(both) - n_salt
+        salt, empty = both[np.isin(both, salt)], both[~np.isin(both, salt)]
+    else:
+        n_empty = min(len(empty), int(round(wanted * empty_share)))
+        n_salt = min(len(salt), wanted - int(round(wanted * empty_share)))
+        if 0 < empty_share < 1:     # one kind ran short: fewer of the other, so the share holds
+            n_empty = min(n_empty, int(round(n_salt * empty_share / (1 - empty_share))))
+            n_salt = min(n_salt, int(round(n_empty * (1 - empty_share) / empty_share)))
+    positions = np.concatenate([salt[:n_salt], empty[:n_empty]]).astype(np.int64)
+    how = ("expected IoU of the consensus" if rank == "expected-iou" else "agreement of the members")
+    reasons, criteria = [], []
+    for r, k in enumerate(salt[:n_salt]):
+        criteria.append("confident-salt")
+        reasons.append(f"rank {r + 1} of {len(salt)} salt tiles by {how}: all {m} models predict salt "
+                       f"({_percent(scores.coverage[k])}), mean IoU {scores.mean_iou[k]:.3f}, expected IoU "
+                       f"{scores.expected_iou[k]:.3f}")
+    for r, k in enumerate(empty[:n_empty]):
+        criteria.append("confident-empty")
+        reasons.append(f"rank {r + 1} of {len(empty)} empty tiles by {how}: no model of {m} predicts salt, "
+                       f"expected salt {_percent(scores.expected_salt[k])}, largest p {scores.max_probability[k]:.2f}")
+    stats = {"scored": n, "eligible": int(allowed.sum()), "blank_images_skipped": int(blank.sum()),
+             "criteria": [f"ranked by {rank}"], "empty_share_target": empty_share, "rank": rank,
+             "wanted": wanted, "eligible_salt": int(len(salt)), "eligible_empty": int(len(empty)),
+             "dropped_salt": int(len(salt) - n_salt), "dropped_empty": int(len(empty) - n_empty),
+             "thresholds": {"top": top, "share": share, "rank": rank}}
+    selection = Selection(positions=positions, indices=scores.indices[positions],
+                          ids=[scores.ids[k] for k in positions], criteria=criteria, reasons=reasons,
                           empty=np.r_[np.zeros(n_salt, bool), np.ones(n_empty, bool)], stats=stats)
     stats["empty_share_achieved"] = selection.empty_share if len(selection) else None
     return selection
@@ -379,7 +469,8 @@ def _share(value):
 def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, criterion="agreement",
                           empty_share="auto", min_agreement=0.9, max_uncertain=0.05, confident_share=0.9,
                           limit=None, label_errors=True, label_min_agreement=0.8, max_truth_iou=0.5, review=0,
-                          crf=None, dry_run=False, user=None, chunk=64, progress=None):
+                          crf=None, dry_run=False, user=None, chunk=64, progress=None, top=None, share=None,
+                          rank=DEFAULT_RANK):
     """Score the ensemble, choose candidates and propose them into the curation store.
 
     Parameters
@@ -404,6 +495,9 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
         use the plain consensus either way.
     dry_run : bool
         Choose and report, write nothing.
+
+    top, share, rank
+        Ranked selection instead of thresholds (see `select_candidates`).
 
     Other parameters are those of `select_candidates` and `select_label_errors`.
 
@@ -448,7 +542,7 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
     pool[:len(unlabelled)] = True
     candidates = select_candidates(scores, criterion, empty_share=share, min_agreement=min_agreement,
                                    max_uncertain=max_uncertain, confident_share=confident_share, limit=limit,
-                                   eligible=pool)
+                                   eligible=pool, top=top, share=share, rank=rank)
     errors = select_label_errors(scores, min_agreement=label_min_agreement, max_truth_iou=max_truth_iou)
     chosen = set(candidates.positions.tolist())
     for_review = select_for_review(scores, review, eligible=pool, exclude=chosen)

@@ -110,10 +110,18 @@ class TileBatches(_pydataset_base()):
         Apply `augment` (a dict passes its keyword arguments).
     seed : int
     indices : (M,) ndarray of int, optional
-        Use only these rows of `x`, `y`.
+        Use only these rows of `x`, `y` (the labelled tiles).
+    pseudo_indices : (P,) ndarray of int, optional
+        Rows holding pseudo-labels, drawn apart from the others.
+    epoch_tiles, from_pseudo : int, optional
+        Tiles per epoch and how many of them come from `pseudo_indices` (see
+        `saltviewer.recipe.TrainingRecipe.epoch_size`); by default every row once.
+        Each kind is drawn without replacement, going on through a reshuffled pass
+        where the previous one ended, so every tile is seen as often as the others.
     """
 
-    def __init__(self, x, y=None, batch_size=32, shuffle=True, augment=True, seed=0, indices=None, **kwargs):
+    def __init__(self, x, y=None, batch_size=32, shuffle=True, augment=True, seed=0, indices=None,
+                 pseudo_indices=None, epoch_tiles=None, from_pseudo=None, **kwargs):
         super().__init__(**kwargs)
         if batch_size < 1:
             raise SaltviewerError(f"batch_size must be at least 1; got {batch_size}.")
@@ -124,12 +132,32 @@ class TileBatches(_pydataset_base()):
         self.augment_options = augment if isinstance(augment, dict) else ({} if augment else None)
         self.rng = np.random.default_rng(seed)
         self.indices = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=int)
-        if len(self.indices) == 0:
+        self.pseudo_indices = np.zeros(0, int) if pseudo_indices is None else np.asarray(pseudo_indices, dtype=int)
+        if len(self.indices) == 0 and len(self.pseudo_indices) == 0:
             raise SaltviewerError("no tiles to train on.")
-        self.order = self.rng.permutation(self.indices) if shuffle else self.indices.copy()
+        if epoch_tiles is None:
+            epoch_tiles, from_pseudo = len(self.indices) + len(self.pseudo_indices), len(self.pseudo_indices)
+        if from_pseudo is None:
+            from_pseudo = 0
+        if not 0 <= int(from_pseudo) <= int(epoch_tiles) or int(epoch_tiles) < 1:
+            raise SaltviewerError(f"epoch_tiles {epoch_tiles} and from_pseudo {from_pseudo}: need "
+                                  "0 <= from_pseudo <= epoch_tiles and epoch_tiles >= 1.")
+        if (int(from_pseudo) and not len(self.pseudo_indices)) or (int(epoch_tiles) > int(from_pseudo)
+                                                                    and not len(self.indices)):
+            raise SaltviewerError("no tiles to draw the epoch from.")
+        self.epoch_tiles, self.from_pseudo = int(epoch_tiles), int(from_pseudo)
+        self._labelled_stream = _Stream(self.indices, self.rng, shuffle)
+        self._pseudo_stream = _Stream(self.pseudo_indices, self.rng, shuffle)
+        self.order = self._draw()
+
+    def _draw(self):
+        """This epoch's rows: `epoch_tiles` of them, `from_pseudo` from the pseudo-labels."""
+        rows = np.concatenate([self._labelled_stream.take(self.epoch_tiles - self.from_pseudo),
+                               self._pseudo_stream.take(self.from_pseudo)])
+        return self.rng.permutation(rows) if self.shuffle else rows
 
     def __len__(self):
-        return int(np.ceil(len(self.indices) / self.batch_size))
+        return int(np.ceil(self.epoch_tiles / self.batch_size))
 
     def __getitem__(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
@@ -143,5 +171,23 @@ class TileBatches(_pydataset_base()):
         return (x,) if y is None else (x, y)
 
     def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(self.indices)
+        if self.shuffle or self.epoch_tiles != len(self.indices) + len(self.pseudo_indices):
+            self.order = self._draw()
+
+
+class _Stream:
+    """Rows drawn without replacement, pass after (reshuffled) pass."""
+
+    def __init__(self, rows, rng, shuffle):
+        self.rows, self.rng, self.shuffle = np.asarray(rows, int), rng, shuffle
+        self.pending = np.zeros(0, int)
+
+    def take(self, n):
+        out = []
+        while n > 0 and len(self.rows):
+            if not len(self.pending):
+                self.pending = self.rng.permutation(self.rows) if self.shuffle else self.rows.copy()
+            part, self.pending = self.pending[:n], self.pending[n:]
+            out.append(part)
+            n -= len(part)
+        return np.concatenate(out) if out else np.zeros(0, int)

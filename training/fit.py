@@ -201,11 +201,8 @@ def _check_channels(channels):
     return channels
 
 
-def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_weights="none", pseudo_labels=None,
-                base_version=None, channels=(), budget_minutes=None, seed=0, on_progress=None, cancel=None,
-                batch_size=32, input_size=None, resize_mode="pad", width=16, hypercolumn=False, scse=True,
-                optimizer="nsgd", max_lr=None, min_lr_ratio=0.01, loss_schedule=None, swa_epochs=None,
-                augment=True, tta=True, bn_batches=None):
+def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_version=None, on_progress=None,
+                cancel=None, **settings):
     """Train a k-fold ensemble and write it as one new model version.
 
     Parameters
@@ -214,52 +211,29 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
         A folder in the competition layout (or an open `saltviewer.Dataset`); its
         labelled tiles train and validate.
     workspace : str, Path or Workspace
-    encoder : {"small", "resnet34", "resnet50", "xception"}, optional
-        Default ``"small"`` (the base version's encoder when `base_version` is given).
-    epochs : int
-        Epochs per fold, over all loss stages. The defaults (3 folds of 24 epochs, with
-        ``budget_minutes=60``) are the CPU recipe measured in benchmarks/bench_training_quality.py.
-    folds : int
-        k of k-fold cross-validation (every fold model is kept: the version is their
-        ensemble). 1 trains one model with a stratified fifth held out for validation.
-    encoder_weights : "none", "imagenet" or path
+    recipe : TrainingRecipe, optional
+        Every setting of the run (`saltviewer.recipe.TrainingRecipe`); by default
+        `TrainingRecipe.from_scratch()`. The card keeps it as ``recipe``.
     pseudo_labels : None, "accepted" or dict of id to (101, 101) bool
-        Extra training tiles; they never enter validation folds. ``"accepted"`` also
-        replaces the training masks that review corrected (`load_label_corrections`).
+        Extra training tiles; they never enter validation folds, and at most the recipe's
+        ``pseudo_fraction`` of each epoch's tiles are drawn from them. ``"accepted"`` reads
+        the curation store's accepted and corrected pseudo-labels and also replaces the
+        training masks that review corrected (`load_label_corrections`).
     base_version : str, optional
         Start every fold from this version's weights (fold k from its fold k, or its
-        fold 0); the card records it as ``parent``.
-    channels : sequence of str
-        Extra input channels from `saltviewer.features` (names in ``FEATURE_NAMES``).
-    budget_minutes : float, optional
-        Wall-time budget. Each fold gets an equal share of what is left; from the measured
-        speed its loss schedule is shrunk (proportionally) to fit, and as a safety it stops
-        at the batch where its share runs out, keeping its best weights so far. The card
-        says ``cut_by_budget`` when either happened.
-    seed : int
+        fold 0); the card records it as ``parent``. Each labelled tile keeps the fold it
+        had in the parent (read from its ``oof.npz``), so the out-of-fold predictions of
+        the new version come from models that never trained on those tiles, and the new
+        and the parent's scores compare on the same tiles (``parent_oof_score``).
     on_progress : callable, optional
         Called from the training thread with a `ProgressEvent` (``kind`` in ``phase``,
         ``batch``, ``epoch``, ``fold``, ``done``).
     cancel : threading.Event, optional
         When set, training stops at the next batch end, nothing is written and
         `TrainingCancelled` is raised.
-    batch_size, input_size, resize_mode, width, hypercolumn, scse
-        Model and batch settings (see `build_unet`).
-    optimizer : {"nsgd", "adam"}
-        ``nsgd``: normalized-gradient Nesterov SGD (`NormalizedSGD`).
-    max_lr : float, optional
-        Peak learning rate of each cosine cycle (default 0.005 for nsgd, 0.001 for adam).
-    min_lr_ratio : float
-        The cycle's final learning rate as a fraction of `max_lr`.
-    loss_schedule : list of (loss, epochs), optional
-        Default `default_loss_schedule(epochs)`.
-    swa_epochs : int, optional
-        Average the weights of this many final epochs (default: a quarter of the last
-        stage and at least 2 when it has 4 epochs or more, else none; 0 disables SWA).
-    augment, tta : bool
-        Training augmentation; flip TTA for the out-of-fold predictions.
-    bn_batches : int, optional
-        Batches used to recompute BatchNorm statistics after SWA (default: one pass).
+    **settings
+        Recipe settings that replace the recipe's (``epochs=8``, ``folds=2``, ...); see
+        `TrainingRecipe` for each one's meaning.
 
     Returns
     -------
@@ -270,10 +244,11 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
     TrainingCancelled
         When `cancel` was set; no version is written.
     SaltviewerError
-        For bad arguments or data (one clear line).
+        For bad arguments or data (one clear line naming the setting).
     """
     from .. import __version__, competition_score, open_dataset
     from ..dataset import Dataset
+    from ..recipe import TrainingRecipe
     from ..thresholds import apply_threshold, tune_threshold
     from ..workspace import as_workspace
     from .callbacks import ProgressEvent
@@ -282,36 +257,38 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
     started = time.monotonic()
     wall_start = time.time()
     emit = on_progress or (lambda event: None)
+    if recipe is None:
+        recipe = TrainingRecipe.from_scratch()
+    elif not isinstance(recipe, TrainingRecipe):
+        raise SaltviewerError(f"recipe must be a TrainingRecipe, got {type(recipe).__name__}.")
+    if "loss_schedule" in settings and settings["loss_schedule"] is not None:
+        settings["loss_schedule"] = tuple(tuple(stage) for stage in settings["loss_schedule"])
+    recipe = recipe.replace(**settings).check()
     workspace = as_workspace(workspace)
     dataset = data if isinstance(data, Dataset) else open_dataset(data)
 
     parent_card = workspace.card(base_version) if base_version else None
-    if encoder is None:
-        encoder = parent_card["encoder"] if parent_card else "small"
+    encoder = recipe.encoder or (parent_card["encoder"] if parent_card else "small")
     spec = encoder_spec(encoder)
+    encoder_weights = recipe.encoder_weights
     check_encoder_weights(encoder, encoder_weights)
-    channels = _check_channels(channels)
-    if epochs is None or int(epochs) < 1:
-        raise SaltviewerError(f"--epochs must be at least 1; got {epochs}.")
-    epochs = int(epochs)
-    folds = int(folds)
-    if budget_minutes is not None and not budget_minutes > 0:
-        raise SaltviewerError(f"--budget must be a positive number of minutes; got {budget_minutes}.")
-    input_size = int(input_size or spec.input_size)
+    channels = _check_channels(recipe.channels)
+    input_size = int(recipe.input_size or spec.input_size)
+    recipe = recipe.replace(encoder=encoder, input_size=input_size, channels=channels)
+    epochs, folds, seed = recipe.epochs, recipe.folds, recipe.seed
+    budget_minutes, batch_size, resize_mode = recipe.budget_minutes, recipe.batch_size, recipe.resize_mode
+    width, hypercolumn, scse, optimizer = recipe.width, recipe.hypercolumn, recipe.scse, recipe.optimizer
+    min_lr_ratio, swa_epochs, augment, tta = recipe.min_lr_ratio, recipe.swa_epochs, recipe.augment, recipe.tta
+    bn_batches = recipe.bn_batches
     if parent_card:
         for key, value in (("encoder", encoder), ("input_size", input_size), ("resize_mode", resize_mode),
                            ("channels", list(channels))):
             if parent_card.get(key) != value:
-                raise SaltviewerError(f"--base {base_version}: its {key} is {parent_card.get(key)!r} but this run "
-                                      f"asks for {value!r}; a fine-tuned model keeps its parent's architecture.")
-    schedule = [(str(loss), int(n)) for loss, n in (loss_schedule or default_loss_schedule(epochs))]
-    if sum(n for _, n in schedule) != epochs or any(n < 1 for _, n in schedule):
-        raise SaltviewerError(f"loss_schedule {schedule}: stage epochs must be positive and add up to --epochs {epochs}.")
+                raise SaltviewerError(f"base_version {base_version}: its {key} is {parent_card.get(key)!r} but this "
+                                      f"run asks for {value!r}; a fine-tuned model keeps its parent's architecture.")
+    schedule = recipe.schedule()
     swa_planned = _swa_epochs(schedule, swa_epochs)
-    if max_lr is None:
-        max_lr = 0.005 if optimizer == "nsgd" else 0.001
-    if optimizer not in ("nsgd", "adam"):
-        raise SaltviewerError(f"optimizer must be 'nsgd' or 'adam'; got {optimizer!r}.")
+    max_lr = recipe.peak_lr()
 
     if check_encoder_weights(encoder, encoder_weights) == "imagenet":
         from .encoders import build_encoder
@@ -338,6 +315,10 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
     else:
         x_all, y_all = x_labelled, masks
     fold_of = stratified_fold_assignment(masks, folds, seed)
+    label_ids = [dataset.ids[i] for i in labelled]
+    parent_oof = None
+    if parent_card:
+        fold_of, parent_oof = parent_folds(workspace, base_version, parent_card, label_ids, fold_of, folds)
     fold_of_all = np.concatenate([fold_of, np.full(len(pseudo_ids), -1)])
     n_models = max(folds, 1)
 
@@ -357,6 +338,7 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
                 hypercolumn=hypercolumn, scse=scse, schedule=schedule, optimizer=optimizer, max_lr=max_lr,
                 min_lr_ratio=min_lr_ratio, swa_epochs=swa_epochs, batch_size=batch_size, augment=augment, timing=timing,
                 tta=tta, seed=seed, emit=emit, cancel=cancel, deadline=deadline, bn_batches=bn_batches,
+                n_labelled=len(labelled), recipe=recipe,
                 base=(workspace, base_version, parent_card), out=work / f"fold{k}.keras")
             cut_by_budget |= fold_card["cut_by_budget"]
             val = fold_of == k
@@ -378,7 +360,12 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
 
         import keras
 
+        parent_score = None
+        if parent_oof is not None:
+            parent_score = _parent_score(parent_oof, parent_card, ids, has_oof, masks)
         card = {
+            "recipe": recipe.to_card(),
+            "parent_oof_score": parent_score,
             "encoder": encoder, "encoder_weights": str(encoder_weights), "input_size": input_size,
             "resize_mode": resize_mode, "channels": list(channels), "in_channels": int(x_all.shape[-1]),
             "width": width if encoder == "small" else None, "hypercolumn": bool(hypercolumn), "scse": bool(scse),
@@ -425,6 +412,51 @@ def train_model(data, workspace, *, encoder=None, epochs=24, folds=3, encoder_we
         return TrainResult(version, card, workspace.version_dir(version), list(np.array(ids)[has_oof]), probs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def parent_folds(workspace, base_version, parent_card, ids, fold_of, folds):
+    """Each labelled tile's fold in the parent version, where the parent has one.
+
+    A fine-tuned fold k starts from the parent's fold-k model, which trained on every tile
+    outside the parent's fold k; validating fold k on other tiles would score the model on
+    tiles it learned. So tiles keep the parent's folds (from its ``oof.npz``); tiles the
+    parent never saw keep `fold_of`.
+
+    Returns
+    -------
+    fold_of : (N,) ndarray of int
+    parent_oof : dict or None
+        ``{"ids": list, "probabilities": (M, 101, 101) uint8}`` of the parent's out-of-fold
+        maps, or None when the parent kept none or had another number of folds.
+    """
+    path = workspace.version_dir(base_version) / "oof.npz"
+    if int(parent_card.get("folds") or 0) != int(folds) or not path.is_file():
+        return fold_of, None
+    with np.load(path) as oof:
+        parent_ids = [str(i) for i in oof["ids"]]
+        parent_fold = np.asarray(oof["folds"], int)
+        probabilities = np.asarray(oof["probabilities"])
+    where = {tile_id: k for k, tile_id in enumerate(parent_ids)}
+    fold_of = np.array(fold_of, copy=True)
+    for k, tile_id in enumerate(ids):
+        if tile_id in where:
+            fold_of[k] = parent_fold[where[tile_id]]
+    return fold_of, {"ids": parent_ids, "probabilities": probabilities}
+
+
+def _parent_score(parent_oof, parent_card, ids, has_oof, masks):
+    """The parent's out-of-fold score on the tiles this version's out-of-fold score covers."""
+    from .. import competition_score
+    from ..thresholds import apply_threshold
+
+    where = {tile_id: k for k, tile_id in enumerate(parent_oof["ids"])}
+    rows = [k for k in np.flatnonzero(has_oof) if ids[k] in where]
+    if not rows:
+        return None
+    levels = parent_oof["probabilities"][[where[ids[k]] for k in rows]]
+    probabilities = levels.astype(np.float32) / 255.0 if levels.dtype == np.uint8 else levels.astype(np.float32)
+    predicted = apply_threshold(probabilities, parent_card.get("threshold") or 0.5, parent_card.get("min_area") or 0)
+    return {"score": float(competition_score(masks[rows], predicted)), "tiles": len(rows)}
 
 
 def _swa_epochs(schedule, requested):
@@ -490,7 +522,8 @@ def _ensure(path):
 
 def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, resize_mode, channels,
                 encoder_weights, width, hypercolumn, scse, schedule, optimizer, max_lr, min_lr_ratio, swa_epochs,
-                batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out, timing):
+                batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out, timing, n_labelled,
+                recipe):
     """Train one fold; returns (fold card, validation probabilities, cut by budget)."""
     import keras
 
@@ -505,6 +538,9 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
     fold_start = time.monotonic()
     epochs = requested_epochs = sum(n for _, n in schedule)
     train_rows = np.flatnonzero(fold_of_all != k)
+    labelled_rows = train_rows[train_rows < n_labelled]
+    pseudo_rows = train_rows[train_rows >= n_labelled]
+    epoch_tiles, from_pseudo = recipe.epoch_size(len(labelled_rows), len(pseudo_rows))
     val_rows = np.flatnonzero(fold_of_all == k)
     x_val, y_val = x_all[val_rows], y_all[val_rows]
     keras.utils.set_random_seed(seed * 1000 + k)
@@ -515,7 +551,8 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
         _load_parent_weights(model, workspace, base_version, parent_card, k)
 
     batches = TileBatches(x_all, y_all, batch_size=batch_size, shuffle=True, augment=augment,
-                          seed=seed * 1000 + k, indices=train_rows)
+                          seed=seed * 1000 + k, indices=labelled_rows, pseudo_indices=pseudo_rows,
+                          epoch_tiles=epoch_tiles, from_pseudo=from_pseudo)
     original = list(schedule)
     control = TrainingControl(cancel, deadline)
     validation = ValidationScore(x_val, y_val)
@@ -615,7 +652,8 @@ def _train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, 
     model.save(out)
     if deadline is not None:
         timing["overhead_seconds"] = max(0.0, time.monotonic() - fold_start - epoch * timing["epoch_seconds"])
-    card = {"fold": k, "train_tiles": int(len(train_rows)), "val_tiles": int(len(val_rows)),
+    card = {"fold": k, "train_tiles": int(len(labelled_rows)), "pseudo_tiles": int(len(pseudo_rows)),
+            "epoch_tiles": int(epoch_tiles), "epoch_pseudo_tiles": int(from_pseudo), "val_tiles": int(len(val_rows)),
             "loss_schedule": [[loss, n] for loss, n in done], "epochs_run": int(epoch),
             "selected": selected, "val_score": None if score is None else float(score),
             "best_epoch": int(best.best_epoch_), "best_epoch_score": None if best.weights_ is None else float(best.best_),

@@ -131,7 +131,8 @@ def test_budget_cut_still_writes_the_best_weights_and_pseudo_labels_only_train(s
     n_labelled = int(sample_dataset.has_mask.sum())
     (fold,) = card["fold_details"]                   # folds=1: one model, a fifth held out
     assert fold["val_tiles"] == card["oof_count"] == n_labelled // 5
-    assert fold["train_tiles"] + fold["val_tiles"] == n_labelled + 5
+    assert fold["train_tiles"] + fold["val_tiles"] == n_labelled
+    assert fold["pseudo_tiles"] == 5
 
 
 def test_fine_tuning_from_a_base_version_with_accepted_pseudo_labels(trained, sample_dir, sample_dataset, tmp_path):

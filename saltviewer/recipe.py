@@ -1,0 +1,282 @@
+"""The training recipe: every setting of a training run, with its defaults stated once.
+
+The command line (`saltviewer train`), the Retrain dock and the demo all build a
+`TrainingRecipe` and hand it to `saltviewer.training.train_model`; the version's card keeps
+it (``card["recipe"]``), so a version says exactly how it was made.
+
+Two presets:
+
+`TrainingRecipe.from_scratch()`
+    3 folds x 24 epochs, BCE + Dice then Lovasz hinge: the CPU recipe measured in
+    ``benchmarks/bench_training_quality.py`` (out-of-fold 0.750 on the 3,200 TGS tiles in
+    44 minutes on 2 CPU cores).
+`TrainingRecipe.fine_tune()`
+    A short turn of the curation loop from a parent version (``--base``): 4 epochs per
+    fold at a lower peak learning rate, each epoch as long as the fold's labelled
+    training tiles whatever the number of pseudo-labels (so the time of a turn does not
+    grow with the pool), a third of each epoch drawn from pseudo-labels when there are
+    any, and weight averaging over the last two epochs (``benchmarks/bench_loop.py``).
+
+This module is core: it imports neither Keras nor Qt.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+from ._errors import SaltviewerError
+
+__all__ = ["TrainingRecipe", "ENCODER_NAMES", "EPOCH_TILES", "estimate_training_seconds", "TRAIN_TILES_PER_SECOND"]
+
+#: Encoders `saltviewer.training.build_unet` knows.
+ENCODER_NAMES = ("small", "resnet34", "resnet50", "xception")
+#: Rules for the number of tiles drawn per epoch (or a positive int).
+EPOCH_TILES = ("labelled+pseudo", "labelled")
+#: Training throughput at input size 128 on 2 CPU cores (benchmarks/results/training_throughput.json).
+TRAIN_TILES_PER_SECOND = {"small": 51.2, "resnet34": 10.7, "resnet50": 5.7, "xception": 4.5}
+#: Prediction throughput (one model pass) on the same machine.
+PREDICT_TILES_PER_SECOND = {"small": 222.5, "resnet34": 44.3, "resnet50": 28.3, "xception": 15.7}
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """Every setting of a training run (see `saltviewer.training.train_model`).
+
+    Parameters
+    ----------
+    encoder : {"small", "resnet34", "resnet50", "xception"} or None
+        None: ``"small"``, or the parent's encoder when fine-tuning.
+    folds : int
+        k of k-fold cross-validation; every fold model is kept (the version is their
+        ensemble). 1 trains one model with a stratified fifth held out.
+    epochs : int
+        Epochs per fold over all loss stages.
+    loss_schedule : tuple of (str, int), optional
+        ``(("bce_dice", 12), ("lovasz", 12))``; default: BCE + Dice for the first half of the
+        epochs (rounded up), Lovasz for the rest.
+    optimizer : {"nsgd", "adam"}
+    max_lr : float, optional
+        Peak learning rate of each cosine cycle (default 0.005 for nsgd, 0.001 for adam).
+    min_lr_ratio : float
+    swa_epochs : int, optional
+        Average the weights of this many final epochs (default: a quarter of the last
+        stage, at least 2, when it has 4 epochs or more; 0 disables).
+    augment, tta : bool
+    batch_size : int
+    input_size : int, optional
+        The encoder's input size (128 by default).
+    resize_mode : {"pad", "resize"}
+    width : int
+        Base filters of the small encoder.
+    hypercolumn, scse : bool
+    channels : tuple of str
+        Extra input channels from `saltviewer.features`.
+    encoder_weights : str
+        ``"none"``, ``"imagenet"`` or a local weights file.
+    budget_minutes : float, optional
+        Wall-time budget of the whole run.
+    seed : int
+    bn_batches : int, optional
+    pseudo_fraction : float in [0, 1)
+        The largest share of an epoch's tiles drawn from pseudo-labels: they help and never
+        swamp the hand labels. With fewer pseudo-labels, all of them.
+    epoch_tiles : {"labelled+pseudo", "labelled"} or int
+        Tiles drawn per epoch: the fold's labelled training tiles plus the pseudo-labels the
+        share allows; only as many as the labelled training tiles (pseudo-labels take
+        `pseudo_fraction` of them, so the time of an epoch does not depend on the pool); or
+        a number.
+    """
+
+    encoder: str = None
+    folds: int = 3
+    epochs: int = 24
+    loss_schedule: tuple = None
+    optimizer: str = "nsgd"
+    max_lr: float = None
+    min_lr_ratio: float = 0.01
+    swa_epochs: int = None
+    augment: bool = True
+    tta: bool = True
+    batch_size: int = 32
+    input_size: int = None
+    resize_mode: str = "pad"
+    width: int = 16
+    hypercolumn: bool = False
+    scse: bool = True
+    channels: tuple = ()
+    encoder_weights: str = "none"
+    budget_minutes: float = None
+    seed: int = 0
+    bn_batches: int = None
+    pseudo_fraction: float = 1 / 3
+    epoch_tiles: object = "labelled+pseudo"
+
+    def __post_init__(self):
+        # normalise the sequences so that a recipe read back from JSON compares equal
+        if self.loss_schedule is not None:
+            object.__setattr__(self, "loss_schedule", tuple((str(loss), int(n)) for loss, n in self.loss_schedule))
+        object.__setattr__(self, "channels", tuple(self.channels or ()))
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def from_scratch(cls, **changes):
+        """The default recipe: 3 folds x 24 epochs from random weights."""
+        return cls().replace(**changes)
+
+    @classmethod
+    def fine_tune(cls, **changes):
+        """A short turn of the loop from a parent version (see the module's notes)."""
+        base = cls(folds=3, epochs=4, max_lr=0.002, swa_epochs=2, epoch_tiles="labelled")
+        return base.replace(**changes)
+
+    def replace(self, **changes):
+        """A copy with some settings changed; an unknown name is an error that names it."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise SaltviewerError(f"training recipe: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}.")
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ checks
+    def check(self):
+        """Raise `SaltviewerError` naming the first setting that breaks its rule; return self."""
+        def need(ok, name, rule):
+            if not ok:
+                raise SaltviewerError(f"{name} must be {rule}, got {getattr(self, name)!r}.")
+
+        need(self.encoder is None or self.encoder in ENCODER_NAMES, "encoder", f"one of {', '.join(ENCODER_NAMES)}")
+        need(_is_int(self.folds) and self.folds >= 1, "folds", "an integer of at least 1")
+        need(_is_int(self.epochs) and self.epochs >= 1, "epochs", "an integer of at least 1")
+        if self.loss_schedule is not None:
+            total = sum(n for _, n in self.loss_schedule)
+            need(total == self.epochs and all(n >= 1 for _, n in self.loss_schedule), "loss_schedule",
+                 f"stages of at least 1 epoch adding up to epochs ({self.epochs})")
+            need(all(loss in ("bce_dice", "lovasz", "bce") for loss, _ in self.loss_schedule), "loss_schedule",
+                 "stages named bce_dice, lovasz or bce")
+        need(self.optimizer in ("nsgd", "adam"), "optimizer", "'nsgd' or 'adam'")
+        need(self.max_lr is None or (_is_number(self.max_lr) and self.max_lr > 0), "max_lr", "a positive number")
+        need(_is_number(self.min_lr_ratio) and 0 <= self.min_lr_ratio <= 1, "min_lr_ratio", "a number in [0, 1]")
+        need(self.swa_epochs is None or (_is_int(self.swa_epochs) and self.swa_epochs >= 0), "swa_epochs",
+             "an integer of at least 0")
+        need(_is_int(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer of at least 1")
+        need(self.input_size is None or (_is_int(self.input_size) and self.input_size >= 101), "input_size",
+             "an integer of at least 101")
+        need(self.resize_mode in ("pad", "resize"), "resize_mode", "'pad' or 'resize'")
+        need(_is_int(self.width) and self.width >= 1, "width", "an integer of at least 1")
+        need(self.budget_minutes is None or (_is_number(self.budget_minutes) and self.budget_minutes > 0),
+             "budget_minutes", "a positive number of minutes")
+        need(_is_int(self.seed), "seed", "an integer")
+        need(self.bn_batches is None or (_is_int(self.bn_batches) and self.bn_batches >= 1), "bn_batches",
+             "an integer of at least 1")
+        need(_is_number(self.pseudo_fraction) and 0 <= self.pseudo_fraction < 1, "pseudo_fraction",
+             "a number in [0, 1)")
+        need(self.epoch_tiles in EPOCH_TILES or (_is_int(self.epoch_tiles) and self.epoch_tiles >= 1), "epoch_tiles",
+             f"one of {', '.join(EPOCH_TILES)} or a positive number of tiles")
+        return self
+
+    # ------------------------------------------------------------------ derived
+    def schedule(self):
+        """The loss schedule as a list of ``(loss, epochs)``."""
+        if self.loss_schedule is not None:
+            return [tuple(stage) for stage in self.loss_schedule]
+        lovasz = self.epochs // 2
+        return [("bce_dice", self.epochs - lovasz)] + ([("lovasz", lovasz)] if lovasz else [])
+
+    def peak_lr(self):
+        return float(self.max_lr) if self.max_lr is not None else (0.005 if self.optimizer == "nsgd" else 0.001)
+
+    def epoch_size(self, labelled, pseudo):
+        """Tiles drawn per epoch, and how many of them are pseudo-labels.
+
+        Parameters
+        ----------
+        labelled : int
+            The fold's labelled training tiles.
+        pseudo : int
+            Pseudo-labelled tiles available.
+
+        Returns
+        -------
+        total, from_pseudo : int
+
+        Examples
+        --------
+        >>> TrainingRecipe().epoch_size(200, 1000)        # a third at most: 100 of 300
+        (300, 100)
+        >>> TrainingRecipe(epoch_tiles="labelled").epoch_size(200, 1000)
+        (200, 67)
+        >>> TrainingRecipe(epoch_tiles="labelled").epoch_size(200, 0)
+        (200, 0)
+        """
+        f = float(self.pseudo_fraction)
+        if self.epoch_tiles == "labelled+pseudo":
+            share = int(round(labelled * f / (1 - f))) if f > 0 else 0
+            from_pseudo = min(pseudo, share)
+            return labelled + from_pseudo, from_pseudo
+        total = labelled if self.epoch_tiles == "labelled" else int(self.epoch_tiles)
+        from_pseudo = min(pseudo, int(round(total * f))) if labelled else min(pseudo, total)
+        return total, from_pseudo
+
+    def estimate_seconds(self, labelled, pseudo=0, encoder=None, tiles_per_second=None):
+        """Rough wall time of a run on this recipe, from the encoder's measured speed.
+
+        Parameters
+        ----------
+        labelled : int
+            Labelled tiles (all folds together).
+        pseudo : int
+            Pseudo-labelled tiles available.
+        encoder : str, optional
+            The encoder when the recipe leaves it to the parent.
+        tiles_per_second : float, optional
+            Measured training speed; default `TRAIN_TILES_PER_SECOND` of the encoder.
+
+        Returns
+        -------
+        seconds : float
+        """
+        return estimate_training_seconds(self, labelled, pseudo, encoder=encoder, tiles_per_second=tiles_per_second)
+
+    # ------------------------------------------------------------------ card
+    def to_card(self):
+        """A JSON-ready dict of every setting (and, under ``resolved``, the defaults they gave)."""
+        card = dataclasses.asdict(self)
+        if self.loss_schedule is not None:
+            card["loss_schedule"] = [list(stage) for stage in self.loss_schedule]
+        card["channels"] = list(self.channels)
+        card["resolved"] = {"loss_schedule": [list(stage) for stage in self.schedule()], "max_lr": self.peak_lr()}
+        return card
+
+    @classmethod
+    def from_card(cls, card):
+        """The recipe kept in a version's card (``card["recipe"]``), or None for older cards."""
+        recipe = card.get("recipe") if isinstance(card, dict) else None
+        if not recipe:
+            return None
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in recipe.items() if k in known})
+
+
+def estimate_training_seconds(recipe, labelled, pseudo=0, *, encoder=None, tiles_per_second=None):
+    """Wall time of a training run: tiles drawn over all folds and epochs, plus each fold's
+    out-of-fold prediction and a fixed start-up (see `TrainingRecipe.estimate_seconds`)."""
+    encoder = encoder or recipe.encoder or "small"
+    speed = float(tiles_per_second or TRAIN_TILES_PER_SECOND.get(encoder, TRAIN_TILES_PER_SECOND["small"]))
+    size = int(recipe.input_size or 128)
+    speed *= (128 / size) ** 2
+    n_models = max(int(recipe.folds), 1)
+    per_fold_labelled = labelled * (n_models - 1) / n_models if n_models > 1 else labelled * 0.8
+    validation = labelled / n_models if n_models > 1 else labelled * 0.2
+    per_epoch, _ = recipe.epoch_size(int(round(per_fold_labelled)), int(pseudo))
+    train = n_models * recipe.epochs * per_epoch / speed
+    predict_speed = PREDICT_TILES_PER_SECOND.get(encoder, PREDICT_TILES_PER_SECOND["small"]) * (128 / size) ** 2
+    # per epoch: a validation pass; per fold: BatchNorm pass over the training tiles, OOF with TTA
+    evaluate = n_models * (recipe.epochs * validation + per_fold_labelled + validation * (2 if recipe.tta else 1))
+    return float(train + evaluate / predict_speed + 10 + 5 * n_models)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
