@@ -56,7 +56,8 @@ def hold(dataset, store, seconds=60.0):
                 time.sleep(seconds)
 
     db.set_trace_callback(pause)
-    accepted = store.accept_all(dataset, 0.0, kind=None)
+    decisions = [(item.tile, item.kind, "accept", None) for item in store.queue(dataset)]
+    accepted = store.decide_batch(dataset, decisions, detail={"batch": "held batch"})
     print(f"committed {len(accepted)}", flush=True)
 
 

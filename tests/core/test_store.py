@@ -215,7 +215,7 @@ def test_random_decisions_and_undos_match_a_reference_model(filled, sample_datas
     assert undos and all(e.undoes for e in undos)
 
 
-def test_global_undo_takes_back_the_last_decision_first_across_tiles(filled, sample_dataset):
+def test_undo_any_takes_back_the_last_decision_first_across_tiles(filled, sample_dataset):
     t = [sample_dataset.ids[i] for i in sample_dataset.indices("test")]
     filled.accept(sample_dataset, t[0])
     filled.reject(sample_dataset, t[1])
@@ -223,7 +223,8 @@ def test_global_undo_takes_back_the_last_decision_first_across_tiles(filled, sam
     filled.correct(sample_dataset, t[2], np.ones((101, 101), bool))
     steps = []
     while True:
-        restored = filled.undo(user="cy")
+        assert filled.undo(user="cy") == []                     # cy made none of them
+        restored = filled.undo(user="cy", any=True)
         if not restored:
             break
         steps.append([(i.tile, i.state) for i in restored])
@@ -485,3 +486,267 @@ def test_export_writes_the_competition_layout(filled, sample_dataset, tmp_path):
     filled.undo()
     assert export_labels(filled, sample_dataset, tmp_path / "out")["masks"] == 1   # replaces the old export
     assert open_dataset(tmp_path / "out").ids == (t[0],)
+
+
+# ---------------------------------------------------------------------------- shared stores: whose undo, redo
+def _tiles(dataset):
+    return [dataset.ids[i] for i in dataset.indices("test")]
+
+
+def test_undo_takes_back_the_persons_own_decision_never_anothers(filled, sample_dataset):
+    t = _tiles(sample_dataset)
+    filled.accept(sample_dataset, t[0], user="alice")
+    filled.accept(sample_dataset, t[1], user="bob")
+    assert [i.tile for i in filled.undo(user="alice")] == [t[0]]
+    assert filled.item(sample_dataset, t[0]).state == "proposed"
+    assert filled.item(sample_dataset, t[1]).state == "accepted"                 # bob's stays
+    plan = filled.undo_plan(user="alice")
+    assert not plan and plan.others == 1                                         # only bob's is left
+    assert filled.undo(user="alice") == []
+    # one tile: refused when its last decision is someone else's, unless asked
+    with pytest.raises(SaltviewerError, match="is bob's .* not alice's; undo it with any=True"):
+        filled.undo(sample_dataset, t[1], user="alice")
+    assert filled.item(sample_dataset, t[1]).state == "accepted"
+    assert [i.state for i in filled.undo(sample_dataset, t[1], user="alice", any=True)] == ["proposed"]
+    assert filled.history(sample_dataset, t[1])[-1].user == "alice"
+    assert filled.verify() == []
+
+
+def test_a_decision_changed_by_someone_else_is_not_undone(filled, sample_dataset):
+    t = _tiles(sample_dataset)
+    filled.accept(sample_dataset, t[0], user="alice")
+    filled.accept(sample_dataset, t[1], user="alice")
+    filled.reject(sample_dataset, t[1], user="bob")                              # bob changed t1 after alice
+    filled.accept(sample_dataset, t[2], user="bob")
+    undone = filled.undo(user="alice")                                           # her last current: t0
+    assert [i.tile for i in undone] == [t[0]]
+    assert filled.item(sample_dataset, t[1]).state == "rejected"
+    assert filled.undo(user="alice") == []                                       # her t1 was superseded
+    # a batch of hers in which bob changed one tile: the others are undone, his stays
+    level = 0.0
+    accepted = filled.accept_all(sample_dataset, level, user="alice")
+    assert len(accepted) > 3
+    filled.reject(sample_dataset, accepted[0], user="bob")
+    plan = filled.undo_plan(user="alice")
+    assert len(plan) == len(accepted) - 1 and [e.tile for e in plan.skipped] == [accepted[0]]
+    assert "changed since by someone else" in plan.describe()
+    filled.undo(user="alice", plan=plan)
+    assert filled.item(sample_dataset, accepted[0]).state == "rejected"
+    assert all(filled.item(sample_dataset, tile).state == "proposed" for tile in accepted[1:])
+    assert filled.verify() == []
+
+
+def test_an_undo_plan_is_what_the_person_was_asked_about(filled, sample_dataset):
+    accepted = filled.accept_all(sample_dataset, 0.0, user="alice")
+    plan = filled.undo_plan(user="alice")
+    assert len(plan) == len(accepted) and plan.batch is not None
+    assert plan.describe().startswith(f"undo {len(accepted)} decisions (accept all with agreement >= 0) by alice")
+    other = sample_dataset.ids[sample_dataset.indices("train")[0]]
+    filled.reject(sample_dataset, other, user="alice")                           # a newer decision meanwhile
+    filled.undo(user="alice", plan=plan)                                         # still the batch asked about
+    assert filled.item(sample_dataset, other).state == "rejected"
+    assert all(filled.item(sample_dataset, tile).state == "proposed" for tile in accepted)
+
+
+def test_redo_makes_undone_decisions_again_until_a_new_decision(filled, sample_dataset):
+    t = _tiles(sample_dataset)
+    drawn = np.zeros((101, 101), bool)
+    drawn[5:50, 5:50] = True
+    filled.correct(sample_dataset, t[0], drawn, user="alice", note="from v0002", source="v0002")
+    accepted = filled.accept_all(sample_dataset, 0.8, user="alice")
+    assert len(accepted) > 3 and filled.redo_plan(user="alice").events == []                            # nothing undone yet
+    filled.undo(user="alice")                                                    # the batch
+    filled.undo(user="alice")                                                    # the correction
+    assert filled.item(sample_dataset, t[0]).state == "proposed"
+    redone = filled.redo(user="alice")                                           # last undone first
+    assert [i.tile for i in redone] == [t[0]] and redone[0].state == "corrected"
+    assert np.array_equal(filled.item(sample_dataset, t[0]).mask, drawn)
+    event = filled.history(sample_dataset, t[0])[-1]
+    assert event.redoes is not None and event.note == "from v0002" and event.detail["source"] == "v0002"
+    plan = filled.redo_plan(user="alice")
+    assert sorted(plan.tiles) == sorted(accepted) and plan.describe().startswith(f"redo {len(accepted)} decision")
+    assert filled.redo_plan(user="bob").events == []                             # not bob's to redo
+    assert sorted(i.tile for i in filled.redo(user="alice")) == sorted(accepted)
+    assert filled.redo(user="alice") == []
+    # undo, then a new decision: the undone one can no longer be redone
+    filled.undo(user="alice")
+    filled.reject(sample_dataset, t[1], user="alice")
+    assert filled.redo(user="alice") == []
+    # redone decisions are undone like any other
+    filled.undo(user="alice")
+    filled.redo(user="alice")
+    assert filled.item(sample_dataset, t[1]).state == "rejected"
+    assert filled.verify() == []
+
+
+def test_disputed_proposals_are_never_accepted_as_they_are(store, sample_dataset):
+    t = _tiles(sample_dataset)
+    proposals = _proposals(sample_dataset)
+    for p in proposals[:4]:
+        p.criterion, p.agreement, p.disagreement = "disagreement", 0.99, 0.01      # high agreement, still disputed
+    proposals[4].criterion = "confident-salt+pixel-confidence"
+    store.propose(sample_dataset, proposals)
+    with pytest.raises(SaltviewerError, match="is disputed .* take one model's mask or draw one"):
+        store.accept(sample_dataset, t[0])
+    assert store.item(sample_dataset, t[0]).state == "proposed"
+    candidates = store.batch_candidates(sample_dataset, 0.0)
+    assert candidates and not {t[0], t[1], t[2], t[3]} & {i.tile for i in candidates}
+    assert t[4] in {i.tile for i in candidates}
+    assert not {t[0], t[1], t[2], t[3]} & set(store.accept_all(sample_dataset, 0.0))
+    assert store.decide_batch(sample_dataset, [(t[1], None, "accept", None), (t[2], None, "reject", None)]) == [
+        (t[2], "rejected")]                                                       # the disputed accept is left out
+    item = store.correct(sample_dataset, t[0], proposals[0].mask, note="took v0001's mask", source="v0001")
+    assert item.state == "corrected" and item.disputed and item.why == "disputed"
+    assert store.pseudo_labels(sample_dataset).keys() >= {t[0]}
+    assert [i.tile for i in store.items(sample_dataset, reason="disputed")] == sorted(
+        [t[0], t[1], t[2], t[3]], key=lambda tile: [i.tile for i in store.items(sample_dataset)].index(tile))
+
+
+def test_items_by_tiles_and_reason_and_without_scores(filled, sample_dataset):
+    t = _tiles(sample_dataset)
+    chosen = filled.items(sample_dataset, tiles=[t[3], t[1], "not-there"], masks=True)
+    assert sorted(i.tile for i in chosen) == sorted([t[1], t[3]]) and all(i.masks_loaded for i in chosen)
+    assert filled.items(sample_dataset, tiles=[]) == []
+    empty = filled.items(sample_dataset, reason="confident empty")
+    assert empty and all(i.criterion == "confident-empty" for i in empty)
+    light = filled.items(sample_dataset, scores=False)
+    assert [i.tile for i in light] == [i.tile for i in filled.items(sample_dataset)] and light[0].scores == {}
+    with pytest.raises(SaltviewerError, match="reason must be among"):
+        filled.items(sample_dataset, reason="sure")
+
+
+@pytest.mark.parametrize("criterion, reason, batch", [
+    ("confident-salt", "confident salt", True), ("pixel-confidence", "confident salt", True),
+    ("confident-salt+pixel-confidence", "confident salt", True), ("confident-empty", "confident empty", True),
+    ("disagreement", "disputed", False), ("confident-salt+disagreement", "disputed", False),
+    ("label-error", "label check", False), ("mosaic-edge", "mosaic edge", False), ("manual", "drawn by hand", False),
+    ("ranked-agreement", "other", True),
+])
+def test_reasons_of_criterion_codes(criterion, reason, batch):
+    from saltviewer.store import batch_acceptable, reason_of
+
+    assert reason_of(criterion) == reason
+    assert batch_acceptable(criterion, "pseudo") == batch
+    assert not batch_acceptable(criterion, "label")
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_history(workspace, sample_dataset):
+    from saltviewer.store import MIGRATIONS
+
+    db = sqlite3.connect(workspace.store_path, isolation_level=None)
+    assert migrate(db, workspace.store_path, MIGRATIONS[:1]) == [1]
+    db.close()
+    # write with the version-1 columns only, as an older saltviewer did
+    db = sqlite3.connect(workspace.store_path, isolation_level=None)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert "redoes" not in [row[1] for row in db.execute("PRAGMA table_info(events)")]
+    db.close()
+    with CurationStore(workspace.store_path, user="ana") as store:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        store.propose(sample_dataset, _proposals(sample_dataset))
+        tile = _tiles(sample_dataset)[1]
+        store.accept(sample_dataset, tile)
+        store.undo()
+        assert store.redo()[0].state == "accepted"
+        assert store.verify() == []
+
+
+class _SharedReference:
+    """The obvious model of undo and redo per person in a shared store (see saltviewer.store.history)."""
+
+    def __init__(self, proposed):
+        self.proposed = dict(proposed)
+        self.state = {tile: ("proposed", None) for tile in proposed}
+        self.events = []          # dicts: id, batch, user, kind ("decision"/"undo"), tile, before, after, ...
+        self.batch = 0
+
+    def _new(self, **event):
+        event["id"] = len(self.events) + 1
+        event["batch"] = self.batch
+        self.events.append(event)
+        return event
+
+    def decide(self, user, tiles, action, mask=None):
+        self.batch += 1
+        for tile in tiles:
+            after = {"accept": ("accepted", self.proposed[tile]), "reject": ("rejected", None),
+                     "correct": ("corrected", mask)}[action]
+            if _same(after, self.state[tile]):
+                continue
+            self._new(user=user, kind="decision", tile=tile, before=self.state[tile], after=after, undone=False,
+                      redo_of=None)
+            self.state[tile] = after
+
+    def _current(self, event):
+        return _same(self.state[event["tile"]], event["after"])
+
+    def undo(self, user, any=False):
+        live = [e for e in self.events if e["kind"] == "decision" and not e["undone"] and self._current(e)
+                and (any or e["user"] == user)]
+        if not live:
+            return []
+        batch = live[-1]["batch"]
+        self.batch += 1
+        done = []
+        for event in sorted((e for e in live if e["batch"] == batch), key=lambda e: -e["id"]):
+            event["undone"] = True
+            self._new(user=user, kind="undo", tile=event["tile"], after=event["before"], decision=event,
+                      redone=False)
+            self.state[event["tile"]] = event["before"]
+            done.append(event["tile"])
+        return done
+
+    def redo(self, user):
+        fresh = max([e["id"] for e in self.events if e["kind"] == "decision" and e["redo_of"] is None
+                     and e["user"] == user] or [0])
+        open_undos = [e for e in self.events if e["kind"] == "undo" and e["user"] == user and e["id"] > fresh
+                      and not e["redone"]]
+        if not open_undos:
+            return []
+        batch = open_undos[-1]["batch"]
+        self.batch += 1
+        done = []
+        for undo in sorted((e for e in open_undos if e["batch"] == batch), key=lambda e: -e["id"]):
+            if not self._current(undo):
+                continue
+            undo["redone"] = True
+            decision = undo["decision"]
+            self._new(user=user, kind="decision", tile=undo["tile"], before=self.state[undo["tile"]],
+                      after=decision["after"], undone=False, redo_of=undo["id"])
+            self.state[undo["tile"]] = decision["after"]
+            done.append(undo["tile"])
+        return done
+
+
+def test_random_decisions_of_two_people_with_undo_and_redo_match_a_reference_model(filled, sample_dataset):
+    rng = np.random.default_rng(11)
+    pseudo = {q.tile: filled.item(sample_dataset, q.tile).proposed_mask
+              for q in filled.queue(sample_dataset, kind="pseudo")}
+    reference = _SharedReference(pseudo)
+    tiles = sorted(pseudo)
+    for step in range(200):
+        user = ("alice", "bob")[int(rng.integers(2))]
+        roll = rng.random()
+        chosen = [tiles[k] for k in rng.choice(len(tiles), size=int(rng.integers(1, 4)), replace=False)]
+        if roll < 0.2:
+            filled.decide_batch(sample_dataset, [(t, None, "accept", None) for t in chosen], user=user)
+            reference.decide(user, chosen, "accept")
+        elif roll < 0.35:
+            filled.reject(sample_dataset, chosen[0], user=user)
+            reference.decide(user, chosen[:1], "reject")
+        elif roll < 0.5:
+            mask = _blob(rng, 0.2)
+            filled.correct(sample_dataset, chosen[0], mask, user=user)
+            reference.decide(user, chosen[:1], "correct", mask)
+        elif roll < 0.75:
+            any_user = rng.random() < 0.2
+            got = sorted(i.tile for i in filled.undo(user=user, any=any_user))
+            assert got == sorted(reference.undo(user, any=any_user)), step
+        else:
+            got = sorted(i.tile for i in filled.redo(user=user))
+            assert got == sorted(reference.redo(user)), step
+        for t in tiles:
+            item = filled.item(sample_dataset, t)
+            assert _same((item.state, item.mask), reference.state[t]), (step, t)
+    assert filled.verify() == []
+    assert any(e.redoes for e in filled.events()) and any(e.action == "undo" for e in filled.events())
