@@ -1,0 +1,291 @@
+"""Predict every section of a volume, in memory or out of core with Dask.
+
+The volume is a dask array over the SEG-Y file (`SeismicData.to_dask`), in blocks of a few
+sections, each block cut along the sections' horizontal axis. `dask.array.map_overlap` gives
+each block a halo of ``101 - 1`` traces on both sides, enough to hold every tile of the whole
+section's grid that touches the block; the block is tiled on that global grid
+(`predict_section` with ``origin`` and ``region``), so the result equals predicting each
+section at once. Blocks are written to the output (a zarr array or a ``.npy`` file) as they
+finish, so memory stays at a few blocks per worker whatever the volume's size.
+
+Local threads by default (``scheduler=None``); a ``dask.distributed`` scheduler address runs
+the blocks on that cluster, whose workers must see the SEG-Y file, the workspace and the
+output folder at the same paths.
+"""
+
+import threading
+
+import numpy as np
+
+from .._atomic import atomic_path
+from .._errors import SaltviewerError
+from .tiling import TILE, predict_section
+
+__all__ = ["predict_volume", "section_mask", "NpyTarget", "open_target"]
+
+
+def section_mask(probability, cutoff, min_area=0, keep_edges=()):
+    """Salt mask of a section: ``probability > cutoff`` without salt regions under `min_area` pixels.
+
+    Parameters
+    ----------
+    probability : (H, W) ndarray of float
+    cutoff : float
+    min_area : int
+        Connected salt regions (4-connected) with fewer pixels are removed: the section's
+        form of the tile rule that empties a tile with less salt than the tuned minimum area.
+    keep_edges : sequence of {"left", "right"}
+        Regions touching these edges are kept whatever their size (they continue beyond a
+        block's halo, so their size is not known here).
+
+    Returns
+    -------
+    mask : (H, W) ndarray of bool
+    """
+    mask = np.asarray(probability) > cutoff
+    if min_area > 0 and mask.any():
+        from scipy import ndimage
+
+        labels, n = ndimage.label(mask)
+        sizes = np.bincount(labels.reshape(-1), minlength=n + 1)
+        small = sizes < min_area
+        small[0] = False
+        for edge in keep_edges:
+            column = labels[:, 0] if edge == "left" else labels[:, -1]
+            small[np.unique(column)] = False
+        mask[small[labels]] = False
+    return mask
+
+
+class NpyTarget:
+    """A ``.npy`` file written block by block (``target[index] = block``), from any process.
+
+    Each write maps the file, writes and unmaps it, so no written page stays in the process.
+    """
+
+    def __init__(self, path, shape, dtype):
+        self.path, self.shape, self.dtype = str(path), tuple(shape), np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __setitem__(self, index, block):
+        values = np.load(self.path, mmap_mode="r+")
+        values[index] = block
+        values.flush()
+        del values
+
+    def __getitem__(self, index):
+        values = np.load(self.path, mmap_mode="r")
+        out = np.array(values[index])
+        del values
+        return out
+
+
+def open_target(path, shape, dtype, chunks):
+    """An output array at `path`: a zarr array for ``*.zarr``, else a ``.npy`` (`NpyTarget`).
+
+    The file is made under a temporary name; call ``commit()`` on the returned object's
+    ``finish`` to put it in place. Returns ``(target, finish)``.
+    """
+    import contextlib
+    from pathlib import Path
+
+    path = Path(path)
+    stack = contextlib.ExitStack()
+    if path.suffix == ".zarr":
+        import shutil
+        import tempfile
+
+        import zarr
+
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        target = zarr.open_array(str(tmp), mode="w", shape=shape, dtype=dtype, chunks=chunks)
+
+        def finish(ok):
+            if ok:
+                if path.exists():
+                    shutil.rmtree(path)
+                tmp.rename(path)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target, finish
+    context = atomic_path(path, suffix=".npy")
+    tmp = stack.enter_context(context)
+    np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape).flush()
+
+    def finish(ok):
+        if ok:
+            stack.close()
+        else:
+            stack.__exit__(RuntimeError, RuntimeError("failed"), None)
+    return NpyTarget(tmp, shape, dtype), finish
+
+
+def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, block_id=None):
+    """Sections ``block[k].T`` (a block with its halo along axis 1); the core columns returned.
+
+    Probabilities are blended over the core and, for the mask rule, as far into the halo
+    as every touching tile is in the block (``halo - (TILE - 1)`` columns), so that salt
+    regions crossing the core's edge are measured whole up to that reach.
+    """
+    k = block_id[1]
+    start = int(sum(widths[:k]))
+    stop = start + int(widths[k])
+    origin = max(0, start - halo)
+    reach = max(0, halo - (TILE - 1))
+    out = np.empty((block.shape[0], stop - start, block.shape[2]), np.float32)
+    for s in range(block.shape[0]):
+        image = np.asarray(block[s], np.float32).T
+        low, high = max(0, start - reach), min(width, stop + reach)
+        blended = predict_section(image, predict, overlap, origin=origin, full_width=width, region=(low, high))
+        if mask_rule is not None:
+            edges = [side for side, cut in (("left", low > 0), ("right", high < width)) if cut]
+            blended = section_mask(blended, mask_rule[0], mask_rule[1], edges).astype(np.float32)
+        out[s] = blended[:, start - low:stop - low].T
+    return out
+
+
+def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="dask", scheduler=None,
+                   chunks=None, mask_rule=None, target=None, num_workers=None, progress=None):
+    """Blended salt probabilities (or masks) of every inline or crossline section of a volume.
+
+    Parameters
+    ----------
+    volume : SeismicData or (I, X, S) array
+        A 3-D SEG-Y volume, or its samples.
+    predict : callable
+        ``predict(tiles, rows)`` as for `predict_section`; picklable for a distributed
+        scheduler (`saltviewer.training.section.SectionPredictor` is).
+    overlap : int
+    direction : {"inline", "crossline"}
+        Sections predicted: each inline (sections across the crosslines) or each crossline.
+    engine : {"dask", "memory"}
+        ``"memory"`` reads the whole volume and predicts section after section (the
+        reference); ``"dask"`` works out of core, block by block.
+    scheduler : str, optional
+        ``None`` for local threads, ``"sync"`` for one thread, or the address of a
+        ``dask.distributed`` scheduler (``tcp://host:8786``).
+    chunks : (int, int), optional
+        Sections per block and traces per block along the section (default 2 and 512).
+    mask_rule : (float, int), optional
+        ``(cutoff, min_area)``: write masks (0/1) by `section_mask` instead of probabilities.
+    target : array-like, optional
+        Where blocks are stored (zarr array or `NpyTarget`); by default the result is
+        returned in memory.
+    num_workers : int, optional
+        Threads for the local scheduler.
+    progress : callable, optional
+        ``progress(blocks done, blocks)`` (local schedulers).
+
+    Returns
+    -------
+    values : (I, X, S) ndarray of float32, or `target` when one was given
+    """
+    from .segy import SeismicData
+
+    if direction not in ("inline", "crossline"):
+        raise SaltviewerError(f"--direction must be inline or crossline; got {direction!r}.")
+    flip = direction == "crossline"
+    if engine == "memory":
+        values = volume.read() if isinstance(volume, SeismicData) else np.asarray(volume, np.float32)
+        sections = values.transpose(1, 0, 2) if flip else values
+        out = np.empty(sections.shape, np.float32)
+        for s in range(len(sections)):
+            image = sections[s].T
+            blended = predict_section(image, predict, overlap)
+            if mask_rule is not None:
+                blended = section_mask(blended, *mask_rule).astype(np.float32)
+            out[s] = blended.T
+            if progress is not None:
+                progress(s + 1, len(sections))
+        out = out.transpose(1, 0, 2) if flip else out
+        if target is not None:
+            target[...] = out
+            return target
+        return out
+    if engine != "dask":
+        raise SaltviewerError(f"engine must be 'dask' or 'memory'; got {engine!r}.")
+    import dask
+    import dask.array as da
+
+    per_block, across = chunks or (2, 512)
+    if isinstance(volume, SeismicData):
+        array = volume.to_dask()
+    else:
+        array = da.from_array(volume, chunks=(per_block, volume.shape[1], volume.shape[2]))
+    if flip:
+        array = array.transpose(1, 0, 2)
+    n_sections, width, n_samples = array.shape
+    halo = (TILE - 1) * (2 if mask_rule is not None else 1)
+    pieces = max(1, min(-(-width // max(int(across), 1)), width // halo))   # each piece at least a halo wide
+    sizes = tuple(int(n) for n in np.diff(np.linspace(0, width, pieces + 1).round().astype(int)))
+    array = array.rechunk((per_block, sizes, n_samples))
+    depth = halo if pieces > 1 else 0
+    result = da.map_overlap(_predict_block, array, depth={0: 0, 1: depth, 2: 0}, boundary="none", trim=False,
+                            dtype=np.float32, meta=np.empty((0, 0, 0), np.float32), predict=predict,
+                            overlap=overlap, width=width, widths=array.chunks[1], halo=depth,
+                            mask_rule=mask_rule, name="section-predict")
+    if flip:
+        result = result.transpose(1, 0, 2)
+    n_blocks = int(np.prod(result.numblocks))
+    if scheduler not in (None, "threads", "sync", "synchronous"):
+        return _compute_distributed(result, scheduler, target)
+    callbacks = [_BlockProgress(progress, n_blocks)] if progress is not None else []
+    options = {"scheduler": "sync" if scheduler in ("sync", "synchronous") else "threads"}
+    if num_workers and options["scheduler"] == "threads":
+        options["num_workers"] = int(num_workers)
+    with dask.config.set(**options):
+        for callback in callbacks:
+            callback.register()
+        try:
+            if target is not None:
+                da.store(result, target, lock=False)
+                return target
+            return result.compute()
+        finally:
+            for callback in callbacks:
+                callback.unregister()
+
+
+def _compute_distributed(result, address, target):
+    import dask.array as da
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SaltviewerError("--scheduler needs dask.distributed: pip install distributed.") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise SaltviewerError(f"--scheduler {address}: cannot reach a dask scheduler there ({error}).") from None
+    with client:
+        if target is not None:
+            da.store(result, target, lock=False, compute=True, scheduler=client)
+            return target
+        return client.compute(result).result()
+
+
+class _BlockProgress:
+    """Counts finished prediction blocks for a ``progress(done, total)`` callable."""
+
+    def __init__(self, progress, total):
+        from dask.callbacks import Callback
+
+        self.progress, self.total, self.done = progress, total, 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class _Callback(Callback):
+            def _posttask(self, key, result, dsk, state, worker_id):
+                name = key[0] if isinstance(key, tuple) else key
+                if isinstance(name, str) and name.startswith("section-predict"):
+                    with outer._lock:
+                        outer.done += 1
+                        outer.progress(min(outer.done, outer.total), outer.total)
+
+        self._callback = _Callback()
+
+    def register(self):
+        self._callback.register()
+
+    def unregister(self):
+        self._callback.unregister()
