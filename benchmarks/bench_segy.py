@@ -1,0 +1,307 @@
+"""SEG-Y benchmarks: a stitched TGS section against tile-by-tile prediction; a 2 GB volume on Dask.
+
+Stages (run in order; each reads what the one before wrote under --work):
+
+``prepare``
+    Mosaics of the TGS tiles (saltviewer.mosaic) are stitched into sections (cells without a
+    tile filled with mid grey) and written as SEG-Y lines (IBM floats, amplitude
+    ``(grey - 128) / 32``). The labelled tiles inside are the partial truth; a training folder
+    of the other labelled tiles (symbolic links) is written beside them, so the model never
+    saw the tiles it is scored on. Train on it, e.g.
+    ``nice -n 15 saltviewer train WORK/train -w WORK/ws --folds 2 --epochs 4``.
+``section``
+    ``segy predict`` on each line against predicting the same labelled tiles one by one
+    (predict_dataset + Ensemble, the tile pipeline); both scored with the competition metric
+    on the labelled tiles, at the ensemble's threshold and per-tile minimum area. Also the
+    tiles per second of each.
+``volume``
+    A synthetic volume of at least 2 GB float32 (inline sections from
+    saltviewer.sample.synthetic_section) written as SEG-Y, predicted out of core with local
+    Dask in a child process whose peak resident memory is measured; and a small part of it
+    predicted on a dask.distributed LocalCluster with two workers, against local threads.
+
+Results go to benchmarks/results/segy.json (merged, one key per stage).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+TGS = Path(os.environ.get("SALTVIEWER_TGS", REPO.parent / "shared" / "tgs"))
+RESULTS = REPO / "benchmarks" / "results" / "segy.json"
+
+
+def _save(key, value):
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results[key] = value
+    results["cpu_cores"] = os.cpu_count()
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    print(json.dumps({key: value}, indent=1))
+
+
+# --------------------------------------------------------------------------- prepare
+def prepare(work, min_labelled=200):
+    import segyio
+
+    from saltviewer import Workspace, build_mosaics, open_dataset, stitch
+
+    work.mkdir(parents=True, exist_ok=True)
+    dataset = open_dataset(TGS).use_cache(Workspace(work / "cache_ws"))
+    started = time.monotonic()
+    mosaics = build_mosaics(dataset)
+    seconds = time.monotonic() - started
+    chosen, labelled_ids = [], []
+    candidates = []
+    for mosaic in mosaics:
+        filled = len(mosaic) / (mosaic.shape[0] * mosaic.shape[1])
+        labelled = [t for t in mosaic.ids if dataset.has_mask[dataset.index(t)]]
+        if mosaic.shape[0] >= 2 and mosaic.shape[1] >= 3 and filled >= 0.6 and labelled:
+            candidates.append((len(labelled), mosaic, labelled))
+    candidates.sort(key=lambda c: -c[0])
+    for _, mosaic, labelled in candidates:
+        if len(labelled_ids) >= min_labelled:
+            break
+        chosen.append(mosaic)
+        labelled_ids.extend(labelled)
+    sections = []
+    for k, mosaic in enumerate(chosen):
+        image = stitch(mosaic, lambda tile: dataset.image(tile), fill=128)
+        path = work / f"section{k:02d}.sgy"
+        segyio.tools.from_array(str(path), ((image.T.astype(np.float32) - 128) / 32), format=1)
+        places = [{"id": t, "row": int(r) * 101, "col": int(c) * 101}
+                  for t, r, c in zip(mosaic.ids, mosaic.rows, mosaic.cols) if dataset.has_mask[dataset.index(t)]]
+        sections.append({"path": path.name, "mosaic": mosaic.number, "grid": list(mosaic.shape),
+                         "tiles": len(mosaic), "pixels": list(image.shape), "labelled": places})
+    held_out = set(labelled_ids)
+    _training_folder(dataset, work / "train", held_out)
+    _training_folder(dataset, work / "heldout", None, only=held_out)
+    info = {"mosaics_found": len(mosaics), "mosaic_seconds": round(seconds, 1), "sections": sections,
+            "labelled_tiles_in_sections": len(labelled_ids),
+            "training_tiles": int(dataset.has_mask.sum()) - len(held_out)}
+    (work / "sections.json").write_text(json.dumps(info, indent=1))
+    summary = {k: v for k, v in info.items() if k != "sections"}
+    summary["sections"] = [{k: v for k, v in s.items() if k != "labelled"} | {"labelled": len(s["labelled"])}
+                           for s in sections]
+    _save("prepare", summary)
+
+
+def _training_folder(dataset, folder, held_out, only=None):
+    """A competition-layout folder of links to labelled TGS tiles (without `held_out`, or `only` those)."""
+    for sub in ("train/images", "train/masks"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in np.flatnonzero(dataset.has_mask):
+        tile = dataset.ids[i]
+        if (held_out is not None and tile in held_out) or (only is not None and tile not in only):
+            continue
+        for sub in ("images", "masks"):
+            link = folder / "train" / sub / f"{tile}.png"
+            if not link.exists():
+                link.symlink_to(TGS / "train" / sub / f"{tile}.png")
+        rows.append(f"{tile},{dataset.depths[i]:g}")
+    (folder / "depths.csv").write_text("id,z\n" + "\n".join(rows) + "\n")
+
+
+# --------------------------------------------------------------------------- section
+def _tile_masks(probability, cutoff, min_area):
+    """Per-tile masks of (n, 101, 101) consensus probabilities: the ensemble's tile rule."""
+    masks = probability > cutoff
+    masks[masks.reshape(len(masks), -1).sum(axis=1) < min_area] = False
+    return masks
+
+
+def section(work, versions, overlaps=(50, 0), scalings=("file", "tile")):
+    from saltviewer import Ensemble, Workspace, competition_score, open_dataset
+    from saltviewer.training import predict_dataset
+    from saltviewer.training.section import predict_segy
+
+    info = json.loads((work / "sections.json").read_text())
+    workspace = Workspace(work / "ws")
+    versions = workspace.resolve_models(versions)
+    heldout = open_dataset(work / "heldout")
+    started = time.monotonic()
+    predict_dataset(heldout, workspace, versions)
+    tile_seconds = time.monotonic() - started
+    n_passes = len(heldout)
+    with Ensemble(workspace, heldout, versions) as ensemble:
+        rows = np.arange(len(heldout))
+        probability = np.concatenate([p for _, p, _ in ensemble.consensus(rows)])
+        consensus_masks = np.concatenate([m for _, _, m in ensemble.consensus(rows)])
+    truth = heldout.masks(rows)
+    one_by_one = competition_score(truth, consensus_masks)
+    result = {"versions": versions, "labelled_tiles": len(heldout), "tile_pipeline_score": round(float(one_by_one), 4),
+              "tile_pipeline_seconds": round(tile_seconds, 1),
+              "tile_pipeline_tiles_per_second": round(n_passes / tile_seconds, 1), "runs": []}
+    for overlap in overlaps:
+        for scaling in scalings:
+            predicted = np.zeros_like(probability)
+            n_tiles, seconds, cutoff, min_area = 0, 0.0, None, None
+            for entry in info["sections"]:
+                out = work / "out" / f"{Path(entry['path']).stem}_o{overlap}_{scaling}.sgy"
+                done = predict_segy(work / entry["path"], workspace, out, versions, overlap=overlap, scaling=scaling)
+                n_tiles += done.n_tiles
+                seconds += done.seconds
+                cutoff, min_area = done.settings["ensemble"]["mask_cutoff"], done.settings["ensemble"]["min_area"]
+                values = np.load(done.array)                     # (traces, samples)
+                for place in entry["labelled"]:
+                    k = heldout.index(place["id"])
+                    predicted[k] = values[place["col"]:place["col"] + 101, place["row"]:place["row"] + 101].T
+            score = competition_score(truth, _tile_masks(predicted, cutoff, min_area))
+            same = competition_score(truth, _tile_masks(probability, cutoff, min_area))
+            result["runs"].append({
+                "overlap": overlap, "scaling": scaling, "score": round(float(score), 4),
+                "tile_pipeline_score_same_rule": round(float(same), 4),
+                "difference": round(float(score - one_by_one), 4), "section_tiles": n_tiles,
+                "seconds_including_model_load": round(seconds, 1),
+                "tiles_per_second": round(n_tiles / seconds, 1),
+                "mean_abs_probability_difference": round(float(np.abs(predicted - probability).mean()), 4)})
+            print(result["runs"][-1], flush=True)
+    _save("section", result)
+
+
+# --------------------------------------------------------------------------- volume
+def make_volume(path, inlines, crosslines, samples, seed=0):
+    """A SEG-Y volume of synthetic inline sections (IEEE floats), written section by section."""
+    import segyio
+
+    from saltviewer.sample import synthetic_section
+
+    rng = np.random.default_rng(seed)
+    spec = segyio.spec()
+    spec.iline, spec.xline, spec.format, spec.sorting = 189, 193, 5, 2
+    spec.samples = np.arange(samples) * 4.0
+    spec.ilines, spec.xlines, spec.offsets = np.arange(1, inlines + 1), np.arange(1, crosslines + 1), [1]
+    rows, cols = -(-samples // 101), -(-crosslines // 101)
+    base, _ = synthetic_section(rng, rows, cols)
+    base = (base[:samples, :crosslines].astype(np.float32) - 128) / 32
+    with segyio.create(str(path), spec) as f:
+        for i in range(inlines):
+            # a slowly changing section: the base, shifted along the crosslines, with noise
+            section = np.roll(base, i // 4, axis=1) + rng.standard_normal(base.shape).astype(np.float32) * 0.05
+            first = i * crosslines
+            traces = np.ascontiguousarray(section.T)
+            for x in range(crosslines):
+                f.header[first + x] = {segyio.TraceField.INLINE_3D: i + 1, segyio.TraceField.CROSSLINE_3D: x + 1,
+                                       segyio.TraceField.TRACE_SAMPLE_COUNT: samples,
+                                       segyio.TraceField.TRACE_SAMPLE_INTERVAL: 4000}
+                f.trace[first + x] = traces[x]
+        f.bin.update(hns=samples, format=5, interval=4000)
+
+
+CHILD = """
+import json, resource, sys, time
+from saltviewer.training.section import predict_segy
+args = json.loads(sys.argv[1])
+started = time.monotonic()
+info = predict_segy(args["path"], args["ws"], args["out"], args["versions"], overlap=args["overlap"], tta=args["tta"],
+                    folds=args["folds"], chunks=tuple(args["chunks"]), num_workers=args["workers"],
+                    scheduler=args.get("scheduler"))
+print(json.dumps({"seconds": time.monotonic() - started, "tiles": info.n_tiles, "array": str(info.array),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _child(args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run(["nice", "-n", "15", sys.executable, "-c", CHILD, json.dumps(args)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr[-3000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def volume(work, versions, inlines, crosslines, samples, overlap, tta, folds, chunks, workers):
+    from saltviewer import Workspace
+
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "volume.sgy"
+    started = time.monotonic()
+    if not path.is_file():
+        make_volume(path, inlines, crosslines, samples)
+    make_seconds = time.monotonic() - started
+    versions = Workspace(work / "ws").resolve_models(versions)
+    common = {"ws": str(work / "ws"), "versions": versions, "overlap": overlap, "tta": tta, "folds": folds,
+              "chunks": list(chunks), "workers": workers}
+    big = _child({**common, "path": str(path), "out": str(work / "out" / "volume_salt.sgy")})
+    float32_bytes = inlines * crosslines * samples * 4
+    result = {"shape": [inlines, crosslines, samples], "float32_gb": round(float32_bytes / 1e9, 3),
+              "segy_bytes": path.stat().st_size, "make_seconds": round(make_seconds, 1), "versions": versions,
+              "overlap": overlap, "tta": tta, "folds": folds, "chunks": list(chunks), "threads": workers,
+              "local_dask": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in big.items()}}
+    result["local_dask"]["tiles_per_second"] = round(big["tiles"] / big["seconds"], 1)
+    _save("volume", result)
+    # The same tiles through the tile pipeline's model call, for tiles per second.
+    result["tile_pipeline_tiles_per_second"] = _tile_pipeline_rate(work / "ws", versions, tta, folds)
+    _save("volume", result)
+    # A part of the volume on a LocalCluster of two workers against local threads.
+    small = work / "small.sgy"
+    if not small.is_file():
+        make_volume(small, 6, crosslines, samples, seed=1)
+    from distributed import LocalCluster
+
+    local = _child({**common, "path": str(small), "out": str(work / "out" / "small_local.sgy")})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = _child({**common, "path": str(small), "out": str(work / "out" / "small_cluster.sgy"),
+                         "scheduler": cluster.scheduler_address})
+    import zarr
+
+    a = zarr.open_array(local["array"], mode="r")[...]
+    b = zarr.open_array(remote["array"], mode="r")[...]
+    result["local_cluster_two_workers"] = {
+        "shape": list(a.shape), "max_abs_difference": float(np.abs(a - b).max()),
+        "identical": bool(np.array_equal(a, b)), "local_seconds": round(local["seconds"], 1),
+        "cluster_seconds": round(remote["seconds"], 1)}
+    _save("volume", result)
+
+
+def _tile_pipeline_rate(ws, versions, tta, folds, n=2048):
+    """Tiles per second of the tile pipeline's model call (predict_probabilities) on n tiles."""
+    from saltviewer import Workspace
+    from saltviewer.training.predict import load_version_models
+    from saltviewer.training.tta import predict_probabilities
+
+    x = np.random.default_rng(0).integers(0, 256, (n, 101, 101, 1), dtype=np.uint8)
+    seconds = 0.0
+    for version in versions:
+        models, _ = load_version_models(Workspace(ws), version)
+        models = [models[k] for k in folds] if folds else models
+        predict_probabilities(models, x[:64], tta=tta)          # warm up
+        started = time.monotonic()
+        predict_probabilities(models, x, tta=tta)
+        seconds += time.monotonic() - started
+    return round(n / seconds, 1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=["prepare", "section", "volume"])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/segy_bench"))
+    parser.add_argument("--models", nargs="+", default=["latest"])
+    parser.add_argument("--min-labelled", type=int, default=200)
+    parser.add_argument("--shape", type=int, nargs=3, default=[512, 1024, 1024], metavar=("IL", "XL", "NS"))
+    parser.add_argument("--overlap", type=int, default=0)
+    parser.add_argument("--no-tta", dest="tta", action="store_false")
+    parser.add_argument("--folds", type=int, nargs="+", default=None)
+    parser.add_argument("--chunks", type=int, nargs=2, default=[2, 512])
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    if not (TGS / "train" / "images").is_dir() and args.stage != "volume":
+        raise SystemExit(f"the TGS data is not at {TGS}")
+    if args.stage == "prepare":
+        prepare(args.work, args.min_labelled)
+    elif args.stage == "section":
+        section(args.work, args.models)
+    else:
+        volume(args.work, args.models, *args.shape, args.overlap, args.tta, args.folds, args.chunks, args.workers)
+
+
+if __name__ == "__main__":
+    main()
