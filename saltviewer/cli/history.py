@@ -17,8 +17,10 @@ def _line(event):
     what = event.action
     if event.action == "undo":
         what = f"undo of event {event.undoes}"
+    elif event.redoes is not None:
+        what = f"{event.action} (redo)"
     detail = event.detail
-    extra = detail.get("reason") or detail.get("note") or detail.get("batch") or ""
+    extra = "; ".join(str(detail[k]) for k in ("reason", "batch", "source", "note") if detail.get(k))
     if event.action in ("propose", "repropose") and detail.get("models"):
         extra = f"{extra} [models {', '.join(detail['models'])}]"
     states = f"{event.state_before or '-'} -> {event.state_after}"

@@ -1,7 +1,8 @@
 HELP = "list the curation items awaiting review, most disagreement first"
 DESCRIPTION = ("List curation items, one per line: tile id, kind, state, disagreement (1 - mean pairwise IoU of the "
                "ensemble; for label items 1 - IoU with the training mask), agreement, coverage of the proposed mask, "
-               "criterion and reason. By default the proposed (undecided) items, most disagreement first.")
+               "why it is there (confident salt, confident empty, disputed, label check, mosaic edge), criterion and "
+               "reason. By default the proposed (undecided) items, most disagreement first.")
 
 
 def add_arguments(parser):
@@ -14,6 +15,10 @@ def add_arguments(parser):
     parser.add_argument("--kind", choices=("pseudo", "label"), help="only pseudo-labels or only label checks")
     parser.add_argument("--split", choices=("train", "test"), help="only tiles of this split")
     parser.add_argument("--criterion", help="only items chosen by this criterion (e.g. confident-salt)")
+    parser.add_argument("--reason", choices=("confident salt", "confident empty", "disputed", "label check",
+                                             "mosaic edge", "drawn by hand", "other"), metavar="REASON",
+                        help="only items there for this reason: 'confident salt', 'confident empty', 'disputed', "
+                             "'label check', 'mosaic edge', 'drawn by hand' or 'other'")
     for bound in ("min", "max"):
         for score in ("disagreement", "agreement"):
             parser.add_argument(f"--{bound}-{score}", type=fraction, metavar="F", help=f"{bound}imum {score}")
@@ -37,15 +42,16 @@ def run(args):
             return 0
         state = {"all": None, "decided": ("accepted", "rejected", "corrected")}.get(args.state, args.state)
         items = store.items(dataset, state=state, kind=args.kind, split=args.split, criterion=args.criterion,
+                            reason=args.reason,
                             min_disagreement=args.min_disagreement, max_disagreement=args.max_disagreement,
                             min_agreement=args.min_agreement, max_agreement=args.max_agreement, order=args.order,
                             limit=args.limit)
     if args.ids:
         print_lines(item.tile for item in items)
         return 0
-    header = (f"# {'tile':<12} {'kind':<6} {'state':<9} {'disagree':>8} {'agree':>6} {'cover':>6}  "
+    header = (f"# {'tile':<12} {'kind':<6} {'state':<9} {'why':<15} {'disagree':>8} {'agree':>6} {'cover':>6}  "
               f"{'criterion':<16} reason")
-    rows = (f"{item.tile:<14} {item.kind:<6} {item.state:<9} {item.disagreement:>8.4f} {item.agreement:>6.3f} "
-            f"{item.coverage:>6.3f}  {item.criterion:<16} {item.reason}" for item in items)
+    rows = (f"{item.tile:<14} {item.kind:<6} {item.state:<9} {item.why:<15} {item.disagreement:>8.4f} "
+            f"{item.agreement:>6.3f} {item.coverage:>6.3f}  {item.criterion:<16} {item.reason}" for item in items)
     print_lines([header, *rows])
     return 0

@@ -750,3 +750,38 @@ def test_random_decisions_of_two_people_with_undo_and_redo_match_a_reference_mod
             assert _same((item.state, item.mask), reference.state[t]), (step, t)
     assert filled.verify() == []
     assert any(e.redoes for e in filled.events()) and any(e.action == "undo" for e in filled.events())
+
+
+def test_cli_undo_takes_back_the_named_users_decision_and_leaves_the_others(filled, sample_dir, sample_dataset,
+                                                                             capsys, monkeypatch):
+    from saltviewer.cli import main
+
+    workspace = filled.path.parent
+    t = _tiles(sample_dataset)
+    base = [str(sample_dir), "-w", str(workspace)]
+    assert main(["decide", *base[:1], "accept", t[0], *base[1:], "--user", "alice", "--note", "clear body"]) == 0
+    assert main(["decide", *base[:1], "accept", t[1], *base[1:], "--user", "bob"]) == 0
+    capsys.readouterr()
+    assert main(["decide", *base[:1], "undo", *base[1:], "--user", "alice"]) == 0
+    out = capsys.readouterr().out
+    assert f"undo 1 decision (accept) by alice" in out and f"undone: {t[0]} is proposed again" in out
+    assert filled.item(sample_dataset, t[0]).state == "proposed"
+    assert filled.item(sample_dataset, t[1]).state == "accepted"
+    assert main(["decide", *base[:1], "undo", *base[1:], "--user", "alice"]) == 0
+    assert "nothing of alice's to undo (1 decision by others" in capsys.readouterr().out
+    # without --user: the login name, as decide itself records
+    monkeypatch.setattr("saltviewer.store.base.default_user", lambda: "bob")
+    assert main(["decide", *base[:1], "undo", *base[1:]]) == 0
+    assert f"undone: {t[1]} is proposed again" in capsys.readouterr().out
+    assert main(["decide", *base[:1], "redo", *base[1:], "--user", "bob"]) == 0
+    assert filled.item(sample_dataset, t[1]).state == "accepted"
+    assert main(["decide", *base[:1], "undo", *base[1:], "--user", "carl", "--any"]) == 0
+    assert filled.item(sample_dataset, t[1]).state == "proposed"
+    assert [e.user for e in filled.history(sample_dataset, t[1])][-1] == "carl"
+    # a disputed tile cannot be accepted from the command line either
+    filled.propose(sample_dataset, [Proposal(tile=t[5], mask=np.zeros((101, 101), bool), criterion="disagreement",
+                                             reason="the models disagree", agreement=0.0, disagreement=1.0)])
+    assert main(["decide", *base[:1], "accept", t[5], *base[1:]]) == 1
+    assert "is disputed" in capsys.readouterr().err
+    assert main(["decide", *base[:1], "redo", t[5], *base[1:]]) == 1
+    assert filled.verify() == []
