@@ -1,16 +1,42 @@
-"""Start background work with a napari progress bar that is safe beside other threads.
+"""Start background work with a napari progress bar, with a Cancel button in the activity dock.
 
 napari's own ``create_worker(..., _progress={...})`` deadlocks the whole application
 (napari 0.9.2, PyQt5) as soon as a second worker thread runs beside the one with the
 progress bar: the Qt event loop stops while both threads wait. The progress bar here is
-made and closed in the main thread instead, which does not.
+made, updated and closed in the main thread instead, which does not: the worker only
+writes its count into a small shared record, and a timer in the main thread copies it to
+the bar. Cancel (the bar's button) makes the worker's next progress call raise
+`Cancelled`, so the work stops at its next step and writes nothing half-done (the work
+functions saltviewer runs here save at their end, in one transaction or one rename).
 """
 
-__all__ = ["start_worker"]
+import threading
+
+__all__ = ["start_worker", "Cancelled"]
 
 
-def start_worker(function, *args, desc, ignore_errors=True, **kwargs):
-    """Run ``function(*args, **kwargs)`` in a napari worker thread with a busy progress bar.
+class Cancelled(Exception):
+    """Raised inside a worker by its progress callback once a person pressed Cancel."""
+
+
+class _Progress:
+    """What a worker reports (thread-safe): ``progress(done, total)``; raises `Cancelled` once cancelled."""
+
+    def __init__(self, desc):
+        self.desc = desc
+        self.done, self.total = 0, 0
+        self.cancelled = threading.Event()
+
+    def __call__(self, done, total=None):
+        if self.cancelled.is_set():
+            raise Cancelled(f"{self.desc}: cancelled")
+        self.done = int(done)
+        if total is not None:
+            self.total = int(total)
+
+
+def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, **kwargs):
+    """Run ``function(*args, **kwargs)`` in a napari worker thread with a progress bar.
 
     Parameters
     ----------
@@ -20,19 +46,60 @@ def start_worker(function, *args, desc, ignore_errors=True, **kwargs):
     ignore_errors : bool
         Leave exceptions to the worker's ``errored`` signal instead of re-raising them in
         the main thread.
+    progress_arg : str, optional
+        Name of `function`'s ``progress(done, total)`` parameter: the bar then counts, and
+        shows a Cancel button that stops the work at its next call (the worker's
+        ``errored`` signal then carries a `Cancelled`). Without it the bar is a busy one.
 
     Returns
     -------
     worker : napari.qt.threading.FunctionWorker
         Already started; connect to ``returned``, ``errored`` and ``finished`` right
         after this call (the worker's signals reach the main thread through its event loop,
-        so none is missed).
+        so none is missed). ``worker.progress_bar`` is the napari progress object and
+        ``worker.cancel()`` cancels as the button does.
     """
     from napari.qt.threading import create_worker
-    from napari.utils import progress
+    from napari.utils import cancelable_progress, progress
+    from qtpy.QtCore import QTimer
 
+    if progress_arg is None:
+        bar = progress(total=0, desc=desc)
+        worker = create_worker(function, *args, _ignore_errors=ignore_errors, **kwargs)
+        worker.progress_bar = bar
+        worker.cancel = lambda: None
+        worker.finished.connect(bar.close)
+        worker.start()
+        return worker
+    report = _Progress(desc)
+    kwargs[progress_arg] = report
+    bar = cancelable_progress(total=0, desc=desc, cancel_callback=report.cancelled.set)
     worker = create_worker(function, *args, _ignore_errors=ignore_errors, **kwargs)
-    bar = progress(total=0, desc=desc)
-    worker.finished.connect(bar.close)
+    timer = QTimer()
+    timer.setInterval(150)
+
+    def sync():
+        if bar.is_canceled and not report.cancelled.is_set():
+            report.cancelled.set()
+            bar.set_description(f"{desc} (cancelling…)")
+        if report.total and bar.total != report.total:
+            bar.total = report.total
+        if report.done != bar.n:
+            bar.update(report.done - bar.n)
+
+    def cancel():
+        bar.cancel()
+        sync()
+
+    def finish():
+        timer.stop()
+        bar.close()
+
+    timer.timeout.connect(sync)
+    worker.progress_bar = bar
+    worker.progress_timer = timer        # kept alive with the worker
+    worker.cancel = cancel
+    worker.finished.connect(finish)
+    timer.start()
     worker.start()
     return worker

@@ -49,3 +49,59 @@ def test_two_workers_with_progress_bars_both_finish(tmp_path):
     env = dict(os.environ, SALTVIEWER_CONFIG_DIR=str(tmp_path))
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, env=env)
     assert "finished ['a', 'b']" in result.stdout, result.stderr[-2000:]
+
+
+CANCEL_SCRIPT = textwrap.dedent("""
+    import time
+    import napari
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+    from saltviewer.plugins._workers import Cancelled, start_worker
+
+    viewer = napari.Viewer(show=True)
+
+    def slow(steps, progress):
+        for step in range(steps):
+            time.sleep(0.01)
+            progress(step + 1, steps)
+        return "all done"
+
+    worker = start_worker(slow, 100_000, desc="slow work", progress_arg="progress")
+    outcome, seen = [], {}
+    worker.returned.connect(lambda value: outcome.append(value))
+    worker.errored.connect(lambda error: outcome.append(type(error).__name__))
+
+    def check():
+        from napari._qt.widgets.qt_progress_bar import QtLabeledProgressBar
+
+        bars = viewer.window._qt_window.findChildren(QtLabeledProgressBar)
+        if "asked" not in seen and worker.progress_bar.n > 20:
+            seen["counted"] = worker.progress_bar.n
+            seen["total"] = worker.progress_bar.total
+            seen["button"] = any(b.cancel_button.isVisibleTo(b) for b in bars)
+            seen["asked"] = time.perf_counter()
+            next(b for b in bars if b.cancel_button.isVisibleTo(b)).cancel_button.click()
+        if outcome:
+            import json
+            seen["outcome"], seen["seconds"] = outcome, time.perf_counter() - seen["asked"]
+            print("outcome", json.dumps(seen), flush=True)
+            QApplication.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(20)
+    QTimer.singleShot(30_000, QApplication.quit)
+    napari.run()
+""")
+
+
+def test_a_counting_worker_shows_its_count_and_stops_at_cancel(tmp_path):
+    env = dict(os.environ, SALTVIEWER_CONFIG_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", CANCEL_SCRIPT], capture_output=True, text=True, timeout=60, env=env)
+    import json
+
+    line = next((l for l in result.stdout.splitlines() if l.startswith("outcome")), None)
+    assert line is not None, result.stderr[-2000:]
+    seen = json.loads(line.split(" ", 1)[1])
+    assert seen["outcome"] == ["Cancelled"] and seen["counted"] > 20 and seen["total"] == 100_000
+    assert seen["button"] and seen["seconds"] < 2.0
