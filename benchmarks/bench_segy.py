@@ -193,7 +193,7 @@ def make_volume(path, inlines, crosslines, samples, seed=0):
                                        segyio.TraceField.TRACE_SAMPLE_COUNT: samples,
                                        segyio.TraceField.TRACE_SAMPLE_INTERVAL: 4000}
                 f.trace[first + x] = traces[x]
-        f.bin.update(hns=samples, format=5, interval=4000)
+        f.bin.update({segyio.BinField.Samples: samples, segyio.BinField.Format: 5, segyio.BinField.Interval: 4000})
 
 
 CHILD = """

@@ -364,6 +364,10 @@ def open_segy(path, iline=189, xline=193):
     try:
         handle = segyio.open(str(path), "r", iline=iline, xline=xline, strict=False, endian=name)
     except (RuntimeError, OSError, ValueError, IndexError) as error:
+        if "inconsistent with file size" in str(error):
+            raise SaltviewerError(f"{path}: {size} bytes do not hold a whole number of traces of {ns} samples "
+                                  f"({SAMPLE_FORMATS[code][1]}); its traces differ in length or the file is "
+                                  "truncated (saltviewer reads SEG-Y with one trace length).") from None
         raise SaltviewerError(f"{path}: is not a readable SEG-Y file ({error}).") from None
     with handle as f:
         n_traces = int(f.tracecount)
@@ -386,12 +390,13 @@ def open_segy(path, iline=189, xline=193):
             inlines, crosslines = np.asarray(f.ilines, np.int64), np.asarray(f.xlines, np.int64)
             sorting = "inline" if f.sorting == segyio.TraceSortingFormat.INLINE_SORTING else "crossline"
             shape = (len(inlines), len(crosslines), n_samples)
+            _check_grid(path, f, iline, xline, inlines, crosslines, sorting)
         else:
             il = np.asarray(f.attributes(iline)[:], np.int64)
             xl = np.asarray(f.attributes(xline)[:], np.int64)
             n_il, n_xl = len(np.unique(il)), len(np.unique(xl))
             if n_il > 1 and n_xl > 1:
-                pairs = len(np.unique(np.stack([il, xl]), axis=1))
+                pairs = np.unique(np.stack([il, xl]), axis=1).shape[1]
                 raise SaltviewerError(
                     f"{path}: irregular geometry: the inline and crossline numbers (trace header bytes {iline} "
                     f"and {xline}) take {n_il} and {n_xl} values but the {n_traces} traces sit at {pairs} distinct "
@@ -411,6 +416,27 @@ def open_segy(path, iline=189, xline=193):
     return SeismicData(path=path, kind=kind, shape=shape, samples=samples, inlines=inlines, crosslines=crosslines,
                        sorting=sorting, format=code, endian=endian, n_traces=n_traces, data_offset=data_offset,
                        trace_bytes=trace_bytes, text=text)
+
+
+def _check_grid(path, f, iline, xline, inlines, crosslines, sorting):
+    """Every trace's inline and crossline numbers where the grid puts it (segyio infers the
+    grid from the first traces only)."""
+    il = np.asarray(f.attributes(iline)[:], np.int64)
+    xl = np.asarray(f.attributes(xline)[:], np.int64)
+    if sorting == "inline":
+        want_il, want_xl = np.repeat(inlines, len(crosslines)), np.tile(crosslines, len(inlines))
+    else:
+        want_il, want_xl = np.tile(inlines, len(crosslines)), np.repeat(crosslines, len(inlines))
+    wrong = np.flatnonzero((il != want_il) | (xl != want_xl))
+    if len(wrong):
+        t = int(wrong[0])
+        pairs = np.unique(np.stack([il, xl]), axis=1).shape[1]
+        raise SaltviewerError(
+            f"{path}: irregular geometry: the inline and crossline numbers (trace header bytes {iline} and {xline}) "
+            f"take {len(inlines)} and {len(crosslines)} values but the {len(il)} traces sit at {pairs} distinct "
+            f"places, not a full {len(inlines)} x {len(crosslines)} grid with each trace once (trace {t} is at "
+            f"{il[t]}/{xl[t]}, its place in the grid is {want_il[t]}/{want_xl[t]}); saltviewer reads regular "
+            "volumes (pad the missing traces) or 2-D lines.")
 
 
 def _text(f):

@@ -1,0 +1,362 @@
+"""SEG-Y in and out: geometry and header round trips, errors, scaling, tiling and blending,
+the Dask path against the in-memory path, tiles folders and masks put back."""
+
+import json
+
+import numpy as np
+import pytest
+
+segyio = pytest.importorskip("segyio", reason="segyio is not installed (pip install segyio)")
+pytest.importorskip("dask", reason="dask is not installed (pip install 'dask[array]')")
+
+from saltviewer import SaltviewerError, open_dataset  # noqa: E402
+from saltviewer.seismic import (  # noqa: E402
+    blend_window, cut_tiles, fit_scaling, ibm_to_float32, open_segy, predict_section, predict_volume, read_manifest,
+    section_mask, section_masks, tile_grid, tile_starts, write_segy_like)
+from saltviewer.seismic.volume import NpyTarget  # noqa: E402
+
+
+def make_line(path, traces=300, samples=250, fmt=5, seed=0):
+    values = np.random.default_rng(seed).standard_normal((traces, samples)).astype(np.float32)
+    if fmt == 3:
+        values = np.rint(values * 1000)
+    segyio.tools.from_array(str(path), values, format=fmt)
+    return values.astype(np.float32)
+
+
+def make_volume(path, shape=(4, 150, 120), fmt=5, seed=0, sorting=2):
+    values = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    spec = segyio.spec()
+    spec.iline, spec.xline, spec.format, spec.sorting = 189, 193, fmt, sorting
+    spec.samples = np.arange(shape[2]) * 2.0
+    spec.ilines, spec.xlines, spec.offsets = np.arange(10, 10 + shape[0]), np.arange(100, 100 + shape[1]), [1]
+    with segyio.create(str(path), spec) as f:
+        t = 0
+        outer, inner = (range(shape[0]), range(shape[1])) if sorting == 2 else (range(shape[1]), range(shape[0]))
+        for a in outer:
+            for b in inner:
+                il, xl = (a, b) if sorting == 2 else (b, a)
+                f.header[t] = {segyio.TraceField.INLINE_3D: 10 + il, segyio.TraceField.CROSSLINE_3D: 100 + xl,
+                               segyio.TraceField.CDP_X: 1000 + il, segyio.TraceField.CDP_Y: 7 * xl,
+                               segyio.TraceField.TRACE_SAMPLE_COUNT: shape[2]}
+                f.trace[t] = values[il, xl]
+                t += 1
+        f.bin.update({segyio.BinField.Samples: shape[2], segyio.BinField.Format: fmt, segyio.BinField.Interval: 2000})
+    return values
+
+
+# ------------------------------------------------------------------ reading and writing
+@pytest.mark.parametrize("fmt", [1, 3, 5])
+def test_line_reads_as_segyio_does(tmp_path, fmt):
+    path = tmp_path / "line.sgy"
+    make_line(path, fmt=fmt)
+    data = open_segy(path)
+    assert data.kind == "line" and data.shape == (300, 250) and data.format == fmt
+    with segyio.open(str(path), ignore_geometry=True) as f:
+        reference = np.asarray(f.trace.raw[:], np.float32)
+        assert np.array_equal(data.samples, f.samples)
+    assert np.array_equal(data.traces(), reference)
+    assert np.array_equal(data.array[10:20, 5:9], reference[10:20, 5:9])
+
+
+@pytest.mark.parametrize("sorting", [2, 1])
+def test_volume_geometry_and_reads(tmp_path, sorting):
+    path = tmp_path / "cube.sgy"
+    values = make_volume(path, sorting=sorting)
+    data = open_segy(path)
+    assert data.kind == "volume" and data.shape == values.shape
+    assert data.sorting == ("inline" if sorting == 2 else "crossline")
+    assert list(data.inlines) == list(range(10, 14)) and data.crosslines[0] == 100
+    with segyio.open(str(path)) as f:
+        cube = segyio.tools.cube(f)          # segyio's cube is in file order: (crosslines, inlines, samples)
+        assert np.array_equal(data.read(), cube if sorting == 2 else cube.transpose(1, 0, 2))
+    array = data.array
+    for key in [(1,), (slice(1, 3), slice(20, 40)), (2, 7), (slice(None), 5, slice(3, 9)), (Ellipsis, 4),
+                (slice(None, None, 2), slice(100, 10, -3)), (np.array([0, 3]),)]:
+        assert np.array_equal(array[key], values[key]), key
+    assert np.array_equal(data.to_dask((3, 70, 120)).compute(), values)
+
+
+def test_ibm_floats_match_known_words():
+    words = np.array([0x41100000, 0xC276A000, 0x00000000, 0x42640000, 0x3F800000], np.uint32)
+    assert ibm_to_float32(words).tolist() == [1.0, -118.625, 0.0, 100.0, 0.03125]
+
+
+def _raw(path):
+    data = open_segy(path)
+    return path.read_bytes()[:data.data_offset], data.raw_traces(0, data.n_traces)["header"].tobytes()
+
+
+@pytest.mark.parametrize("fmt", [1, 3])
+def test_written_segy_keeps_every_header_byte(tmp_path, fmt):
+    source = tmp_path / "in.sgy"
+    make_volume(source, fmt=fmt) if fmt == 1 else make_line(source, fmt=fmt)
+    data = open_segy(source)
+    values = np.random.default_rng(3).random(data.shape).astype(np.float32)
+    out = write_segy_like(data, tmp_path / "out.sgy", values, chunk_bytes=10_000)
+    head_in, headers_in = _raw(source)
+    head_out, headers_out = _raw(out)
+    assert headers_out == headers_in
+    assert head_out[:3224] == head_in[:3224] and head_out[3226:] == head_in[3226:]
+    with segyio.open(str(out), ignore_geometry=True) as f:
+        assert int(f.bin[segyio.BinField.Format]) == 5
+        assert np.array_equal(f.trace.raw[:], values.reshape(-1, data.n_samples))
+    back = open_segy(out)
+    assert back.shape == data.shape and np.array_equal(back.read(), values)
+
+
+def test_written_segy_refuses_the_input_and_wrong_shapes(tmp_path):
+    source = tmp_path / "in.sgy"
+    make_line(source)
+    data = open_segy(source)
+    with pytest.raises(SaltviewerError, match="input file"):
+        write_segy_like(data, source, np.zeros(data.shape, np.float32))
+    with pytest.raises(SaltviewerError, match=r"shape \(3, 3\)"):
+        write_segy_like(data, tmp_path / "o.sgy", np.zeros((3, 3)))
+    assert not (tmp_path / "o.sgy").exists()
+
+
+def test_not_segy_errors_name_the_file(tmp_path):
+    png = tmp_path / "tile.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(5000))
+    with pytest.raises(SaltviewerError, match=r"tile.png: is not a SEG-Y file: its binary header"):
+        open_segy(png)
+    short = tmp_path / "short.sgy"
+    short.write_bytes(b"C" * 100)
+    with pytest.raises(SaltviewerError, match=r"short.sgy: is not a SEG-Y file: 100 bytes"):
+        open_segy(short)
+    with pytest.raises(SaltviewerError, match="no such file"):
+        open_segy(tmp_path / "missing.sgy")
+
+
+def test_unsupported_format_and_truncated_files(tmp_path):
+    path = tmp_path / "line.sgy"
+    make_line(path)
+    raw = bytearray(path.read_bytes())
+    raw[3224:3226] = (4).to_bytes(2, "big")
+    (tmp_path / "gain.sgy").write_bytes(raw)
+    with pytest.raises(SaltviewerError, match=r"gain.sgy: sample format 4 \(4-byte fixed point with gain\)"):
+        open_segy(tmp_path / "gain.sgy")
+    (tmp_path / "cut.sgy").write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(SaltviewerError, match=r"cut.sgy: .*differ in length or the file is truncated"):
+        open_segy(tmp_path / "cut.sgy")
+
+
+def test_irregular_and_prestack_volumes_are_refused(tmp_path):
+    path = tmp_path / "cube.sgy"
+    make_volume(path, shape=(3, 5, 20))
+    with segyio.open(str(path), "r+") as f:
+        f.header[7] = {segyio.TraceField.CROSSLINE_3D: 100}        # a trace in another's place
+    with pytest.raises(SaltviewerError, match=r"cube.sgy: irregular geometry: .* 3 and 5 values but the 15 traces "
+                                              r"sit at 14 distinct places"):
+        open_segy(path)
+    spec = segyio.spec()
+    spec.format, spec.sorting, spec.samples = 5, 2, np.arange(10)
+    spec.ilines, spec.xlines, spec.offsets = [1, 2], [1, 2], [1, 2]
+    with segyio.create(str(tmp_path / "gathers.sgy"), spec) as f:
+        t = 0
+        for il in (1, 2):
+            for xl in (1, 2):
+                for off in (1, 2):
+                    f.header[t] = {189: il, 193: xl, segyio.TraceField.offset: off}
+                    f.trace[t] = np.zeros(10, np.float32)
+                    t += 1
+    with pytest.raises(SaltviewerError, match=r"gathers.sgy: holds 2 offsets"):
+        open_segy(tmp_path / "gathers.sgy")
+
+
+# ------------------------------------------------------------------ scaling
+def test_file_scaling_is_a_robust_clip_and_tile_scaling_stretches_each_tile(tmp_path):
+    values = make_line(tmp_path / "line.sgy")
+    data = open_segy(tmp_path / "line.sgy")
+    scaling = fit_scaling(data)
+    low, high = np.percentile(values, [0.5, 99.5])
+    assert scaling.low == pytest.approx(low, rel=1e-5) and scaling.high == pytest.approx(high, rel=1e-5)
+    assert scaling.traces_used == 300
+    tiles = np.stack([np.linspace(low, high, 101 * 101).reshape(101, 101), np.full((101, 101), high * 10)])
+    grey = scaling.to_uint8(tiles)
+    assert grey[0].min() == 0 and grey[0].max() == 255 and (grey[1] == 255).all()
+    per_tile = fit_scaling(data, "tile").to_uint8(tiles * 0.01)
+    assert per_tile[0].min() == 0 and per_tile[0].max() == 255 and (per_tile[1] == 0).all()
+    assert fit_scaling(data, max_traces=10).traces_used == 10
+    with pytest.raises(SaltviewerError, match="--scaling must be one of file, tile; got 'global'"):
+        fit_scaling(data, "global")
+
+
+# ------------------------------------------------------------------ tiling and blending
+def test_tiles_cover_every_pixel_with_the_last_flush():
+    for length in (101, 102, 250, 1000):
+        for overlap in (0, 30, 100):
+            starts = tile_starts(length, overlap=overlap)
+            covered = np.zeros(length, int)
+            for s in starts:
+                covered[s:s + 101] += 1
+            assert covered.min() >= 1 and starts[-1] == length - 101 and np.all(np.diff(starts) <= 101 - overlap)
+    rows, cols = tile_grid((250, 330), overlap=50)
+    assert len(rows) == len(tile_starts(250, overlap=50)) * len(tile_starts(330, overlap=50))
+    with pytest.raises(SaltviewerError, match="--overlap must be a whole number of pixels from 0 to 100; got 101"):
+        tile_starts(500, overlap=101)
+
+
+@pytest.mark.parametrize("shape,overlap", [((250, 330), 50), ((101, 101), 0), ((60, 400), 20), ((300, 40), 80),
+                                           ((7, 3), 0)])
+def test_a_constant_prediction_blends_to_the_same_constant(shape, overlap):
+    image = np.random.default_rng(0).standard_normal(shape)
+    out = predict_section(image, lambda tiles, rows: np.full(tiles.shape, 0.37, np.float32), overlap)
+    assert out.shape == shape and np.allclose(out, 0.37, atol=1e-6)
+    same = predict_section(image, lambda tiles, rows: tiles, overlap)       # identity: the image back
+    assert np.allclose(same, image, atol=1e-5)
+
+
+def test_blending_matches_a_pixel_by_pixel_reference():
+    rng = np.random.default_rng(1)
+    image = rng.standard_normal((180, 230)).astype(np.float32)
+    noise = {}
+
+    def predict(tiles, rows):          # depends on the tile's place: the blend is a real weighted mean
+        return np.stack([t * 0 + rng.random() for t in tiles]).astype(np.float32)
+
+    def remember(tiles, rows):
+        out = predict(tiles, rows)
+        for t, r, p in zip(tiles, rows, out):
+            noise[(int(r), float(t[0, 0]))] = float(p[0, 0])
+        return out
+
+    out = predict_section(image, remember, overlap=40)
+    window = blend_window()
+    rows, cols = tile_grid(image.shape, overlap=40)
+    total = np.zeros(image.shape)
+    weight = np.zeros(image.shape)
+    for r, c in zip(rows, cols):
+        value = noise[(int(r), float(image[r, c]))]
+        for y in range(101):
+            for x in range(101):
+                total[r + y, c + x] += window[y, x] * value
+                weight[r + y, c + x] += window[y, x]
+    assert np.allclose(out, total / weight, atol=1e-5)
+    assert window.min() > 0 and window[50, 50] == window.max()
+
+
+def test_a_part_of_a_section_with_its_halo_equals_the_whole():
+    image = np.random.default_rng(2).standard_normal((150, 700)).astype(np.float32)
+
+    def predict(tiles, rows):
+        return 1 / (1 + np.exp(-tiles - rows[:, None, None] / 50.0))
+
+    whole = predict_section(image, predict, 30)
+    part = predict_section(image[:, 200:500], predict, 30, origin=200, full_width=700, region=(300, 400))
+    assert np.array_equal(part, whole[:, 300:400])
+    with pytest.raises(SaltviewerError, match="give a halo of 100 columns"):
+        predict_section(image[:, 280:420], predict, 30, origin=280, full_width=700, region=(300, 400))
+
+
+def test_section_mask_removes_small_regions_unless_cut_by_an_edge():
+    p = np.zeros((50, 50), np.float32)
+    p[5:10, 5:10] = 0.9              # 25 px
+    p[20:40, 20:40] = 0.9            # 400 px
+    p[0:3, 45:50] = 0.9              # 15 px at the right edge
+    mask = section_mask(p, 0.5, 100)
+    assert mask.sum() == 400
+    assert section_mask(p, 0.5, 100, keep_edges=("right",)).sum() == 415
+
+
+# ------------------------------------------------------------------ volumes: Dask against memory
+def sigmoid_of_tiles(tiles, rows):
+    return (1 / (1 + np.exp(-2 * tiles - rows[:, None, None] / 60.0))).astype(np.float32)
+
+
+@pytest.mark.parametrize("direction", ["inline", "crossline"])
+def test_dask_blocks_give_the_in_memory_result(tmp_path, direction):
+    path = tmp_path / "cube.sgy"
+    make_volume(path, shape=(5, 260, 130))
+    data = open_segy(path)
+    reference = predict_volume(data, sigmoid_of_tiles, 30, direction=direction, engine="memory")
+    blocks = predict_volume(data, sigmoid_of_tiles, 30, direction=direction, chunks=(2, 120))
+    assert np.array_equal(blocks, reference)
+    masks_memory = predict_volume(data, sigmoid_of_tiles, 30, direction=direction, engine="memory",
+                                  mask_rule=(0.6, 40))
+    np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32, shape=data.shape).flush()
+    target = NpyTarget(tmp_path / "out.npy", data.shape, np.float32)
+    predict_volume(data, sigmoid_of_tiles, 30, direction=direction, chunks=(3, 101), mask_rule=(0.6, 40),
+                   target=target, scheduler="sync")
+    assert 0 < masks_memory.mean() < 1
+    assert np.array_equal(np.load(tmp_path / "out.npy"), masks_memory)
+
+
+def test_a_distributed_scheduler_gives_the_same_result(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    path = tmp_path / "cube.sgy"
+    make_volume(path, shape=(3, 230, 110))
+    data = open_segy(path)
+    reference = predict_volume(data, sigmoid_of_tiles, 20, engine="memory")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = predict_volume(data, sigmoid_of_tiles, 20, chunks=(1, 110), scheduler=cluster.scheduler_address)
+    assert np.array_equal(remote, reference)
+
+
+def test_an_unreachable_scheduler_is_one_clear_error(tmp_path):
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    path = tmp_path / "cube.sgy"
+    make_volume(path, shape=(2, 120, 101))
+    with pytest.raises(SaltviewerError, match="--scheduler tcp://127.0.0.1:9: cannot reach a dask scheduler"):
+        predict_volume(open_segy(path), sigmoid_of_tiles, 0, scheduler="tcp://127.0.0.1:9")
+
+
+# ------------------------------------------------------------------ tiles folders and masks back
+def test_tiles_folder_opens_as_a_dataset_and_knows_where_each_tile_sits(tmp_path):
+    values = make_line(tmp_path / "line.sgy", traces=330, samples=210)
+    manifest = cut_tiles(tmp_path / "line.sgy", tmp_path / "tiles", overlap=20)
+    dataset = open_dataset(tmp_path / "tiles")
+    assert len(dataset) == len(manifest) == len(tile_grid((210, 330), overlap=20)[0])
+    scaling = fit_scaling(open_segy(tmp_path / "line.sgy"))
+    for tile_id in dataset.ids[:5]:
+        _, row, col = manifest.place(tile_id)
+        expected = scaling.to_uint8(values[col:col + 101, row:row + 101].T[None])[0]
+        assert np.array_equal(dataset.image(tile_id), expected)
+    settings = json.loads((tmp_path / "tiles" / "segy_manifest.json").read_text())
+    assert settings["scaling"]["method"] == "file" and settings["overlap"] == 20
+    assert manifest.tile_at(0, 5, 5) == dataset.ids[0] or manifest.place(manifest.tile_at(0, 5, 5))[1:] == (0, 0)
+    assert manifest.place(manifest.tile_at(0, 209, 329))[1:] == (109, 229)
+    assert manifest.tile_at(3, 5, 5) is None
+    assert dataset.depths[dataset.index(manifest.tile_at(0, 0, 0))] == pytest.approx(50 * 4.0)
+    with pytest.raises(SaltviewerError, match="tiles: is not an empty folder"):
+        cut_tiles(tmp_path / "line.sgy", tmp_path / "tiles")
+
+
+def test_volume_sections_are_cut_by_number(tmp_path):
+    make_volume(tmp_path / "cube.sgy", shape=(4, 150, 120))
+    manifest = cut_tiles(tmp_path / "cube.sgy", tmp_path / "tiles", sections=[11, 13])
+    assert sorted(set(manifest.sections.tolist())) == [1, 3]
+    make_volume(tmp_path / "wide.sgy", shape=(105, 5, 110))
+    every = cut_tiles(tmp_path / "wide.sgy", tmp_path / "every", direction="crossline", every=2)
+    assert sorted(set(every.sections.tolist())) == [0, 2, 4] and every.settings["direction"] == "crossline"
+    with pytest.raises(SaltviewerError, match=r"cube.sgy: sections are 120 samples x 4 traces; tiles need"):
+        cut_tiles(tmp_path / "cube.sgy", tmp_path / "narrow", direction="crossline")
+    with pytest.raises(SaltviewerError, match=r"--sections: inline 99 is not in cube.sgy \(inlines 10..13\)"):
+        cut_tiles(tmp_path / "cube.sgy", tmp_path / "bad", sections=[99])
+
+
+def test_decided_masks_go_back_onto_the_section(tmp_path, workspace):
+    from saltviewer import CurationStore
+    from saltviewer.store import Proposal
+
+    make_volume(tmp_path / "cube.sgy", shape=(3, 202, 120))
+    manifest = cut_tiles(tmp_path / "cube.sgy", tmp_path / "tiles", sections=[11])
+    dataset = open_dataset(tmp_path / "tiles")
+    first, second = manifest.ids[0], manifest.ids[-1]
+    salt = np.zeros((101, 101), bool)
+    salt[60:, :30] = True
+    with CurationStore(workspace.store_path) as store:
+        store.propose(dataset, [Proposal(tile=first, mask=salt, criterion="test", reason="test"),
+                                Proposal(tile=second, mask=salt, criterion="test", reason="test")])
+        store.accept(dataset, first)
+    values, counts = section_masks(tmp_path / "tiles", workspace)
+    assert values.shape == (3, 202, 120)
+    assert counts == {"label": 0, "review": 1, "ensemble": 0, "undecided": len(manifest) - 1}
+    _, row, col = manifest.place(first)
+    placed = values[1, col:col + 101, row:row + 101].T
+    assert np.array_equal(placed == 1, salt) and (placed >= 0).all()
+    assert (values[0] == -1).all() and (values[2] == -1).all()
+    _, row2, col2 = manifest.place(second)
+    assert (values[1, col2 + 30:col2 + 101, row2:row2 + 101] == -1).all()
