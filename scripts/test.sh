@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The tests, as the README runs them (after scripts/setup.sh), under a virtual display:
+#   1. the whole suite, with napari on a Qt6 binding (PyQt6 unless $QT_API names another);
+#   2. the napari tests (tests/plugins) again on PyQt5, when PyQt5 is installed.
+# With arguments, only pass 1, on those arguments: bash scripts/test.sh tests/core -x
+# The Python is the clone's .venv when setup made one, else $PYTHON (default python3).
+# Exit status: 0 when every pass passed, else the first failing pass's.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=${PYTHON:-python3}; fi
+XVFB=(xvfb-run -a -s "-screen 0 1600x1000x24")
+has() { "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)"; }
+
+QT6=${QT_API:-}
+if [ -z "$QT6" ]; then
+  if has PyQt6; then QT6=pyqt6; elif has PySide6; then QT6=pyside6; fi
+fi
+echo "test: pass 1: ${*:-the whole suite}, napari on ${QT6:-the Qt binding qtpy finds}"
+env ${QT6:+QT_API=$QT6} "${XVFB[@]}" "$PY" -m pytest -q "$@"
+status=$?
+if [ $# -eq 0 ] && [ "$QT6" != pyqt5 ]; then
+  if has PyQt5; then
+    echo "test: pass 2: tests/plugins, napari on pyqt5"
+    QT_API=pyqt5 "${XVFB[@]}" "$PY" -m pytest -q -p no:cacheprovider tests/plugins
+    second=$?
+    [ "$status" != 0 ] || status=$second
+  else
+    echo "test: pass 2 skipped: PyQt5 is not installed (bash scripts/setup.sh installs it)"
+  fi
+fi
+exit "$status"
