@@ -13,6 +13,24 @@ TGS = Path(os.environ.get("SALTVIEWER_TGS", REPO.parent / "shared" / "tgs"))
 GUI_TESTS = REPO / "tests" / "plugins"
 
 
+def _choose_qt_binding():
+    """napari on a Qt6 binding unless $QT_API names one; pytest-qt on the same binding as qtpy.
+
+    qtpy (napari's way to Qt) takes PyQt5 before PyQt6 when both are installed, and pytest-qt
+    guesses in its own order; two bindings in one process crash. So both are told here, before
+    pytest-qt configures itself (this file is loaded first). scripts/test.sh sets QT_API=pyqt5
+    for its second pass over the napari tests.
+    """
+    from saltviewer.plugins._qt import prefer_qt6
+
+    api = prefer_qt6()
+    if api in ("pyqt6", "pyside6", "pyqt5") and not os.environ.get("PYTEST_QT_API"):
+        os.environ["PYTEST_QT_API"] = api
+
+
+_choose_qt_binding()
+
+
 def _is_gui(item):
     return GUI_TESTS in Path(str(item.fspath)).parents
 
@@ -27,8 +45,10 @@ def pytest_collection_modifyitems(session, config, items):
     there fails this session.
     """
     gui = [item for item in items if _is_gui(item)]
+    config._saltviewer_gui_here = bool(gui)
     if not gui or len(gui) == len(items) or "tensorflow" not in sys.modules:
         return
+    config._saltviewer_gui_here = False
     config._saltviewer_gui_tests = [item.nodeid for item in gui]
     items[:] = [item for item in items if not _is_gui(item)]
     config.hook.pytest_deselected(items=gui)
@@ -47,6 +67,17 @@ def pytest_sessionfinish(session, exitstatus):
     completed = subprocess.run(command, cwd=session.config.invocation_params.dir)
     if completed.returncode not in (0, 5):
         session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Say which Qt binding and napari the napari tests of this process ran on (CI logs show it)."""
+    qtpy = sys.modules.get("qtpy")
+    if not getattr(config, "_saltviewer_gui_here", False) or qtpy is None or "napari" not in sys.modules:
+        return
+    import napari
+
+    terminalreporter.write_line(f"napari tests ran on {qtpy.API_NAME} {qtpy.PYQT_VERSION or qtpy.PYSIDE_VERSION} "
+                                f"(Qt {qtpy.QT_VERSION}), napari {napari.__version__}")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ def add_arguments(parser):
     from pathlib import Path
 
     parser.add_argument("masks", type=Path, metavar="MASKS", help="folder of mask PNGs (id.png)")
-    parser.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.csv")
+    parser.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.csv",
+                        help="CSV to write (id,rle_mask; column-major, 1-based runs)")
 
 
 def run(args):

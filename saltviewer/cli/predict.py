@@ -22,20 +22,20 @@ def add_arguments(parser):
     parser.add_argument("--no-tta", dest="tta", action="store_false", help="no flip test-time augmentation")
     parser.add_argument("--folds", type=int, nargs="+", default=None, metavar="K",
                         help="use only these fold models of each version (default all)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N",
+                        help="tiles per prediction batch (default 64)")
     parser.add_argument("--threshold", type=float, default=None, help="override the tuned threshold")
     parser.add_argument("--min-area", type=int, default=None, help="override the tuned minimum salt area")
 
 
 def run(args):
     import os
-    import sys
     import time
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from .. import Workspace, open_dataset
     from ..training import predict_dataset, write_ensemble_submission
-    from ._common import progress_bar
+    from ._common import log, progress_bar
 
     workspace = Workspace(args.workspace)
     dataset = open_dataset(args.data)
@@ -62,7 +62,7 @@ def run(args):
     seconds = time.monotonic() - start
     for version, path in paths.items():
         print(f"{version}: {path}")
-    print(f"predicted {n} tiles with {len(versions)} version(s) in {seconds:.1f} s", file=sys.stderr)
+    log.info("predicted %d tiles with %d version(s) in %.1f s", n, len(versions), seconds)
     if args.submission is not None:
         info = write_ensemble_submission(dataset, workspace, versions, args.submission,
                                          split="test" if args.split == "all" else args.split,

@@ -2,7 +2,7 @@ HELP = "propose pseudo-label candidates from the ensemble's agreement into the c
 DESCRIPTION = (
     "Score the unlabelled tiles with an ensemble of model versions and propose confident ones as pseudo-label "
     "candidates into the workspace's curation store: confident empty and confident salt tiles with the share of "
-    "empty candidates held to the labelled set's (criterion 'agreement'), and/or tiles confident on at least 90%% "
+    "empty candidates held to the labelled set's (criterion 'agreement'), and/or tiles confident on at least 90% "
     "of their pixels (criterion 'pixel-confidence'). Labelled tiles whose training mask the whole ensemble "
     "contradicts are proposed as likely label errors. Decisions already taken are never overwritten. "
     "Prints a summary; `saltviewer queue` lists what awaits review.")

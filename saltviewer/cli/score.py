@@ -7,7 +7,7 @@ DESCRIPTION = ("Score an id,rle_mask submission against ground truth (a train.cs
 def add_arguments(parser):
     from pathlib import Path
 
-    parser.add_argument("submission", type=Path, metavar="SUBMISSION.csv")
+    parser.add_argument("submission", type=Path, metavar="SUBMISSION.csv", help="id,rle_mask CSV to score")
     parser.add_argument("--truth", type=Path, required=True, metavar="TRUTH",
                         help="train.csv-style CSV, folder of mask PNGs, or data folder")
 

@@ -25,15 +25,17 @@ def add_arguments(parser):
     parser.add_argument("--channels", nargs="+", default=(), metavar="NAME",
                         help="extra input channels from saltviewer.features")
     parser.add_argument("--base", default=None, metavar="VERSION", help="start from this version's weights")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--optimizer", default="nsgd", choices=["nsgd", "adam"])
+    parser.add_argument("--batch-size", type=int, default=32, help="tiles per training batch (default 32)")
+    parser.add_argument("--optimizer", default="nsgd", choices=["nsgd", "adam"],
+                        help="normalised-gradient SGD (default) or Adam")
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate of each cosine cycle")
     parser.add_argument("--input-size", type=int, default=None, help="encoder input size (default 128)")
-    parser.add_argument("--resize-mode", default="pad", choices=["pad", "resize"])
+    parser.add_argument("--resize-mode", default="pad", choices=["pad", "resize"],
+                        help="fit 101x101 tiles to the input size by padding (default) or resizing")
     parser.add_argument("--width", type=int, default=16, help="base filters of the small encoder")
     parser.add_argument("--hypercolumn", action="store_true", help="hypercolumn decoder head")
     parser.add_argument("--no-tta", dest="tta", action="store_false", help="no flip TTA for the OOF maps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of folds, augmentation and weights (default 0)")
 
 
 class _Progress:

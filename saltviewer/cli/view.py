@@ -26,7 +26,7 @@ def resolve_workspace(data, workspace):
     """The workspace to open: the one given, else the one last used with `data`."""
     from pathlib import Path
 
-    from .._errors import SaltviewerError
+    from ._common import UsageError
 
     if workspace is not None:
         return Path(workspace)
@@ -35,7 +35,7 @@ def resolve_workspace(data, workspace):
     settings = load_settings()
     if settings.get("data") and settings.get("workspace") and Path(settings["data"]).resolve() == Path(data).resolve():
         return Path(settings["workspace"])
-    raise SaltviewerError(f"--workspace: needed the first time {data} is viewed (a folder for models, predictions "
+    raise UsageError(f"--workspace: needed the first time {data} is viewed (a folder for models, predictions "
                           "and decisions; it is created if missing).")
 
 
@@ -49,13 +49,16 @@ def open_viewer(args):
     open_dataset(args.data)                 # bad data: one line, before any window opens
     Workspace(workspace)
     warnings.filterwarnings("ignore", message="System theme detection requires a Qt6 backend")
+    from ..plugins._qt import prefer_qt6
+
+    prefer_qt6()                            # PyQt6 over PyQt5 when both are installed, unless $QT_API says
     try:
         import napari
     except ImportError as error:
         from .._errors import SaltviewerError
+        from ._common import missing_extra
 
-        raise SaltviewerError(f"saltviewer view needs napari and Qt ({error}); install them with "
-                              "pip install 'saltviewer[gui]'.") from None
+        raise SaltviewerError(missing_extra(error) or f"napari does not start: {error}") from None
 
     from ..plugins import dock_widgets
 

@@ -396,5 +396,5 @@ def test_explore_verb(pool_dataset, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "20 tiles, 0 masks, empty n/a" in out and (tmp_path / "r" / "index.html").is_file()
     assert (tmp_path / "ws" / "cache").is_dir()              # --workspace packs the tiles
-    assert main(["explore", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 2
+    assert main(["explore", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]) == 1
     assert "saltviewer explore: error:" in capsys.readouterr().err

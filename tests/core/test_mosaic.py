@@ -377,11 +377,11 @@ def test_the_mosaic_command_writes_the_files(tmp_path, sample_dir, sample_datase
 
 def test_the_mosaic_command_refuses_bad_input_in_one_line(tmp_path, sample_dir):
     result = _saltviewer("mosaic", sample_dir)
-    assert result.returncode == 2 and "--out DIR or --workspace WS" in result.stderr
+    assert result.returncode == 1 and "--out DIR or --workspace WS" in result.stderr
     result = _saltviewer("mosaic", sample_dir, "--out", tmp_path / "o", "--ratio", 2)
-    assert result.returncode == 2 and "ratio" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1 and "ratio" in result.stderr and "Traceback" not in result.stderr
     result = _saltviewer("mosaic", tmp_path / "missing", "--out", tmp_path / "o")
-    assert result.returncode == 2 and "no such folder" in result.stderr
+    assert result.returncode == 1 and "no such folder" in result.stderr
 
 
 def test_mosaics_without_a_dataset_refuse_array_tiles():

@@ -230,14 +230,14 @@ def test_cli_pseudo_label_queue_decide_export(planted, tmp_path):
     history = saltviewer("history", data, "--workspace", ws, "--tile", ids[0]).stdout
     assert "propose" in history and "accept" in history and "eve" in history
     bad = saltviewer("decide", data, "--workspace", ws, "accept", "no-such-tile")
-    assert bad.returncode == 2 and "'no-such-tile' is not in the dataset" in bad.stderr
+    assert bad.returncode == 1 and "'no-such-tile' is not in the dataset" in bad.stderr
     assert "Traceback" not in bad.stderr
     out = tmp_path / "export"
     exported = saltviewer("export", data, "--workspace", ws, out)
     assert exported.returncode == 0, exported.stderr
     assert sorted(open_dataset(out).ids) == sorted(ids)
     nothing = saltviewer("queue", data, "--workspace", tmp_path / "fresh")
-    assert nothing.returncode == 2 and "has no curation store yet" in nothing.stderr
+    assert nothing.returncode == 1 and "has no curation store yet" in nothing.stderr
     drawn = tmp_path / "drawn.png"
     Image.fromarray(np.where(_disk(20, 20, 10), 255, 0).astype(np.uint8)).save(drawn)
     unproposed = saltviewer("queue", data, "--workspace", ws, "--state", "all", "--ids").stdout.split()
@@ -248,9 +248,9 @@ def test_cli_pseudo_label_queue_decide_export(planted, tmp_path):
     with CurationStore(Workspace(ws)) as store:
         assert np.array_equal(store.pseudo_labels(planted["dataset"])[free], _disk(20, 20, 10))
     bad_share = saltviewer("pseudo-label", data, "--workspace", ws, "--empty-share", "lots")
-    assert bad_share.returncode == 2 and "--empty-share: expected 'auto', 'none' or a number" in bad_share.stderr
+    assert bad_share.returncode == 1 and "--empty-share: expected 'auto', 'none' or a number" in bad_share.stderr
     bad_mask = saltviewer("decide", data, "--workspace", ws, "correct", free, "--mask", data / "depths.csv")
-    assert bad_mask.returncode == 2 and "is not a PNG file" in bad_mask.stderr
+    assert bad_mask.returncode == 1 and "is not a PNG file" in bad_mask.stderr
 
 
 def test_proposed_masks_can_be_refined_by_the_crf(planted, tmp_path):

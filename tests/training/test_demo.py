@@ -59,7 +59,7 @@ def test_demo_verb_checks_its_arguments_and_opens_the_viewer_in_its_own_process(
     from saltviewer.cli import main
     from saltviewer.cli.demo import view_command
 
-    assert main(["demo", "--out", str(tmp_path), "--epochs", "0"]) == 2
+    assert main(["demo", "--out", str(tmp_path), "--epochs", "0"]) == 1
     assert "--epochs must be at least 1" in capsys.readouterr().err
 
     command = view_command("D", "W", "shot.png", display=":1")

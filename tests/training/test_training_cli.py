@@ -39,10 +39,10 @@ def test_train_predict_submission_score(sample_dir, tmp_path, capsys):
 
 def test_errors_are_one_line(sample_dir, tmp_path, capsys):
     assert main(["train", str(sample_dir), "--workspace", str(tmp_path / "ws"), "--encoder", "xception",
-                 "--encoder-weights", "imagenet", "--epochs", "1"]) == 2
+                 "--encoder-weights", "imagenet", "--epochs", "1"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and ("--encoder-weights none" in err or "imagenet" in err)
-    assert main(["predict", str(sample_dir), "--workspace", str(tmp_path / "empty")]) == 2
+    assert main(["predict", str(sample_dir), "--workspace", str(tmp_path / "empty")]) == 1
     assert "no model versions yet" in capsys.readouterr().err
 
 
