@@ -1,10 +1,14 @@
-"""Open a folder in the competition layout as napari layers, reading tiles only when shown.
+"""Open a folder in the competition layout, or one tile, as napari layers.
 
 A folder dropped on napari (or opened with File > Open Folder) that holds ``train/images``
 or ``test/images`` opens as a stack of tiles (one per slider step, train tiles first) and,
 when it has masks, a stack of salt masks. Nothing is decoded up front: showing tile ``i``
 reads that one PNG (or a slice of the packed cache when the dataset uses one), so 21,200
 tiles open as fast as 80.
+
+A PNG tile named as in the competition (ten hex digits, ``0a1b2c3d4e.png``; the manifest's
+filename pattern) opens as that tile, with its mask when the data folder it sits in has one.
+Anything else is left to other readers: `get_reader` returns None for it.
 """
 
 from pathlib import Path
@@ -13,7 +17,7 @@ import numpy as np
 
 from ._style import SALT, label_colours
 
-__all__ = ["get_reader", "read_folder", "TileStack", "is_competition_folder"]
+__all__ = ["get_reader", "read_folder", "read_tile", "TileStack", "is_competition_folder", "is_png_tile"]
 
 IDS_KEY = "saltviewer_ids"
 
@@ -24,15 +28,76 @@ def is_competition_folder(path):
     return path.is_dir() and ((path / "train" / "images").is_dir() or (path / "test" / "images").is_dir())
 
 
+def is_png_tile(path):
+    """Whether `path` is a PNG file of 101x101 pixels (only its header is read)."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if path.suffix.lower() != ".png" or not path.is_file():
+        return False
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.size == (101, 101)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return False
+
+
 def get_reader(path):
-    """napari reader hook: a reader for a competition-layout folder, else None."""
+    """napari reader hook: a reader for a competition-layout folder or a PNG tile, else None."""
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None
         path = path[0]
-    if not is_competition_folder(path):
+    if is_competition_folder(path):
+        return read_folder
+    if is_png_tile(path):
+        return read_tile
+    return None
+
+
+def _mask_beside(path):
+    """The mask of the tile at ``ROOT/<split>/images/<id>.png`` from ``masks/<id>.png`` or ROOT/train.csv."""
+    from saltviewer import read_mask, read_submission, rle_decode
+
+    if path.parent.name != "images":
         return None
-    return read_folder
+    mask_path = path.parent.parent / "masks" / path.name
+    if mask_path.is_file():
+        return read_mask(mask_path)
+    table = path.parent.parent.parent / "train.csv"
+    if path.parent.parent.name == "train" and table.is_file():
+        rle = read_submission(table).get(path.stem)
+        if rle is not None:
+            return rle_decode(rle)
+    return None
+
+
+def read_tile(path):
+    """Layers for one PNG tile: the tile (a mask PNG from a ``masks`` folder opens as labels)
+    and, when its data folder holds it, the tile's mask.
+
+    Returns
+    -------
+    layers : list of (data, kwargs, layer_type)
+        ``(101, 101)`` uint8 data; ``metadata["saltviewer_ids"]`` is the tile id (the
+        file name), so the mask writers know which tile they save.
+    """
+    from saltviewer import read_image, read_mask
+
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    path = Path(path)
+    metadata = {IDS_KEY: (path.stem,)}
+    mask_kwargs = {"name": f"{path.stem}: mask", "opacity": 0.45, "colormap": label_colours(SALT),
+                   "metadata": metadata}
+    if path.parent.name == "masks":
+        return [(read_mask(path).astype(np.uint8), mask_kwargs, "labels")]
+    layers = [(read_image(path), {"name": path.stem, "contrast_limits": (0, 255), "colormap": "gray",
+                                  "metadata": dict(metadata)}, "image")]
+    mask = _mask_beside(path)
+    if mask is not None:
+        layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
+    return layers
 
 
 class TileStack:

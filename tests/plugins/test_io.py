@@ -14,7 +14,79 @@ def test_manifest_is_valid_and_every_command_imports():
     widgets = {w.display_name for w in manifest.contributions.widgets}
     assert widgets >= {"Review", "Mosaics", "Retrain"}
     assert [s.key for s in manifest.contributions.sample_data] == ["synthetic"]
-    assert manifest.contributions.readers[0].accepts_directories
+    reader = next(r for r in manifest.contributions.readers if r.command == "saltviewer.get_reader")
+    assert reader.accepts_directories
+    assert "*" not in reader.filename_patterns and all(p.endswith(".png") for p in reader.filename_patterns)
+
+
+def test_npe2_validate_passes():
+    import shutil
+    import subprocess
+
+    npe2 = shutil.which("npe2")
+    assert npe2 is not None, "npe2's command is not on PATH"
+    done = subprocess.run([npe2, "validate", "saltviewer"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "valid" in done.stdout, done.stdout + done.stderr
+
+
+def test_runs_on_the_qt_binding_asked_for():
+    import os
+
+    import qtpy
+    from pytestqt.qt_compat import qt_api
+
+    asked = os.environ.get("QT_API")
+    assert asked, "tests/conftest.py sets QT_API"
+    assert qtpy.API_NAME.lower() == asked
+    assert qt_api.pytest_qt_api == asked                # pytest-qt on the same binding as napari
+
+
+def _compatible_readers(path):
+    """The plugins napari would offer to open `path` (what it asks about when there are several)."""
+    from napari.plugins._npe2 import get_readers
+
+    return set(get_readers(str(path)))
+
+
+def test_reader_declines_what_it_cannot_open(make_napari_viewer, sample_dir, tmp_path):
+    from PIL import Image
+
+    from saltviewer.plugins._reader import get_reader
+
+    make_napari_viewer()                                  # napari with its plugins found
+    tile = sorted((sample_dir / "train" / "images").glob("*.png"))[0]
+    tif = tmp_path / "section.tif"
+    Image.fromarray(np.zeros((101, 101), np.uint8)).save(tif)
+    large = tmp_path / "0123456789.png"                 # a tile's name, not a tile's size
+    Image.fromarray(np.zeros((300, 200), np.uint8)).save(large)
+    shot = tmp_path / "screenshot.png"
+    Image.fromarray(np.zeros((101, 101), np.uint8)).save(shot)
+    assert get_reader(str(tif)) is None
+    assert get_reader(str(large)) is None
+    assert get_reader(str(tmp_path / "missing.png")) is None
+    assert "saltviewer" in _compatible_readers(sample_dir)
+    assert "saltviewer" not in _compatible_readers(tif)           # napari never offers saltviewer for these
+    assert "saltviewer" not in _compatible_readers(shot)
+    assert "saltviewer" in _compatible_readers(tile)
+
+
+def test_open_one_png_tile_with_its_mask(make_napari_viewer, sample_dir, sample_dataset, tmp_path):
+    import shutil
+
+    viewer = make_napari_viewer()
+    index = next(i for i in range(len(sample_dataset)) if sample_dataset.mask(i) is not None
+                 and sample_dataset.mask(i).any())
+    tile_id = sample_dataset.ids[index]
+    path = sample_dir / "train" / "images" / f"{tile_id}.png"
+    image, mask = viewer.open(str(path), plugin="saltviewer")
+    assert (image._type_string, mask._type_string) == ("image", "labels")
+    np.testing.assert_array_equal(image.data, sample_dataset.image(index))
+    np.testing.assert_array_equal(mask.data != 0, sample_dataset.mask(index))
+    assert mask.metadata["saltviewer_ids"] == (tile_id,)
+    alone = tmp_path / f"{tile_id}.png"                 # outside a data folder: the tile only
+    shutil.copy(path, alone)
+    layers = viewer.open(str(alone), plugin="saltviewer")
+    assert [layer._type_string for layer in layers] == ["image"]
 
 
 def test_reader_claims_only_competition_folders(sample_dir, tmp_path):
@@ -123,7 +195,7 @@ def test_view_verb_docks_the_widgets_on_the_data(sample_dir, review_workspace, q
     from saltviewer.cli import build_parser, main
     from saltviewer.cli.view import open_viewer
 
-    assert main(["view", str(sample_dir / "nowhere"), "--workspace", str(review_workspace.path)]) == 2
+    assert main(["view", str(sample_dir / "nowhere"), "--workspace", str(review_workspace.path)]) == 1
     assert "no such folder" in capsys.readouterr().err
     assert main(["view", str(sample_dir)]) == 2                   # first time: the workspace is needed
     assert "--workspace: needed" in capsys.readouterr().err
