@@ -13,8 +13,9 @@ from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QGroupBox
 
 from ._data_bar import DataBar
 from ._layers import find_layer, put_layer, remove_layers, show_only_group
+from ._log import report_error
 from ._workers import start_worker
-from ._session import notify_error, session_for
+from ._session import session_for
 from ._style import CONSENSUS, MISMATCH, SALT, STATE_COLOURS, label_colours
 
 __all__ = ["MosaicWidget"]
@@ -135,7 +136,7 @@ class MosaicWidget(QWidget):
         try:
             found = load_mosaics(self.session.workspace, self.session.dataset)
         except SaltviewerError as error:
-            notify_error(error)
+            report_error(error, workspace=self.session.workspace_path, context="mosaics")
             found = None
         self.session.set_mosaics(found)
         self.mosaics = list(found) if found is not None else []
@@ -182,7 +183,8 @@ class MosaicWidget(QWidget):
 
         worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset, desc="Finding mosaics")
         worker.returned.connect(lambda _: self.reload())
-        worker.errored.connect(lambda error: notify_error(f"finding mosaics failed: {error}"))
+        worker.errored.connect(lambda error: report_error(f"finding mosaics failed: {error}", error,
+                                                          self.session.workspace_path, "mosaics"))
         worker.finished.connect(self._on_build_finished)
         self._worker = worker
 

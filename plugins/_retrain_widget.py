@@ -289,10 +289,13 @@ class RetrainWidget(QWidget):
             self.progress = None
 
     def _on_crashed(self, error):
-        # train_version and predict_pool catch their errors; this is a last resort.
+        # train_version and predict_pool catch their errors; this is a last resort (traceback to WS/logs).
+        from ._log import error_message
         from ._retrain import Outcome
 
-        self._finish(Outcome("failed", message=f"retraining failed: {type(error).__name__}: {error}"))
+        line, _ = error_message(f"retraining failed: {type(error).__name__}: {error}", error,
+                                (getattr(self, "_job", None) or (None, None))[1], "retrain")
+        self._finish(Outcome("failed", message=line))
 
     def _on_trained(self, outcome):
         self._finish(outcome)
