@@ -138,7 +138,7 @@ def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SH
     rank : {"expected-iou", "agreement"}
         Ranking of the ranked selection: the consensus mask's expected IoU under the
         calibrated probabilities (empty tiles: least expected salt first), or the members'
-        mean pairwise IoU then the fewest uncertain pixels (empty tiles: smallest largest
+        mean pairwise IoU times the share of confident pixels (empty tiles: smallest largest
         probability first).
 
     Returns
@@ -255,14 +255,15 @@ def _ranked_candidates(scores, *, top, share, rank, empty_share, eligible):
         salt = salt[np.lexsort((ids[salt], -scores.mean_iou[salt], -scores.expected_iou[salt]))]
         empty = empty[np.lexsort((ids[empty], scores.max_probability[empty], scores.expected_salt[empty]))]
     else:
-        salt = salt[np.lexsort((ids[salt], scores.uncertain[salt], -scores.mean_iou[salt]))]
+        agreement = scores.mean_iou * (1 - scores.uncertain)      # agreeing on uncertain pixels is no agreement
+        salt = salt[np.lexsort((ids[salt], scores.uncertain[salt], -agreement[salt]))]
         empty = empty[np.lexsort((ids[empty], scores.uncertain[empty], scores.max_probability[empty]))]
     if empty_share is None:     # one ranking of both kinds: by the ranking key
         key = np.full(n, np.inf)
         if rank == "expected-iou":
             key[salt], key[empty] = -scores.expected_iou[salt], -scores.expected_iou[empty]
         else:
-            key[salt], key[empty] = -scores.mean_iou[salt] + scores.uncertain[salt], scores.max_probability[empty] - 1
+            key[salt], key[empty] = -agreement[salt], scores.max_probability[empty] - 1
         both = np.concatenate([salt, empty])
         both = both[np.lexsort((ids[both], key[both]))][:wanted]
         n_salt = int(np.isin(both, salt).sum())
@@ -524,15 +525,15 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
                                   f"(versions: {known}); run `saltviewer predict` first.")
     ensemble = Ensemble(workspace, dataset, versions)
     if empty_share == "auto":
-        share = labelled_empty_share(dataset)
-        if share is None:
-            share, source = TGS_EMPTY_SHARE, "the competition's share; this dataset has no labels"
+        held = labelled_empty_share(dataset)
+        if held is None:
+            held, source = TGS_EMPTY_SHARE, "the competition's share; this dataset has no labels"
         else:
             source = f"share of empty masks among the {int(dataset.has_mask.sum())} labelled tiles"
     elif empty_share is None:
-        share, source = None, "not held"
+        held, source = None, "not held"
     else:
-        share, source = _check_fraction(empty_share, "empty_share"), "as asked"
+        held, source = _check_fraction(empty_share, "empty_share"), "as asked"
     unlabelled = np.flatnonzero(~dataset.has_mask)
     # label checks cover the labelled tiles every member predicted (some may have run on the test split only)
     labelled = np.flatnonzero(dataset.has_mask & ensemble.predicted) if label_errors else np.array([], np.int64)
@@ -540,7 +541,7 @@ def propose_pseudo_labels(workspace, dataset, versions=None, *, store=None, crit
                              images=True, progress=progress)
     pool = np.zeros(len(scores), bool)
     pool[:len(unlabelled)] = True
-    candidates = select_candidates(scores, criterion, empty_share=share, min_agreement=min_agreement,
+    candidates = select_candidates(scores, criterion, empty_share=held, min_agreement=min_agreement,
                                    max_uncertain=max_uncertain, confident_share=confident_share, limit=limit,
                                    eligible=pool, top=top, share=share, rank=rank)
     errors = select_label_errors(scores, min_agreement=label_min_agreement, max_truth_iou=max_truth_iou)

@@ -121,7 +121,7 @@ def load_pseudo_labels(pseudo_labels, dataset, workspace):
         return [], np.zeros((0, 101, 101), bool)
     if isinstance(pseudo_labels, str):
         if pseudo_labels != "accepted":
-            raise SaltviewerError(f"--pseudo-labels must be 'accepted'; got {pseudo_labels!r}.")
+            raise SaltviewerError(f"pseudo_labels must be 'accepted', None or a dict of id to mask; got {pseudo_labels!r}.")
         try:
             from ..store import CurationStore
         except ImportError:
@@ -193,11 +193,11 @@ def _check_channels(channels):
         try:
             from ..features import FEATURE_NAMES
         except ImportError:
-            raise SaltviewerError(f"--channels {' '.join(channels)}: this installation has no feature "
+            raise SaltviewerError(f"channels {' '.join(channels)}: this installation has no feature "
                                   "channels (saltviewer.features).") from None
         unknown = [c for c in channels if c not in FEATURE_NAMES]
         if unknown:
-            raise SaltviewerError(f"--channels: unknown channel {unknown[0]!r}; known: {', '.join(FEATURE_NAMES)}.")
+            raise SaltviewerError(f"channels: unknown channel {unknown[0]!r}; known: {', '.join(FEATURE_NAMES)}.")
     return channels
 
 

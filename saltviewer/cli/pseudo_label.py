@@ -25,7 +25,18 @@ def add_arguments(parser):
                         help="agreement criterion: most pixels with consensus p in [0.2, 0.8] (default 0.05)")
     parser.add_argument("--confident-share", type=fraction, default=0.9, metavar="F",
                         help="pixel-confidence criterion: least share of confident pixels (default 0.9)")
-    parser.add_argument("--limit", type=int, metavar="N", help="most candidates in all (the empty share is kept)")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="threshold criteria: most candidates in all (the empty share is kept)")
+    ranked = parser.add_mutually_exclusive_group()
+    ranked.add_argument("--top", type=int, metavar="N",
+                        help="ranked selection: the N most confident tiles on which every model predicts salt or "
+                             "none does, ranked by --rank, with the empty share kept; the thresholds above are "
+                             "not applied (see README: how many and how good)")
+    ranked.add_argument("--share", type=fraction, metavar="F",
+                        help="ranked selection of this share of the unlabelled tiles (for example 0.17)")
+    parser.add_argument("--rank", choices=("expected-iou", "agreement"), default="expected-iou",
+                        help="ranking of --top/--share: the consensus mask's expected IoU under the calibrated "
+                             "probabilities (default), or the members' mean IoU")
     parser.add_argument("--no-label-errors", dest="label_errors", action="store_false",
                         help="do not look for likely label errors among the labelled tiles")
     parser.add_argument("--label-min-agreement", type=fraction, default=0.8, metavar="F",
@@ -66,6 +77,10 @@ def run(args):
         from .._errors import SaltviewerError
 
         raise SaltviewerError(f"--limit: expected a number of tiles >= 0, got {args.limit}.")
+    if args.top is not None and args.top < 0:
+        from .._errors import SaltviewerError
+
+        raise SaltviewerError(f"--top: expected a number of tiles >= 0, got {args.top}.")
     dataset, workspace, store = open_review(args, cache=True)
     versions = workspace.resolve_models(args.models) if args.models else None
     progress = tqdm_progress("scoring")
@@ -75,7 +90,7 @@ def run(args):
             min_agreement=args.min_agreement, max_uncertain=args.max_uncertain, confident_share=args.confident_share,
             limit=args.limit, label_errors=args.label_errors, label_min_agreement=args.label_min_agreement,
             max_truth_iou=args.max_truth_iou, review=args.review, crf=args.crf, dry_run=args.dry_run,
-            user=args.user, progress=progress)
+            user=args.user, progress=progress, top=args.top, share=args.share, rank=args.rank)
     finally:
         progress.close()
         store.close()

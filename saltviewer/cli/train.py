@@ -1,41 +1,101 @@
-HELP = "train a k-fold U-Net ensemble on the labelled tiles and save it as a new model version"
+HELP = "train a k-fold U-Net ensemble on the labelled tiles (or fine-tune one) and save it as a new model version"
 DESCRIPTION = ("Train one model per fold (stratified by salt coverage) with BCE + Dice then Lovasz, "
                "normalized-gradient SGD with cosine restarts, SWA and flip TTA; tune the threshold and "
                "minimum salt area on the out-of-fold predictions; write everything as a new version "
-               "models/vNNNN in the workspace. Prints the version and its out-of-fold score.")
+               "models/vNNNN in the workspace. With --base, a short fine-tune from that version (the "
+               "'fine-tune' recipe: 4 epochs per fold, each as long as the labelled tiles, a third of them "
+               "pseudo-labels when --pseudo-labels accepted), keeping its folds so the two compare on the same "
+               "tiles. Prints the version, its out-of-fold score and its parent's on the same tiles.")
+
+#: Command-line flag of each recipe setting (a library error names the setting; the CLI adds the flag).
+FLAGS = {"encoder": "--encoder", "folds": "--folds", "epochs": "--epochs", "encoder_weights": "--encoder-weights",
+         "budget_minutes": "--budget", "channels": "--channels", "batch_size": "--batch-size",
+         "optimizer": "--optimizer", "max_lr": "--lr", "input_size": "--input-size", "resize_mode": "--resize-mode",
+         "width": "--width", "hypercolumn": "--hypercolumn", "tta": "--no-tta", "seed": "--seed",
+         "pseudo_fraction": "--pseudo-fraction", "epoch_tiles": "--epoch-tiles", "swa_epochs": "--swa-epochs",
+         "loss_schedule": "--epochs"}
+
+
+def _epoch_tiles(text):
+    from ..recipe import EPOCH_TILES
+
+    if text in EPOCH_TILES:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"expected {' or '.join(EPOCH_TILES)} or a number of tiles, got {text!r}")
 
 
 def add_arguments(parser):
+    from ..recipe import ENCODER_NAMES
     from ._common import add_data_argument, add_workspace_argument
 
     add_data_argument(parser)
     add_workspace_argument(parser)
-    parser.add_argument("--encoder", default=None, choices=["small", "resnet34", "resnet50", "xception"],
-                        help="encoder (default small, or the --base version's)")
-    parser.add_argument("--folds", type=int, default=3, metavar="K", help="k-fold cross-validation (default 3)")
-    parser.add_argument("--epochs", type=int, default=24, metavar="N",
-                        help="epochs per fold (default 24; with --budget, fewer when time runs short)")
-    parser.add_argument("--encoder-weights", default="none", metavar="W",
-                        help="none (default), imagenet (needs the network), or a local weights file")
+    parser.add_argument("--recipe", choices=["scratch", "fine-tune"], default=None,
+                        help="the preset the options below change: 'scratch' (3 folds x 24 epochs; the default) or "
+                             "'fine-tune' (the default with --base: 4 short epochs per fold from the parent)")
+    parser.add_argument("--base", default=None, metavar="VERSION",
+                        help="start from this version's weights ('latest' for the newest); keeps its folds")
     parser.add_argument("--pseudo-labels", default=None, choices=["accepted"],
                         help="also train on the accepted and corrected pseudo-labels of the curation store, and use "
                              "the training masks that review corrected in place of the originals")
-    parser.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+    recipe = parser.add_argument_group("recipe settings (default: the preset's)")
+    recipe.add_argument("--encoder", default=None, choices=list(ENCODER_NAMES),
+                        help="encoder (default small, or the --base version's)")
+    recipe.add_argument("--folds", type=int, default=None, metavar="K", help="k-fold cross-validation (default 3)")
+    recipe.add_argument("--epochs", type=int, default=None, metavar="N",
+                        help="epochs per fold (scratch 24, fine-tune 4; with --budget, fewer when time runs short)")
+    recipe.add_argument("--pseudo-fraction", type=float, default=None, metavar="F",
+                        help="largest share of an epoch's tiles drawn from pseudo-labels (default 0.33)")
+    recipe.add_argument("--epoch-tiles", type=_epoch_tiles, default=None, metavar="RULE",
+                        help="tiles per epoch: labelled+pseudo (scratch), labelled (fine-tune: the time does not "
+                             "grow with the pseudo-labels) or a number")
+    recipe.add_argument("--encoder-weights", default=None, metavar="W",
+                        help="none (default), imagenet (needs the network), or a local weights file")
+    recipe.add_argument("--budget", type=float, default=None, metavar="MINUTES",
                         help="stop cleanly when the time runs out, keeping the best weights so far")
-    parser.add_argument("--channels", nargs="+", default=(), metavar="NAME",
+    recipe.add_argument("--channels", nargs="+", default=None, metavar="NAME",
                         help="extra input channels from saltviewer.features")
-    parser.add_argument("--base", default=None, metavar="VERSION", help="start from this version's weights")
-    parser.add_argument("--batch-size", type=int, default=32, help="tiles per training batch (default 32)")
-    parser.add_argument("--optimizer", default="nsgd", choices=["nsgd", "adam"],
+    recipe.add_argument("--batch-size", type=int, default=None, help="tiles per training batch (default 32)")
+    recipe.add_argument("--optimizer", default=None, choices=["nsgd", "adam"],
                         help="normalised-gradient SGD (default) or Adam")
-    parser.add_argument("--lr", type=float, default=None, help="peak learning rate of each cosine cycle")
-    parser.add_argument("--input-size", type=int, default=None, help="encoder input size (default 128)")
-    parser.add_argument("--resize-mode", default="pad", choices=["pad", "resize"],
+    recipe.add_argument("--lr", type=float, default=None,
+                        help="peak learning rate of each cosine cycle (scratch 0.005, fine-tune 0.002)")
+    recipe.add_argument("--swa-epochs", type=int, default=None, metavar="N",
+                        help="average the weights of the last N epochs (0: none)")
+    recipe.add_argument("--input-size", type=int, default=None, help="encoder input size (default 128)")
+    recipe.add_argument("--resize-mode", default=None, choices=["pad", "resize"],
                         help="fit 101x101 tiles to the input size by padding (default) or resizing")
-    parser.add_argument("--width", type=int, default=16, help="base filters of the small encoder")
-    parser.add_argument("--hypercolumn", action="store_true", help="hypercolumn decoder head")
-    parser.add_argument("--no-tta", dest="tta", action="store_false", help="no flip TTA for the OOF maps")
-    parser.add_argument("--seed", type=int, default=0, help="seed of folds, augmentation and weights (default 0)")
+    recipe.add_argument("--width", type=int, default=None, help="base filters of the small encoder (default 16)")
+    recipe.add_argument("--hypercolumn", action="store_true", default=None, help="hypercolumn decoder head")
+    recipe.add_argument("--no-tta", dest="tta", action="store_false", default=None,
+                        help="no flip TTA for the OOF maps")
+    recipe.add_argument("--seed", type=int, default=None, help="seed of folds, augmentation and weights (default 0)")
+
+
+def build_recipe(args):
+    """The `TrainingRecipe` the arguments ask for: the preset, changed by the options given."""
+    from .._errors import SaltviewerError
+    from ..recipe import TrainingRecipe
+
+    preset = args.recipe or ("fine-tune" if args.base else "scratch")
+    recipe = TrainingRecipe.fine_tune() if preset == "fine-tune" else TrainingRecipe.from_scratch()
+    given = {"encoder": args.encoder, "folds": args.folds, "epochs": args.epochs,
+             "pseudo_fraction": args.pseudo_fraction, "epoch_tiles": args.epoch_tiles,
+             "encoder_weights": args.encoder_weights, "budget_minutes": args.budget,
+             "channels": tuple(args.channels) if args.channels is not None else None,
+             "batch_size": args.batch_size, "optimizer": args.optimizer, "max_lr": args.lr,
+             "swa_epochs": args.swa_epochs, "input_size": args.input_size, "resize_mode": args.resize_mode,
+             "width": args.width, "hypercolumn": args.hypercolumn, "tta": args.tta, "seed": args.seed}
+    try:
+        return recipe.replace(**{k: v for k, v in given.items() if v is not None}).check(), preset
+    except SaltviewerError as error:
+        name = str(error).split(" ", 1)[0]
+        raise SaltviewerError(f"{FLAGS[name]}: {error}" if name in FLAGS else str(error)) from None
 
 
 class _Progress:
@@ -46,9 +106,7 @@ class _Progress:
         self.key = None
 
     def __call__(self, event):
-        import sys
-
-        from ._common import progress_bar
+        from ._common import log, progress_bar
 
         if event.kind == "batch":
             key = (event.fold, event.epoch)
@@ -65,15 +123,14 @@ class _Progress:
             self.close()
             logs = event.logs
             extra = "".join(f"  {k} {logs[k]:.4f}" for k in ("loss", "val_loss", "val_score") if k in logs)
-            print(f"fold {event.fold + 1}/{event.n_folds} epoch {event.epoch + 1}/{event.n_epochs}{extra}",
-                  file=sys.stderr, flush=True)
+            log.info("fold %d/%d epoch %d/%d%s", event.fold + 1, event.n_folds, event.epoch + 1, event.n_epochs, extra)
         elif event.kind == "phase":
             self.close()
-            print(event.message, file=sys.stderr, flush=True)
+            log.info("%s", event.message)
         elif event.kind == "fold":
             score = event.logs.get("val_score")
-            print(f"fold {event.fold + 1}/{event.n_folds}: validation score "
-                  f"{'n/a' if score is None else f'{score:.4f}'}", file=sys.stderr, flush=True)
+            log.info("fold %d/%d: validation score %s", event.fold + 1, event.n_folds,
+                     "n/a" if score is None else f"{score:.4f}")
 
     def close(self):
         if self.bar is not None:
@@ -85,24 +142,44 @@ class _Progress:
 def run(args):
     import os
 
+    from ..workspace import as_workspace
+    from ._common import log
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    recipe, preset = build_recipe(args)
+    workspace = as_workspace(args.workspace)
+    base = args.base
+    if base == "latest":
+        base = workspace.resolve_models(["latest"])[0]
     from ..training import train_model
 
+    log.info("recipe %s: %d folds x %d epochs, %s", preset, recipe.folds, recipe.epochs,
+             ", ".join(f"{loss} {n}" for loss, n in recipe.schedule()))
     progress = _Progress()
     try:
-        result = train_model(args.data, args.workspace, encoder=args.encoder, epochs=args.epochs, folds=args.folds,
-                             encoder_weights=args.encoder_weights, pseudo_labels=args.pseudo_labels,
-                             base_version=args.base, channels=tuple(args.channels), budget_minutes=args.budget,
-                             seed=args.seed, on_progress=progress, batch_size=args.batch_size,
-                             optimizer=args.optimizer, max_lr=args.lr, input_size=args.input_size,
-                             resize_mode=args.resize_mode, width=args.width, hypercolumn=args.hypercolumn,
-                             tta=args.tta)
+        result = train_model(args.data, workspace, recipe, pseudo_labels=args.pseudo_labels, base_version=base,
+                             on_progress=progress)
     finally:
         progress.close()
-    card = result.card
-    print(f"version: {result.version}")
-    print(f"encoder: {card['encoder']}  folds: {card['folds']}  epochs: {card['epochs']}"
-          f"{'  (cut by the time budget)' if card['cut_by_budget'] else ''}")
-    print(f"threshold: {card['threshold']}  min area: {card['min_area']}")
-    print(f"oof score: {card['oof_score']:.4f}")
+    for line in summary_lines(result.card):
+        print(line)
     return 0
+
+
+def summary_lines(card):
+    """What a finished training run prints: version, recipe, data used, scores."""
+    lines = [f"version: {card['version']}" + (f" (fine-tuned from {card['parent']})" if card.get("parent") else ""),
+             f"encoder: {card['encoder']}  folds: {card['folds']}  epochs: {card['epochs']}"
+             f"{'  (cut by the time budget)' if card['cut_by_budget'] else ''}  "
+             f"time: {card['timings']['total_s'] / 60:.1f} min"]
+    pseudo = (card.get("pseudo_labels") or {}).get("count", 0)
+    corrections = (card.get("label_corrections") or {}).get("count", 0)
+    lines.append(f"trained on: {card['ids_count']} labelled tiles, {pseudo} pseudo-labels, "
+                 f"{corrections} corrected training masks")
+    lines.append(f"threshold: {card['threshold']}  min area: {card['min_area']}")
+    lines.append(f"oof score: {card['oof_score']:.4f}")
+    parent = card.get("parent_oof_score")
+    if parent:
+        lines.append(f"parent {card['parent']} on the same {parent['tiles']} tiles: {parent['score']:.4f} "
+                     f"({card['oof_score'] - parent['score']:+.4f})")
+    return lines

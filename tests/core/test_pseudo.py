@@ -297,3 +297,64 @@ def test_a_member_predicted_on_one_split_only_is_never_read_as_zeros(planted, tm
     report = propose_pseudo_labels(workspace, dataset, review=0)
     assert report.labelled == 0 and len(report.label_errors) == 0      # no label check against zeros
     assert len(report.candidates) > 0
+
+
+def test_ranked_selection_takes_the_top_tiles_with_the_empty_share(planted):
+    """--top / --share: every unanimous tile is eligible (no thresholds), the best first by rank."""
+    _, scores = _scores(planted)
+    groups = dict(zip(scores.ids, planted["groups"]))
+    unsure = [t for t, g in groups.items() if g == "unsure"]
+    everything = select_candidates(scores, top=1000, empty_share=None)
+    # the thresholds would refuse the uncertain disks; the ranking takes them, but last among salt tiles
+    assert set(unsure) <= set(everything.ids)
+    assert not set(unsure) & set(select_candidates(scores, empty_share=None).ids)
+    for rank in ("expected-iou", "agreement"):
+        ranked = select_candidates(scores, top=30, empty_share=0.4, rank=rank)
+        assert ranked.counts() == {"confident-salt": 18, "confident-empty": 12}
+        assert all(groups[t] == "salt" for t, e in zip(ranked.ids, ranked.empty) if not e)
+        assert all(groups[t] == "empty" for t, e in zip(ranked.ids, ranked.empty) if e)
+        assert planted["blank"] not in ranked.ids and ranked.stats["rank"] == rank
+        assert all(r.startswith("rank ") for r in ranked.reasons)
+    # expected IoU ranks salt tiles by it; empty tiles by the least expected salt
+    ranked = select_candidates(scores, top=60, empty_share=0.5, rank="expected-iou")
+    salt = ranked.positions[~ranked.empty]
+    empty = ranked.positions[ranked.empty]
+    assert np.all(np.diff(scores.expected_iou[salt]) <= 1e-7)
+    assert np.all(np.diff(scores.expected_salt[empty]) >= -1e-9)
+    # disputed tiles (some members see salt, others none) are never candidates
+    disputed = set(np.array(scores.ids)[scores.presence_disagreement])
+    assert disputed and not disputed & set(select_candidates(scores, share=1.0, empty_share=None).ids)
+    # a share of the eligible tiles, and one kind running short shrinks the other
+    by_share = select_candidates(scores, share=0.25, empty_share=0.39)
+    assert len(by_share) == round(0.25 * (len(scores) - 1))
+    short = select_candidates(scores, top=200, empty_share=0.9)
+    assert short.counts()["confident-empty"] == 39 and short.counts()["confident-salt"] == round(39 * 0.1 / 0.9)
+    with pytest.raises(SaltviewerError, match="top or share"):
+        select_candidates(scores, top=3, share=0.1)
+    with pytest.raises(SaltviewerError, match="rank must be"):
+        select_candidates(scores, top=3, rank="luck")
+    with pytest.raises(SaltviewerError, match="top must be"):
+        select_candidates(scores, top=-1)
+
+
+def test_expected_iou_matches_a_per_tile_reference(planted):
+    ensemble, scores = _scores(planted)
+    for k in range(0, len(scores), 7):
+        view = ensemble.tile(int(scores.indices[k]))
+        p, mask = view.probability.astype(np.float64), view.mask
+        if mask.any():
+            expected = p[mask].sum() / (mask.sum() + p[~mask].sum())
+        else:
+            expected = max(0.0, 1 - 100 * p.mean())
+        assert scores.expected_iou[k] == pytest.approx(expected, abs=2e-3), scores.ids[k]
+        assert scores.expected_salt[k] == pytest.approx(p.mean(), abs=1e-3)
+
+
+def test_cli_top_proposes_ranked_candidates(planted, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(planted["workspace"].path, ws)
+    result = saltviewer("pseudo-label", planted["root"], "--workspace", ws, "--top", "20", "--no-label-errors")
+    assert result.returncode == 0, result.stderr
+    assert "candidates: 20 (" in result.stdout and "ranked by expected-iou" in result.stdout
+    bad = saltviewer("pseudo-label", planted["root"], "--workspace", ws, "--top", "5", "--share", "0.1")
+    assert bad.returncode == 2 and "not allowed with" in bad.stderr

@@ -167,12 +167,83 @@ def test_fine_tuning_from_a_base_version_with_accepted_pseudo_labels(trained, sa
                     **dict(TINY, encoder=None))
 
 
-def test_bad_arguments_are_one_line_errors(sample_dir, tmp_path):
-    with pytest.raises(SaltviewerError, match="--epochs"):
+def test_bad_arguments_are_one_line_errors_naming_the_setting(sample_dir, tmp_path):
+    with pytest.raises(SaltviewerError, match="epochs must be an integer of at least 1, got 0"):
         train_model(sample_dir, tmp_path / "ws", epochs=0)
-    with pytest.raises(SaltviewerError, match="--encoder must be one of"):
+    with pytest.raises(SaltviewerError, match="encoder must be one of"):
         train_model(sample_dir, tmp_path / "ws", encoder="unet++")
-    with pytest.raises(SaltviewerError, match="--channels"):
+    with pytest.raises(SaltviewerError, match="channels: unknown channel 'colour'"):
         train_model(sample_dir, tmp_path / "ws", channels=("colour",))
-    with pytest.raises(SaltviewerError, match="--pseudo-labels"):
+    with pytest.raises(SaltviewerError, match="pseudo_labels must be 'accepted'"):
         train_model(sample_dir, tmp_path / "ws", pseudo_labels="rejected", epochs=1)
+    with pytest.raises(SaltviewerError, match="unknown setting 'epoch'"):
+        train_model(sample_dir, tmp_path / "ws", epoch=3)
+    with pytest.raises(SaltviewerError, match="pseudo_fraction must be a number in"):
+        train_model(sample_dir, tmp_path / "ws", pseudo_fraction=1.0)
+    assert not (tmp_path / "ws" / "models").exists() or not Workspace(tmp_path / "ws").versions()
+
+
+def test_fine_tune_starts_from_the_parents_weights_and_keeps_its_folds(trained, sample_dir, sample_dataset, tmp_path):
+    """With a learning rate of ~0 a fine-tuned fold keeps its parent's fold weights (checked, not assumed),
+    every labelled tile keeps its parent's fold, and the card says where it came from."""
+    import shutil
+
+    import keras
+
+    from saltviewer.recipe import TrainingRecipe
+    from saltviewer.training.predict import load_version_models
+
+    workspace, result, _ = trained
+    copy = Workspace(tmp_path / "ws")
+    shutil.copytree(result.path, copy.models_dir / result.version)
+    pseudo = {sample_dataset.ids[i]: np.zeros((101, 101), bool) for i in sample_dataset.indices("test")[:4]}
+    recipe = TrainingRecipe.fine_tune(epochs=1, max_lr=1e-12, swa_epochs=0, folds=2, seed=5, **TINY)
+    child = train_model(sample_dir, copy, recipe, base_version=result.version, pseudo_labels=pseudo)
+    card = child.card
+    assert card["parent"] == result.version
+    assert card["recipe"]["epoch_tiles"] == "labelled" and card["recipe"]["seed"] == 5
+    assert TrainingRecipe.from_card(card) == recipe.replace(encoder="small", input_size=128)
+    assert card["pseudo_labels"]["count"] == 4 and card["label_corrections"] is None
+    # an epoch is as long as the fold's labelled training tiles, a third of it pseudo-labels
+    for fold in card["fold_details"]:
+        assert fold["epoch_tiles"] == fold["train_tiles"]
+        assert fold["epoch_pseudo_tiles"] == min(4, round(fold["train_tiles"] / 3))
+    # the parent's folds, although the child's seed would split differently
+    with np.load(result.path / "oof.npz") as parent_oof, np.load(child.path / "oof.npz") as child_oof:
+        assert list(parent_oof["ids"]) == list(child_oof["ids"])
+        np.testing.assert_array_equal(parent_oof["folds"], child_oof["folds"])
+    assert card["parent_oof_score"]["tiles"] == card["oof_count"]
+    assert card["parent_oof_score"]["score"] == pytest.approx(workspace.card(result.version)["oof_score"], abs=1e-9)
+    parents, _ = load_version_models(workspace, result.version)
+    children, _ = load_version_models(copy, child.version)
+    fresh = keras.saving.load_model(result.path / "fold0.keras", compile=False)
+    for layer in fresh.layers:                        # what a run from scratch would start from
+        for weight in layer.weights:
+            weight.assign(np.random.default_rng(0).normal(size=weight.shape).astype("float32"))
+    for parent, kid in zip(parents, children):
+        kernels = [(p, k) for p, k, w in zip(parent.get_weights(), kid.get_weights(), kid.weights)
+                   if w.trainable]
+        assert kernels and all(np.allclose(p, k, atol=1e-5) for p, k in kernels)
+    assert not all(np.allclose(p, k, atol=1e-5) for p, k in zip(fresh.get_weights(), children[0].get_weights()))
+
+
+def test_epochs_draw_pseudo_labels_as_a_share_and_cycle_through_them():
+    from saltviewer.training.data import TileBatches
+
+    x = np.zeros((130, 101, 101, 1), np.uint8)
+    y = np.zeros((130, 101, 101), bool)
+    labelled, pseudo = np.arange(30), np.arange(30, 130)
+    batches = TileBatches(x, y, batch_size=8, augment=False, indices=labelled, pseudo_indices=pseudo,
+                          epoch_tiles=30, from_pseudo=10, seed=0)
+    assert len(batches) == 4
+    seen = []
+    for _ in range(10):
+        order = batches.order
+        assert len(order) == 30 and np.isin(order, pseudo).sum() == 10
+        assert len(set(order[np.isin(order, labelled)])) == 20          # no labelled tile twice in an epoch
+        seen.extend(order[np.isin(order, pseudo)])
+        batches.on_epoch_end()
+    assert sorted(seen) == sorted(list(pseudo))                       # 10 epochs x 10: every pseudo-label once
+    # the default: every tile once per epoch
+    plain = TileBatches(x, y, batch_size=8, augment=False, indices=labelled, pseudo_indices=pseudo)
+    assert sorted(plain.order) == list(range(130))
