@@ -53,12 +53,22 @@ def refusing_python(tmp_path):
     return path
 
 
+TOOLS = ("bash", "sh", "dirname", "readlink", "mktemp", "grep", "cat", "rm", "id", "ln", "mkdir", "date")
+
+
 def _environment(tmp_path, python):
+    """A PATH of the shell tools setup.sh uses and an empty ~/.local/bin; no apt (no system packages)."""
     home = tmp_path / "home"
     (home / ".local" / "bin").mkdir(parents=True)
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    for tool in TOOLS:
+        found = shutil.which(tool)
+        if found and not (tools / tool).exists():
+            (tools / tool).symlink_to(found)
     return dict(os.environ, PYTHON=str(python), HOME=str(home), SALTVIEWER_EXTRAS="",
                 SALTVIEWER_VENV_OPTIONS="--system-site-packages", PIP_NO_INPUT="1",
-                PATH=os.pathsep.join([str(home / ".local" / "bin"), "/usr/sbin", "/usr/bin", "/sbin", "/bin"]))
+                PATH=os.pathsep.join([str(home / ".local" / "bin"), str(tools)]))
 
 
 def test_a_python_that_refuses_pip_gets_a_venv_in_the_clone_and_saltviewer_on_path(tmp_path, refusing_python):

@@ -26,7 +26,7 @@ print(json.dumps({"backend": keras.backend.backend(), "card_backend": r.card["ke
 def test_train_and_predict_on_jax(sample_dir, tmp_path):
     env = dict(os.environ, KERAS_BACKEND="jax")
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(sample_dir), str(tmp_path / "ws")], env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=1800)   # a hang guard; loaded CI machines are slow
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["backend"] == result["card_backend"] == "jax"
