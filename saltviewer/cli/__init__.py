@@ -48,6 +48,15 @@ def _verbosity_options(parser, defaults):
                         help="less on stderr: warnings and errors only, no progress bars")
 
 
+def _with_nested(parser):
+    """`parser` and the parsers of its own subcommands, if it has any."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                yield from _with_nested(nested)
+
+
 def build_parser():
     from .. import __version__
 
@@ -62,7 +71,8 @@ def build_parser():
     for name, module in _verb_modules():
         sub = verbs.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP))
         module.add_arguments(sub)
-        _verbosity_options(sub, defaults=False)
+        for parser_ in _with_nested(sub):                      # `segy predict ... -v` too
+            _verbosity_options(parser_, defaults=False)
         sub.set_defaults(_run=module.run, _verb=name)
     return parser
 

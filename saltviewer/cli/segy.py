@@ -31,7 +31,7 @@ def add_arguments(parser):
 
     predict = actions.add_parser("predict", help="predict salt on a SEG-Y line or volume and write it as SEG-Y",
                                  description=DESCRIPTION)
-    predict.add_argument("section", type=Path, metavar="SECTION.sgy")
+    predict.add_argument("section", type=Path, metavar="SECTION.sgy", help="a SEG-Y line (2-D) or volume (3-D)")
     add_workspace_argument(predict)
     predict.add_argument("--out", type=Path, required=True, metavar="SALT.sgy",
                          help="SEG-Y to write (.npy/.zarr and .json go beside it)")
@@ -42,7 +42,7 @@ def add_arguments(parser):
     predict.add_argument("--no-tta", dest="tta", action="store_false", help="no flip test-time augmentation")
     predict.add_argument("--folds", type=int, nargs="+", default=None, metavar="K",
                          help="use only these fold models of each version (default all)")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--batch-size", type=int, default=64, metavar="N", help="tiles per batch (default 64)")
     predict.add_argument("--scheduler", default=None, metavar="ADDRESS",
                          help="volumes: a dask.distributed scheduler (tcp://host:8786); default local threads")
     predict.add_argument("--workers", type=int, default=None, metavar="N", help="volumes: local threads")
@@ -52,7 +52,7 @@ def add_arguments(parser):
     predict.set_defaults(_segy=_predict)
 
     tiles = actions.add_parser("tiles", help="cut a SEG-Y line or volume into a data folder of tiles with a manifest")
-    tiles.add_argument("section", type=Path, metavar="SECTION.sgy")
+    tiles.add_argument("section", type=Path, metavar="SECTION.sgy", help="a SEG-Y line (2-D) or volume (3-D)")
     tiles.add_argument("out", type=Path, metavar="OUT_DIR", help="new or empty folder")
     tiles.add_argument("--overlap", type=int, default=0, help="pixels shared by neighbouring tiles (default 0)")
     tiles.add_argument("--every", type=int, default=1, metavar="K", help="volumes: every K-th section (default 1)")
@@ -64,7 +64,8 @@ def add_arguments(parser):
     assemble = actions.add_parser("assemble", help="the masks in force on a tiles folder, back on its section as SEG-Y")
     assemble.add_argument("folder", type=Path, metavar="OUT_DIR", help="a folder made by `segy tiles`")
     add_workspace_argument(assemble, required=False)
-    assemble.add_argument("--out", type=Path, required=True, metavar="MASKS.sgy")
+    assemble.add_argument("--out", type=Path, required=True, metavar="MASKS.sgy",
+                          help="SEG-Y to write, with the section's headers")
     assemble.add_argument("--predicted", action="store_true",
                           help="fill tiles without a decision with the ensemble's consensus mask")
     assemble.add_argument("--models", nargs="+", default=["all"], metavar="NAME",

@@ -82,6 +82,9 @@ def test_verbose_and_quiet_work_before_and_after_the_verb():
     assert parser.parse_args(["check", "d", "-vv"]).verbose == 2
     assert parser.parse_args(["-q", "check", "d"]).quiet == 1
     assert parser.parse_args(["check", "-q", "d"]).quiet == 1
+    _, verbs = _subparsers()
+    if "segy" in verbs:                                  # a verb with actions of its own takes them too
+        assert parser.parse_args(["segy", "tiles", "a.sgy", "out", "-v"]).verbose == 1
 
 
 def test_sample_check_encode_score_round_trip(tmp_path):
