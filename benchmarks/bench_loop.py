@@ -26,7 +26,8 @@ Everything is kept under --work (default /work/bench/loop) and a cut run resumes
 stopped: each finished step writes its result file. ``--report`` only rebuilds the JSON and
 the plot from what is there.
 
-Run:  nohup python benchmarks/bench_loop.py > /work/bench/loop.log 2>&1 &
+Run:  nohup sh -c 'until python benchmarks/bench_loop.py; do [ $? -eq 3 ] || break; done' > /work/bench/loop.log 2>&1 &
+      (exit status 3: the watchdog cut a hung run; the loop resumes it)
 Writes benchmarks/results/loop.json and benchmarks/results/loop.png.
 """
 
@@ -471,6 +472,32 @@ PLAN = [
 ]
 
 
+def start_watchdog(idle_seconds=300):
+    """Exit with status 3 (after dumping every thread's stack) when the process burns no CPU for
+    `idle_seconds`: a hung TensorFlow input pipeline is cut, and a wrapper loop resumes the run."""
+    import faulthandler
+    import resource
+    import threading
+
+    def used():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def watch():
+        last, since = used(), time.monotonic()
+        while True:
+            time.sleep(15)
+            now = used()
+            if now - last > 1.0:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since > idle_seconds:
+                log(f"watchdog: no progress for {idle_seconds} s; stacks follow, then exit 3 to resume")
+                faulthandler.dump_traceback(all_threads=True)
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=TGS)
@@ -489,6 +516,8 @@ def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     loop = Loop(args)
     start = time.monotonic()
+    if not args.report:
+        start_watchdog()
     loop.prepare()
     if not args.report:
         loop.round0()

@@ -19,36 +19,47 @@ from pathlib import Path
 from types import SimpleNamespace
 
 __all__ = ["RetrainOptions", "Outcome", "train_version", "predict_pool", "run_in_process", "encoder_names",
-           "version_score", "compare_scores", "progress_position"]
+           "version_score", "compare_scores", "progress_position", "training_data_line", "estimate_line",
+           "measured_speed"]
 
 
 @dataclass
 class RetrainOptions:
-    """What the Retrain widget asks for.
+    """What the Retrain widget asks for; unset settings come from the training recipe's preset.
 
     Attributes
     ----------
-    encoder : str
-    epochs, folds : int
+    base_version : str or None
+        Fine-tune from this version (it becomes the parent; the preset is
+        `TrainingRecipe.fine_tune`), or train from scratch (`TrainingRecipe.from_scratch`).
     pseudo_labels : bool
         Train on the accepted and corrected pseudo-labels of the curation store too.
-    base_version : str or None
-        Start from this version's weights (it becomes the parent).
-    encoder_weights : str
+    encoder : str or None
+    epochs, folds : int or None
+    encoder_weights : str or None
     budget_minutes : float or None
     extra : dict
-        More keyword arguments for `saltviewer.training.train_model` (model width, input
-        size, batch size: tests use tiny models this way).
+        More recipe settings (model width, input size, batch size: tests use tiny models
+        this way).
     """
 
-    encoder: str = "small"
-    epochs: int = 30
-    folds: int = 5
-    pseudo_labels: bool = True
     base_version: object = None
-    encoder_weights: str = "none"
+    pseudo_labels: bool = True
+    encoder: object = None
+    epochs: object = None
+    folds: object = None
+    encoder_weights: object = None
     budget_minutes: object = None
     extra: dict = field(default_factory=dict)
+
+    def recipe(self):
+        """The `TrainingRecipe` these options make: the preset, changed by what is set."""
+        from saltviewer.recipe import TrainingRecipe
+
+        recipe = TrainingRecipe.fine_tune() if self.base_version else TrainingRecipe.from_scratch()
+        given = {"encoder": None if self.base_version else self.encoder, "epochs": self.epochs, "folds": self.folds,
+                 "encoder_weights": self.encoder_weights, "budget_minutes": self.budget_minutes}
+        return recipe.replace(**{k: v for k, v in given.items() if v is not None}, **self.extra)
 
 
 @dataclass
@@ -106,11 +117,9 @@ def train_version(dataset, workspace, options, on_progress=None, cancel=None):
     try:
         from saltviewer.training import train_model
 
-        result = train_model(
-            dataset, workspace, encoder=options.encoder, epochs=int(options.epochs), folds=int(options.folds),
-            encoder_weights=options.encoder_weights, pseudo_labels="accepted" if options.pseudo_labels else None,
-            base_version=options.base_version or None, budget_minutes=options.budget_minutes,
-            on_progress=on_progress, cancel=cancel, **options.extra)
+        result = train_model(dataset, workspace, options.recipe(), base_version=options.base_version or None,
+                             pseudo_labels="accepted" if options.pseudo_labels else None,
+                             on_progress=on_progress, cancel=cancel)
     except Exception as error:   # every failure becomes one line for the person
         return _failure(error, "training")
     return Outcome("done", result.version, result.card, f"trained {result.version}")
@@ -194,7 +203,11 @@ def run_in_process(task, dataset, workspace, *, options=None, version=None, prop
                     child.kill()
                     child.wait()
             _close(child.stdin)
-    if outcome is None:
+    if outcome is None and cancel is not None and cancel.is_set():
+        what = "training" if task in ("train", "retrain") else f"predicting with {version}"
+        outcome = Outcome("cancelled", message=f"{what} cancelled; nothing was written and every existing model is kept.")
+        log_path.unlink(missing_ok=True)
+    elif outcome is None:
         outcome = Outcome("failed", message=f"the {task} process ended unexpectedly (exit code {child.returncode}); "
                                             f"its output is in {log_path}")
     elif outcome.status == "failed":
@@ -218,6 +231,7 @@ def _follow(child, on_progress, cancel):
                     child.stdin.flush()
                 except (OSError, ValueError):
                     pass
+                _stop(child)
                 return
 
     watcher = threading.Thread(target=tell_cancel, daemon=True)
@@ -238,6 +252,31 @@ def _follow(child, on_progress, cancel):
         watcher.join(timeout=1)
     child.wait()
     return outcome
+
+
+#: Seconds a cancelled child gets to stop at its next batch before it is told to end (SIGTERM: it
+#: cleans up and exits), and then before it is killed.
+CANCEL_GRACE = (0.7, 1.0)
+
+
+def _stop(child):
+    """End a cancelled child within about `sum(CANCEL_GRACE)` seconds, whatever it is doing.
+
+    The child stops by itself at its next batch end; one busy elsewhere (loading TensorFlow,
+    a long prediction batch) gets SIGTERM, which it turns into an exit that runs its cleanup
+    (a half-written version's folder is removed); one that still lives is killed.
+    """
+    import signal
+
+    for grace, how in zip(CANCEL_GRACE, (signal.SIGTERM, signal.SIGKILL)):
+        try:
+            child.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            try:
+                child.send_signal(how)
+            except OSError:
+                return
 
 
 def _close(stream):
@@ -261,26 +300,84 @@ def version_score(card):
 def compare_scores(workspace, version):
     """One line: the version's validation score beside its parent's (or the best earlier one).
 
+    A fine-tuned version keeps its parent's folds, so the two are compared on the same
+    tiles (``parent_oof_score`` in the card); otherwise on each one's own out-of-fold tiles.
+
     >>> compare_scores(workspace, "v0004")   # doctest: +SKIP
-    'v0004: validation 0.812  ·  parent v0003: 0.795  (+0.017)'
+    'v0004: validation 0.812  ·  parent v0003 on the same 3,200 tiles: 0.795  (+0.017)'
     """
     card = workspace.card(version)
     score = version_score(card)
     text = f"{version}: validation {_fmt(score)}"
     parent = card.get("parent")
-    if parent and parent in workspace.versions():
-        other, label = parent, "parent"
+    same = card.get("parent_oof_score")
+    if parent and same and isinstance(same.get("score"), (int, float)):
+        other_score = float(same["score"])
+        text += f"  ·  parent {parent} on the same {int(same.get('tiles', 0)):,} tiles: {_fmt(other_score)}"
     else:
-        earlier = [(version_score(workspace.card(v)), v) for v in workspace.versions() if v < version]
-        earlier = [(s, v) for s, v in earlier if s is not None]
-        if not earlier:
-            return text + "  ·  first version"
-        other, label = max(earlier)[1], "best earlier"
-    other_score = version_score(workspace.card(other))
-    text += f"  ·  {label} {other}: {_fmt(other_score)}"
+        if parent and parent in workspace.versions():
+            other, label = parent, "parent"
+        else:
+            earlier = [(version_score(workspace.card(v)), v) for v in workspace.versions() if v < version]
+            earlier = [(s, v) for s, v in earlier if s is not None]
+            if not earlier:
+                return text + "  ·  first version"
+            other, label = max(earlier)[1], "best earlier"
+        other_score = version_score(workspace.card(other))
+        text += f"  ·  {label} {other}: {_fmt(other_score)}"
     if score is not None and other_score is not None:
         text += f"  ({score - other_score:+.3f})"
     return text
+
+
+def training_data_line(card):
+    """What a version trained on, in words: labelled tiles, pseudo-labels, corrected masks, time."""
+    pseudo = (card.get("pseudo_labels") or {}).get("count", 0)
+    corrected = (card.get("label_corrections") or {}).get("count", 0)
+    minutes = (card.get("timings") or {}).get("total_s", 0) / 60
+    return (f"trained on {card.get('ids_count', 0):,} labelled tiles, {pseudo:,} pseudo-labels and "
+            f"{corrected:,} corrected training masks in {minutes:.1f} min")
+
+
+def measured_speed(workspace, encoder):
+    """Training tiles per second measured by this workspace's latest run of `encoder`, or None."""
+    for version in reversed(workspace.versions()):
+        card = workspace.card(version)
+        if card.get("encoder") != encoder or (card.get("input_size") or 128) != 128:
+            continue
+        tiles = seconds = 0
+        for fold in card.get("fold_details") or []:
+            per_epoch = fold.get("epoch_tiles") or fold.get("train_tiles") or 0
+            tiles += per_epoch * (fold.get("epochs_run") or 0)
+            seconds += fold.get("seconds") or 0
+        if tiles and seconds > 30:      # too short a run says more about start-up than speed
+            return tiles / seconds
+    return None
+
+
+def estimate_line(options, dataset, workspace, pseudo):
+    """'About N min on this machine for …': the time a run will take, before it starts."""
+    recipe = options.recipe()
+    encoder = recipe.encoder
+    if encoder is None and options.base_version:
+        encoder = workspace.card(options.base_version).get("encoder")
+    labelled = int(dataset.has_mask.sum())
+    pseudo = pseudo if options.pseudo_labels else 0
+    speed = measured_speed(workspace, encoder or "small")
+    seconds = recipe.estimate_seconds(labelled, pseudo, encoder=encoder, tiles_per_second=speed)
+    how = "measured here" if speed else "benchmark speed"
+    kind = f"fine-tune of {options.base_version}" if options.base_version else "training from scratch"
+    return (f"About {_duration(seconds)} ({how}): {kind}, {recipe.folds} folds × {recipe.epochs} epochs, "
+            f"{labelled:,} labelled tiles{f', {pseudo:,} pseudo-labels' if pseudo else ''}.")
+
+
+def _duration(seconds):
+    minutes = seconds / 60
+    if minutes < 1.5:
+        return f"{max(seconds, 1):.0f} s"
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    return f"{minutes / 60:.1f} h"
 
 
 def _fmt(score):

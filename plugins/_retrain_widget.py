@@ -51,6 +51,8 @@ class RetrainWidget(QWidget):
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
         self.extra_options = {}
+        self._fresh_combo = True
+        self._pseudo_count = 0
         self.predict_after = True
         self.worker = None
         self.cancel_event = None
@@ -76,13 +78,14 @@ class RetrainWidget(QWidget):
                                       "keras.applications backbones")
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setValue(int(settings.get("epochs", 30)))
-        self.epochs_spin.setToolTip("Epochs per fold (BCE + Dice for the first half, Lovasz hinge for the rest)")
+        self.epochs_spin.setToolTip("Epochs per fold (BCE + Dice for the first half, Lovasz hinge for the rest). "
+                                    "A fine-tune's epoch is as long as the labelled tiles, a third of it "
+                                    "pseudo-labels, so its time does not grow with the pool.")
         self.folds_spin = QSpinBox()
         self.folds_spin.setRange(1, 10)
-        self.folds_spin.setValue(int(settings.get("folds", 5)))
         self.folds_spin.setToolTip("k-fold cross-validation; the version is the ensemble of its k fold models "
-                                   "(1: one model, a fifth of the labelled tiles held out)")
+                                   "(1: one model, a fifth of the labelled tiles held out). A fine-tune keeps "
+                                   "its parent's folds.")
         self.budget_spin = QDoubleSpinBox()
         self.budget_spin.setRange(0, 24 * 60)
         self.budget_spin.setDecimals(0)
@@ -93,8 +96,11 @@ class RetrainWidget(QWidget):
         self.pseudo_check = QCheckBox("include accepted pseudo-labels")
         self.pseudo_check.setChecked(bool(settings.get("pseudo_labels", True)))
         self.base_combo = QComboBox()
-        self.base_combo.setToolTip("Start every fold from this version's weights (it becomes the parent), "
-                                   "or train from scratch")
+        self.base_combo.setToolTip("Fine-tune from this version (the default: the newest; a short run that keeps "
+                                   "its folds), or train from scratch (the long recipe)")
+        self.estimate_label = QLabel("")
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setStyleSheet("color: #c8c8c8;")
         form = QFormLayout()
         form.addRow("Encoder", self.encoder_combo)
         form.addRow("Epochs", self.epochs_spin)
@@ -102,7 +108,12 @@ class RetrainWidget(QWidget):
         form.addRow("Budget", self.budget_spin)
         form.addRow("Start from", self.base_combo)
         form.addRow("", self.pseudo_check)
+        form.addRow("", self.estimate_label)
         self.base_combo.currentIndexChanged.connect(self._on_base_changed)
+        for spin in (self.epochs_spin, self.folds_spin, self.budget_spin):
+            spin.valueChanged.connect(self._update_estimate)
+        self.pseudo_check.toggled.connect(self._update_estimate)
+        self.encoder_combo.currentIndexChanged.connect(self._update_estimate)
 
         self.train_button = QPushButton("Retrain")
         self.train_button.setToolTip("Train a new model version; existing versions are never changed")
@@ -158,8 +169,12 @@ class RetrainWidget(QWidget):
                 label = f"{version}  ({card.get('encoder', '?')}, {'n/a' if score is None else f'{score:.3f}'})"
                 self.base_combo.addItem(label, version)
         index = self.base_combo.findData(current)
-        self.base_combo.setCurrentIndex(max(index, 0))
+        if index < 0 or (current is None and self._fresh_combo):
+            index = 1 if self.base_combo.count() > 1 else 0      # the newest version: a fine-tune
+        self._fresh_combo = self.base_combo.count() <= 1
+        self.base_combo.setCurrentIndex(index)
         self.base_combo.blockSignals(False)
+        self._on_base_changed()
         self._update_pseudo_count()
         running = self.worker is not None
         self.train_button.setEnabled(self.session.is_open and not running)
@@ -170,12 +185,41 @@ class RetrainWidget(QWidget):
             self.status_label.setText(f"{n:,} labelled tiles to train on.")
 
     def _on_base_changed(self, *_):
+        """Fill the form with the preset of the choice: a fine-tune of the version, or from scratch."""
+        from saltviewer.recipe import TrainingRecipe
+
         version = self.base_combo.currentData()
+        for spin in (self.epochs_spin, self.folds_spin):
+            spin.blockSignals(True)
         if version and self.session.workspace is not None:
-            encoder = self.session.workspace.card(version).get("encoder")
-            if encoder:
-                self.encoder_combo.setCurrentText(encoder)
-        self.encoder_combo.setEnabled(not version)
+            card = self.session.workspace.card(version)
+            preset = TrainingRecipe.fine_tune()
+            if card.get("encoder"):
+                self.encoder_combo.setCurrentText(card["encoder"])
+            self.folds_spin.setValue(int(card.get("folds") or preset.folds))
+        else:
+            preset = TrainingRecipe.from_scratch()
+            self.folds_spin.setValue(preset.folds)
+        self.epochs_spin.setValue(preset.epochs)
+        for spin in (self.epochs_spin, self.folds_spin):
+            spin.blockSignals(False)
+        running = self.worker is not None
+        self.encoder_combo.setEnabled(not version and not running)
+        self.folds_spin.setEnabled(not version and not running)
+        self.train_button.setText(f"Fine-tune {version}" if version else "Train from scratch")
+        self._update_estimate()
+
+    def _update_estimate(self, *_):
+        from ._retrain import estimate_line
+
+        if not self.session.is_open:
+            self.estimate_label.setText("")
+            return
+        try:
+            text = estimate_line(self.options(), self.session.dataset, self.session.workspace, self._pseudo_count)
+        except Exception as error:      # a setting the recipe refuses: say which
+            text = f"Cannot train with these settings: {error}"
+        self.estimate_label.setText(text)
 
     def _update_pseudo_count(self, *_):
         if not self.session.is_open:
@@ -188,14 +232,17 @@ class RetrainWidget(QWidget):
             n = None
         count = "" if n is None else f" ({n:,})"
         self.pseudo_check.setText(f"include accepted pseudo-labels{count}")
+        self._pseudo_count = n or 0
+        self._update_estimate()
 
     def options(self):
         """The `RetrainOptions` the form holds."""
         budget = self.budget_spin.value()
-        return RetrainOptions(encoder=self.encoder_combo.currentText(), epochs=self.epochs_spin.value(),
-                              folds=self.folds_spin.value(), pseudo_labels=self.pseudo_check.isChecked(),
-                              base_version=self.base_combo.currentData(), budget_minutes=budget or None,
-                              extra=dict(self.extra_options))
+        base = self.base_combo.currentData()
+        return RetrainOptions(encoder=None if base else self.encoder_combo.currentText(),
+                              epochs=self.epochs_spin.value(), folds=self.folds_spin.value(),
+                              pseudo_labels=self.pseudo_check.isChecked(), base_version=base,
+                              budget_minutes=budget or None, extra=dict(self.extra_options))
 
     # ------------------------------------------------------------------ running
     @property
@@ -205,12 +252,13 @@ class RetrainWidget(QWidget):
     def start(self):
         """Start training in a worker thread (returns at once)."""
         from napari.qt.threading import create_worker
+        from napari.utils import progress
 
         if self.running or not self.session.is_open:
             return
         options = self.options()
-        save_settings(retrain={"encoder": options.encoder, "epochs": options.epochs, "folds": options.folds,
-                               "pseudo_labels": options.pseudo_labels, "budget": self.budget_spin.value()})
+        save_settings(retrain={"encoder": self.encoder_combo.currentText(), "pseudo_labels": options.pseudo_labels,
+                               "budget": self.budget_spin.value()})
         self.cancel_event = threading.Event()
         # closing the viewer mid-run stops the child at its next batch
         self.destroyed.connect(lambda *_, cancel=self.cancel_event: cancel.set())
@@ -218,9 +266,11 @@ class RetrainWidget(QWidget):
         self.plot.preload()
         self.plot.clear("Waiting for the first epoch…")
         self.result_label.setText("")
-        self.status_label.setText("Starting (loading TensorFlow)…")
+        self.status_label.setText("Starting: loading TensorFlow in a separate process (about 10 s)…")
         self._done = 0
         self._set_running(True)
+        self._close_progress()
+        self.progress = progress(total=0, desc="Retrain: loading TensorFlow")    # shown at once, indeterminate
         task = "retrain" if self.predict_after else "train"
         worker = create_worker(run_in_process, task, self.session.dataset, self.session.workspace,
                                options=options, on_progress=self._relay.event.emit, cancel=self.cancel_event,
@@ -231,11 +281,11 @@ class RetrainWidget(QWidget):
         worker.start()
 
     def cancel(self):
-        """Ask the running worker to stop at the next batch."""
+        """Stop the run: at the next batch, or by ending its process within about 3 s."""
         if self.cancel_event is not None and self.running:
             self.cancel_event.set()
             self.cancel_button.setEnabled(False)
-            self.status_label.setText("Cancelling at the next batch…")
+            self.status_label.setText("Cancelling…")
 
     def _set_running(self, running):
         self.train_button.setEnabled(not running and self.session.is_open)
@@ -244,7 +294,9 @@ class RetrainWidget(QWidget):
                        self.base_combo, self.data_bar.open_button):
             widget.setEnabled(not running)
         if not running:
-            self._on_base_changed()
+            version = self.base_combo.currentData()
+            self.encoder_combo.setEnabled(not version)
+            self.folds_spin.setEnabled(not version)
 
     def _on_event(self, event):
         from napari.utils import progress
@@ -303,18 +355,24 @@ class RetrainWidget(QWidget):
     def _on_version_written(self, version):
         """The new version exists (prediction may still run): show its score, tell the other widgets."""
         self._close_progress()
-        self.result_label.setText(compare_scores(self._job[1], version))
+        self.result_label.setText(self._result_text(version))
         if self.session.workspace is self._job[1]:
             self.session.versions_changed.emit()
         if self.predict_after:
             self.status_label.setText(f"{version} written; predicting the unlabelled pool…")
+
+    def _result_text(self, version):
+        from ._retrain import training_data_line
+
+        workspace = self._job[1]
+        return f"{compare_scores(workspace, version)}\n{training_data_line(workspace.card(version))}"
 
     def _finish(self, outcome):
         self._close_progress()
         self.worker = None
         self._set_running(False)
         if outcome.version is not None:
-            self.result_label.setText(compare_scores(self._job[1], outcome.version))
+            self.result_label.setText(self._result_text(outcome.version))
             if self.session.workspace is self._job[1]:
                 self.session.versions_changed.emit()
                 self.session.decisions_changed.emit(None)

@@ -56,6 +56,18 @@ def main():
 
     threading.Thread(target=watch_stdin, daemon=True).start()
 
+    def stop(signum, frame):
+        # told to end (the GUI's cancel found this process busy): leave through the cleanup
+        # code (finally blocks remove a half-written version's folder), no outcome to send
+        cancel.set()
+        raise SystemExit(143)
+
+    import signal
+
+    signal.signal(signal.SIGTERM, stop)
+    send("event", {"kind": "phase", "fold": 0, "n_folds": 0, "epoch": 0, "n_epochs": 0, "batch": 0, "n_batches": 0,
+                   "logs": {}, "message": "loading TensorFlow"})
+
     def on_progress(event):
         send("event", {name: getattr(event, name) for name in
                        ("kind", "fold", "n_folds", "epoch", "n_epochs", "batch", "n_batches", "logs", "message")})

@@ -146,15 +146,18 @@ class TileBatches(_pydataset_base()):
                                                                     and not len(self.indices)):
             raise SaltviewerError("no tiles to draw the epoch from.")
         self.epoch_tiles, self.from_pseudo = int(epoch_tiles), int(from_pseudo)
-        self._labelled_stream = _Stream(self.indices, self.rng, shuffle)
-        self._pseudo_stream = _Stream(self.pseudo_indices, self.rng, shuffle)
+        # the epoch's order has a generator of its own: Keras may call on_epoch_end while its
+        # prefetching thread is still augmenting with `rng`
+        self._order_rng = np.random.default_rng([seed, 1])
+        self._labelled_stream = _Stream(self.indices, self._order_rng, shuffle)
+        self._pseudo_stream = _Stream(self.pseudo_indices, self._order_rng, shuffle)
         self.order = self._draw()
 
     def _draw(self):
         """This epoch's rows: `epoch_tiles` of them, `from_pseudo` from the pseudo-labels."""
         rows = np.concatenate([self._labelled_stream.take(self.epoch_tiles - self.from_pseudo),
                                self._pseudo_stream.take(self.from_pseudo)])
-        return self.rng.permutation(rows) if self.shuffle else rows
+        return self._order_rng.permutation(rows) if self.shuffle else rows
 
     def __len__(self):
         return int(np.ceil(self.epoch_tiles / self.batch_size))

@@ -79,10 +79,13 @@ def test_cancel_midway_writes_nothing(retrain, qtbot):
     widget._relay.event.connect(seen.append)
     widget.start()
     qtbot.waitUntil(lambda: any(e.kind == "batch" for e in seen), timeout=180_000)
+    clicked = time.monotonic()
     qtbot.mouseClick(widget.cancel_button, 1)
     assert widget.cancel_event.is_set()
     outcome = _wait_finished(qtbot, widget, timeout=120)
+    stopped = time.monotonic() - clicked
     assert outcome.status == "cancelled"
+    assert stopped < 3.0, f"cancel took {stopped:.1f} s"
     assert "nothing was written" in widget.status_label.text()
     assert workspace.versions() == []
     assert [p.name for p in workspace.models_dir.iterdir()] == []     # no half-written version
@@ -122,6 +125,10 @@ def test_scores_are_shown_beside_the_parents(workspace):
     assert compare_scores(workspace, first) == f"{first}: validation 0.795  ·  first version"
     child = workspace.add_version({"encoder": "small", "oof_score": 0.812, "parent": first})
     assert compare_scores(workspace, child) == f"{child}: validation 0.812  ·  parent {first}: 0.795  (+0.017)"
+    same = workspace.add_version({"encoder": "small", "oof_score": 0.81, "parent": first,
+                                  "parent_oof_score": {"score": 0.8, "tiles": 3200}})
+    assert compare_scores(workspace, same) == (f"{same}: validation 0.810  ·  parent {first} on the same 3,200 tiles: "
+                                               "0.800  (+0.010)")
     worse = workspace.add_version({"encoder": "small", "oof_score": 0.7})
     assert compare_scores(workspace, worse).endswith(f"best earlier {child}: 0.812  (-0.112)")
     assert version_score({"oof_score": float("nan")}) is None
@@ -137,3 +144,69 @@ def test_progress_counts_batches_over_folds_and_epochs():
 
     positions = [progress_position(event(f, e, b)) for f in range(2) for e in range(3) for b in range(4)]
     assert positions == [(k + 1, 24) for k in range(24)]
+
+
+@pytest.mark.slow
+def test_cancel_while_tensorflow_loads_ends_the_process_at_once(retrain, qtbot):
+    """Progress shows at once; a cancel before the first batch ends the child process, writing nothing."""
+    viewer, widget = retrain
+    workspace = widget.session.workspace
+    seen = []
+    widget._relay.event.connect(seen.append)
+    started = time.monotonic()
+    widget.start()
+    assert widget.progress is not None                    # napari's activity dock shows it before any event
+    qtbot.waitUntil(lambda: bool(seen), timeout=30_000)
+    first = time.monotonic() - started
+    assert seen[0].kind == "phase" and "TensorFlow" in seen[0].message
+    assert first < 6.0, f"first progress after {first:.1f} s"
+    clicked = time.monotonic()
+    widget.cancel()
+    outcome = _wait_finished(qtbot, widget, timeout=60)
+    assert outcome.status == "cancelled", outcome.message
+    assert time.monotonic() - clicked < 3.0
+    assert workspace.versions() == [] and not any(workspace.models_dir.glob(".training-*"))
+
+
+def test_the_form_offers_a_fine_tune_of_the_newest_version_with_its_time(make_napari_viewer, sample_dir, tmp_path):
+    """With a version in the workspace the dock defaults to the fine-tune recipe (the CLI's defaults too)."""
+    import json
+    import shutil
+
+    from saltviewer import Workspace
+    from saltviewer.plugins._retrain import RetrainOptions, estimate_line, training_data_line
+    from saltviewer.plugins._session import session_for
+    from saltviewer.recipe import TrainingRecipe
+
+    workspace = Workspace(tmp_path / "ws")
+    card = {"encoder": "small", "folds": 3, "input_size": 128, "oof_score": 0.7, "ids_count": 60,
+            "fold_details": [{"epoch_tiles": 40, "epochs_run": 24, "seconds": 60.0}] * 3,
+            "pseudo_labels": {"count": 12}, "label_corrections": None, "timings": {"total_s": 200}}
+    version = workspace.add_version(card)
+    viewer = make_napari_viewer()
+    session_for(viewer).open(sample_dir, workspace.path)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Retrain")
+    assert widget.base_combo.currentData() == version
+    assert widget.epochs_spin.value() == TrainingRecipe.fine_tune().epochs
+    assert widget.folds_spin.value() == 3 and not widget.folds_spin.isEnabled()
+    assert widget.train_button.text() == f"Fine-tune {version}"
+    options = widget.options()
+    assert options.recipe() == TrainingRecipe.fine_tune(folds=3)
+    text = widget.estimate_label.text()
+    assert text.startswith("About ") and f"fine-tune of {version}" in text and "measured here" in text
+    widget.base_combo.setCurrentIndex(widget.base_combo.findData(None))
+    assert widget.epochs_spin.value() == TrainingRecipe.from_scratch().epochs and widget.folds_spin.isEnabled()
+    assert widget.train_button.text() == "Train from scratch"
+    assert "training from scratch" in widget.estimate_label.text()
+    # the estimate follows the measured speed: 40 tiles x 24 epochs x 3 folds in 180 s
+    dataset = widget.session.dataset
+    slow = json.loads(json.dumps(card))
+    for fold in slow["fold_details"]:
+        fold["seconds"] = 600.0
+    shutil.rmtree(workspace.models_dir)
+    workspace.add_version(slow)
+    fast_line = estimate_line(RetrainOptions(base_version=None, epochs=24, folds=3), dataset, Workspace(tmp_path / "x"), 0)
+    slow_line = estimate_line(RetrainOptions(base_version=None, epochs=24, folds=3), dataset, workspace, 0)
+    assert "benchmark speed" in fast_line and "measured here" in slow_line
+    assert training_data_line(card) == ("trained on 60 labelled tiles, 12 pseudo-labels and 0 corrected training "
+                                        "masks in 3.3 min")
