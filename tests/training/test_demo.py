@@ -3,9 +3,9 @@
 import pytest
 
 from saltviewer import Workspace, open_dataset
+from saltviewer.recipe import TrainingRecipe
 
-TINY = (dict(encoder="small", folds=2, epochs=1, width=4, seed=1),
-        dict(encoder="small", folds=2, epochs=1, width=4, seed=2))
+TINY = tuple(TrainingRecipe.from_scratch(folds=2, epochs=1, width=4, seed=seed) for seed in (1, 2))
 
 
 def test_demo_trains_predicts_proposes_and_finds_mosaics_then_reuses_them(tmp_path):
@@ -21,8 +21,9 @@ def test_demo_trains_predicts_proposes_and_finds_mosaics_then_reuses_them(tmp_pa
     assert len(dataset) == 64
     workspace = Workspace(result.workspace)
     assert workspace.versions() == result.versions and len(result.versions) == 2
-    for version in result.versions:
+    for version, recipe in zip(result.versions, TINY):
         assert workspace.has_predictions(version, dataset)
+        assert TrainingRecipe.from_card(workspace.card(version)).seed == recipe.seed
         assert 0.0 <= result.scores[version] <= 1.0
     store = CurationStore(workspace.store_path)
     counts = store.counts(dataset)
