@@ -87,7 +87,7 @@ def salt_layers(path, data=None, settings=None):
                                   "blending": "additive", "contrast_limits": [0.0, 1.0],
                                   "metadata": {**meta, "saltviewer_role": "segy:probability"}}, "image"),
         (_display(data, mask), {"name": f"{name} mask", "colormap": label_colours(SALT), "opacity": 0.9,
-                                "contour": 2, "metadata": {**meta, "saltviewer_role": "segy:mask"}}, "labels"),
+                                "metadata": {**meta, "saltviewer_role": "segy:mask"}}, "labels"),
     ]
 
 

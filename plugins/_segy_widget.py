@@ -121,7 +121,10 @@ class SegyWidget(QWidget):
         for data, kwargs, kind in tuples:
             if kwargs["name"] in self.viewer.layers:
                 self.viewer.layers.remove(kwargs["name"])
-            layers.append(getattr(self.viewer, f"add_{kind}")(data, **kwargs))
+            layer = getattr(self.viewer, f"add_{kind}")(data, **kwargs)
+            if kind == "labels":
+                layer.contour = 2                 # the mask's outline over the heat map
+            layers.append(layer)
         settings = tuples[0][1]["metadata"].get("prediction", {})
         ensemble = settings.get("ensemble", {})
         if ensemble:

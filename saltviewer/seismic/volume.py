@@ -97,6 +97,7 @@ def open_target(path, shape, dtype, chunks):
 
         import zarr
 
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         target = zarr.open_array(str(tmp), mode="w", shape=shape, dtype=dtype, chunks=chunks)
 

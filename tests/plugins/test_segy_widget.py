@@ -76,13 +76,14 @@ def test_dock_shows_salt_and_a_click_opens_the_tile_in_review(make_napari_viewer
     manifest = widget.set_tiles_folder(cut_tiles(path, tmp_path / "tiles").folder)
     assert len(manifest) == 12
     session_for(viewer).open(manifest.folder, workspace.path)   # the tiles and a workspace are open in Review
+    _, review = viewer.window.add_plugin_dock_widget("saltviewer", "Review", tabify=True)
+    qtbot.waitUntil(lambda: review.reviewer is not None, timeout=15_000)
     clicked = []
     widget.tile_clicked.connect(clicked.append)
     tile = widget.pick((150.0, 260.0))                          # sample 150, trace 260
     assert tile == manifest.tile_at(0, 150, 260) and clicked == [tile]
     assert manifest.place(tile)[1:] == (101, 202)
     assert np.allclose(viewer.layers["segy: tile"].data[0].min(axis=0), [101, 202])
-    _, review = viewer.window.add_plugin_dock_widget("saltviewer", "Review")   # docked by the click already
     qtbot.waitUntil(lambda: review.current is not None and review.current.tile == tile, timeout=15_000)
     assert widget.pick((5000.0, 5000.0)) is None
     viewer.window._qt_window.grab().save(str(tmp_path / "segy_dock.png"))
