@@ -83,18 +83,32 @@ def coverage_classes(masks):
     own class, and the others fall in coverage deciles ((k-1)/10, k/10]. Computed on
     pixel counts, so a mask of exactly 10% salt is class 1, never class 2 by rounding.
 
+    This is the one coverage-class rule of saltviewer: folds (`saltviewer.training.folds`),
+    the loop benchmark's split (`saltviewer.loop`) and the exploration report all use it.
+
     Parameters
     ----------
-    masks : (N, 101, 101) ndarray of bool
+    masks : (N, H, W) ndarray of bool (or 0/1 integers)
 
     Returns
     -------
     classes : (N,) ndarray of int
         In 0..10.
+
+    Examples
+    --------
+    >>> masks = np.zeros((3, 10, 10), bool); masks[1, :1, :5] = True; masks[2] = True
+    >>> coverage_classes(masks).tolist()
+    [0, 1, 10]
     """
-    masks = _stack(masks, "masks", bool)
-    counts = masks.reshape(len(masks), -1).sum(1).astype(np.int64)
-    return (counts * 10 + _PIXELS - 1) // _PIXELS
+    masks = np.asarray(masks)
+    if masks.ndim == 2:
+        masks = masks[None]
+    if masks.ndim != 3:
+        raise SaltviewerError(f"masks must have shape (N, H, W), got {masks.shape}.")
+    pixels = masks.shape[1] * masks.shape[2]
+    counts = np.count_nonzero(masks.reshape(len(masks), -1), axis=1).astype(np.int64)
+    return (counts * 10 + pixels - 1) // pixels
 
 
 def coverage_class_label(k):

@@ -8,29 +8,13 @@ import numpy as np
 
 from ._errors import SaltviewerError
 
-__all__ = ["loop_split", "simulate_review", "ReviewTally", "coverage_class"]
-
-
-def coverage_class(masks):
-    """Salt-coverage class of each mask: 0 for no salt, else ``ceil(10 * coverage)`` (1..10).
-
-    Parameters
-    ----------
-    masks : (N, H, W) ndarray of bool
-
-    Returns
-    -------
-    classes : (N,) ndarray of int
-    """
-    masks = np.asarray(masks, bool)
-    coverage = masks.reshape(len(masks), -1).mean(axis=1)
-    return np.ceil(coverage * 10).astype(int)
+__all__ = ["loop_split", "simulate_review", "ReviewTally"]
 
 
 def loop_split(ids, masks, n_labelled, n_eval, seed=0, n_pool=None):
     """Split labelled tiles into a labelled part, a pool and an evaluation part.
 
-    Each coverage class (`coverage_class`) is shuffled and cut in the same proportions, so
+    Each coverage class (`saltviewer.explore.coverage_classes`) is shuffled and cut in the same proportions, so
     the three parts hold the same mix of empty, small and large salt bodies.
 
     Parameters
@@ -65,7 +49,9 @@ def loop_split(ids, masks, n_labelled, n_eval, seed=0, n_pool=None):
             raise SaltviewerError(f"{name} must be in 0..{n}, got {value!r}.")
     if n_labelled + n_eval > n:
         raise SaltviewerError(f"n_labelled + n_eval = {n_labelled + n_eval} is more than the {n} tiles.")
-    classes = coverage_class(masks)
+    from .explore import coverage_classes
+
+    classes = coverage_classes(masks)
     rng = np.random.default_rng(seed)
     parts = {"labelled": [], "pool": [], "eval": []}
     for c in np.unique(classes):

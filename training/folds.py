@@ -3,24 +3,9 @@
 import numpy as np
 
 from .._errors import SaltviewerError
+from ..explore import coverage_classes      # the one coverage-class rule, re-exported here
 
 __all__ = ["coverage_classes", "stratified_folds"]
-
-
-def coverage_classes(masks):
-    """Salt-coverage class of each mask: 0 for no salt, else ``ceil(10 * coverage)`` (1..10).
-
-    Parameters
-    ----------
-    masks : (N, H, W) ndarray of bool
-
-    Returns
-    -------
-    classes : (N,) ndarray of int
-    """
-    masks = np.asarray(masks)
-    coverage = masks.reshape(len(masks), -1).mean(axis=1)
-    return np.ceil(coverage * 10).astype(int)
 
 
 def stratified_folds(masks, n_folds=5, seed=0):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from saltviewer import SaltviewerError, open_dataset
-from saltviewer.loop import coverage_class, loop_split, simulate_review
+from saltviewer.explore import coverage_classes as coverage_class
+from saltviewer.loop import loop_split, simulate_review
 from saltviewer.store import CurationStore, Proposal
 
 
