@@ -10,13 +10,14 @@ decides what the person sees (a napari notification with one clear line).
 """
 
 import json
-import math
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+
+from saltviewer.workspace import version_score
 
 __all__ = ["RetrainOptions", "Outcome", "train_version", "predict_pool", "run_in_process", "encoder_names",
            "version_score", "compare_scores", "progress_position", "training_data_line", "estimate_line",
@@ -284,17 +285,6 @@ def _close(stream):
         stream.close()
     except (OSError, ValueError):
         pass
-
-
-def version_score(card):
-    """A version's validation score (out-of-fold competition score), or None."""
-    if not card:
-        return None
-    for key in ("oof_score", "val_score", "score"):
-        value = card.get(key)
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
-    return None
 
 
 def compare_scores(workspace, version):

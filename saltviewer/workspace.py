@@ -28,9 +28,29 @@ from ._atomic import atomic_open, atomic_path
 from ._errors import SaltviewerError
 from .rle import TILE_SHAPE
 
-__all__ = ["Workspace", "as_workspace"]
+__all__ = ["Workspace", "as_workspace", "version_score"]
 
 _VERSION = re.compile(r"^v(\d{4,})$")
+
+
+def version_score(card):
+    """A version's validation score from its card (the out-of-fold competition score), or None.
+
+    The one rule for "how good is this version", used by the CLI, the Retrain dock and the
+    benchmarks.
+
+    >>> version_score({"oof_score": 0.75}), version_score({"oof_score": float("nan")}), version_score(None)
+    (0.75, None, None)
+    """
+    import math
+
+    if not card:
+        return None
+    for key in ("oof_score", "val_score", "score"):
+        value = card.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return None
 
 
 def as_workspace(workspace):
