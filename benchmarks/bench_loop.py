@@ -488,9 +488,10 @@ def start_watchdog(idle_seconds=300):
         while True:
             time.sleep(15)
             now = used()
-            if now - last > 1.0:
-                last, since = now, time.monotonic()
-            elif time.monotonic() - since > idle_seconds:
+            if now - last > 1.0:        # a second of CPU in 15 s: working (a hung one spins far less)
+                since = time.monotonic()
+            last = now
+            if time.monotonic() - since > idle_seconds:
                 log(f"watchdog: no progress for {idle_seconds} s; stacks follow, then exit 3 to resume")
                 faulthandler.dump_traceback(all_threads=True)
                 os._exit(3)

@@ -5,6 +5,8 @@ others extra feature channels (see `saltviewer.features`). Targets are float32
 ``(batch, 101, 101, 1)`` 0/1 masks.
 """
 
+import threading
+
 import numpy as np
 from scipy import ndimage
 
@@ -149,6 +151,7 @@ class TileBatches(_pydataset_base()):
         # the epoch's order has a generator of its own: Keras may call on_epoch_end while its
         # prefetching thread is still augmenting with `rng`
         self._order_rng = np.random.default_rng([seed, 1])
+        self._lock = threading.Lock()
         self._labelled_stream = _Stream(self.indices, self._order_rng, shuffle)
         self._pseudo_stream = _Stream(self.pseudo_indices, self._order_rng, shuffle)
         self.order = self._draw()
@@ -163,6 +166,10 @@ class TileBatches(_pydataset_base()):
         return int(np.ceil(self.epoch_tiles / self.batch_size))
 
     def __getitem__(self, index):
+        with self._lock:           # Keras may call on_epoch_end while its prefetching thread is here
+            return self._batch(index)
+
+    def _batch(self, index):
         rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
         x = as_float(self.x[rows])
         y = None if self.y is None else np.asarray(self.y[rows], np.float32)[..., None]
@@ -175,7 +182,8 @@ class TileBatches(_pydataset_base()):
 
     def on_epoch_end(self):
         if self.shuffle or self.epoch_tiles != len(self.indices) + len(self.pseudo_indices):
-            self.order = self._draw()
+            with self._lock:
+                self.order = self._draw()
 
 
 class _Stream:

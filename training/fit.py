@@ -257,6 +257,7 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
     started = time.monotonic()
     wall_start = time.time()
     emit = on_progress or (lambda event: None)
+    configure_backend()
     if recipe is None:
         recipe = TrainingRecipe.from_scratch()
     elif not isinstance(recipe, TrainingRecipe):
@@ -412,6 +413,28 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
         return TrainResult(version, card, workspace.version_dir(version), list(np.array(ids)[has_oof]), probs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+#: TensorFlow's inter-op threads: at least this many. With one per core (2 here) its thread pool
+#: could deadlock, the train step waiting for a batch that the input pipeline (a Python generator
+#: prefetched by tf.data) had no thread left to make; seen twice on a loaded 2-core machine.
+MIN_INTER_OP_THREADS = 4
+
+
+def configure_backend():
+    """Give TensorFlow enough inter-op threads (see `MIN_INTER_OP_THREADS`); a no-op on other
+    backends or once TensorFlow has started (``TF_NUM_INTEROP_THREADS`` set earlier wins)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow" or os.environ.get("TF_NUM_INTEROP_THREADS"):
+        return
+    import tensorflow as tf
+
+    try:
+        if tf.config.threading.get_inter_op_parallelism_threads() < MIN_INTER_OP_THREADS:
+            tf.config.threading.set_inter_op_parallelism_threads(max(MIN_INTER_OP_THREADS, os.cpu_count() or 1))
+    except RuntimeError:       # TensorFlow already running: keep what it has
+        pass
 
 
 def parent_folds(workspace, base_version, parent_card, ids, fold_of, folds):
