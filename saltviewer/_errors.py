@@ -1,4 +1,4 @@
-"""Exceptions a person can act on."""
+"""Exceptions a person can act on, and the argument checks that raise them."""
 
 
 class SaltviewerError(ValueError):
@@ -11,3 +11,25 @@ class SaltviewerError(ValueError):
 
 class DataError(SaltviewerError):
     """A data file or folder breaks a rule of the competition layout."""
+
+
+def check_fraction(value, name):
+    """`value` as a float in [0, 1], or a `SaltviewerError` naming `name`.
+
+    The one fraction rule of the library (shares, agreements, thresholds of selection); the
+    command line adds its flag to the message where it catches it.
+
+    >>> check_fraction("0.25", "share")
+    0.25
+    >>> check_fraction(2, "share")
+    Traceback (most recent call last):
+    ...
+    saltviewer._errors.SaltviewerError: share must be a number in [0, 1], got 2.0.
+    """
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise SaltviewerError(f"{name} must be a number in [0, 1], got {value!r}.")
+    return value

@@ -6,7 +6,7 @@ plain functions so that tests can check them on tiny data.
 
 import numpy as np
 
-from ._errors import SaltviewerError
+from ._errors import SaltviewerError, check_fraction
 
 __all__ = ["loop_split", "simulate_review", "ReviewTally"]
 
@@ -91,8 +91,7 @@ def simulate_review(store, dataset, tiles, truth, *, accept_at=0.8, kind="pseudo
     """
     from .metric import image_precisions
 
-    if not 0 <= float(accept_at) <= 1:
-        raise SaltviewerError(f"accept_at must be in [0, 1], got {accept_at!r}.")
+    accept_at = check_fraction(accept_at, "accept_at")
     tally = ReviewTally(reviewed=0, accepted=0, corrected=0, skipped=0)
     for tile in tiles:
         item = store.item(dataset, tile, kind)

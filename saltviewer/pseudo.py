@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import SaltviewerError
+from ._errors import check_fraction as _check_fraction
 from .ensemble import Ensemble
 from .store import CurationStore, Proposal
 from .workspace import as_workspace
@@ -93,16 +94,6 @@ class Selection:
 
 def _percent(value):
     return f"{100 * value:.1f}%"
-
-
-def _check_fraction(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not 0 <= value <= 1:
-        raise SaltviewerError(f"{name} must be a number in [0, 1], got {value!r}.")
-    return value
 
 
 def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SHARE, min_agreement=0.9,

@@ -54,17 +54,14 @@ def add_arguments(parser):
 
 
 def _empty_share(text):
-    from .._errors import SaltviewerError
+    from .._errors import SaltviewerError, check_fraction
 
     if text in ("auto", "none"):
         return None if text == "none" else "auto"
     try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 1:
-        raise SaltviewerError(f"--empty-share: expected 'auto', 'none' or a number in [0, 1], got {text!r}.")
-    return value
+        return check_fraction(text, "--empty-share")
+    except SaltviewerError:
+        raise SaltviewerError(f"--empty-share: expected 'auto', 'none' or a number in [0, 1], got {text!r}.") from None
 
 
 def run(args):
