@@ -464,11 +464,10 @@ SMOKE_TUNE = {"epochs": 1, "width": 4, "folds": 2, "swa_epochs": 0}
 PLAN = [
     ("default", 0, ["baseline", "blind", "queue-100", "queue-300", "queue-1000", "random-100", "random-300",
                     "random-1000", "queue-300+blind"]),
+    ("default", 1, ["baseline", "blind", "queue-1000", "random-1000", "queue-300", "random-300", "queue-300+blind",
+                    "queue-100", "random-100"]),
     ("long", 0, ["baseline", "blind", "queue-1000", "random-1000", "queue-300+blind"]),
-    ("default", 1, ["baseline", "blind", "queue-100", "queue-300", "queue-1000", "random-100", "random-300",
-                    "random-1000", "queue-300+blind"]),
     ("default", 2, ["baseline", "blind", "queue-300", "queue-1000", "random-300", "random-1000"]),
-    ("long", 1, ["baseline", "blind", "queue-1000", "random-1000", "queue-300+blind"]),
 ]
 
 
