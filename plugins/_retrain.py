@@ -91,9 +91,9 @@ def encoder_names():
 
 
 def _failure(error, what):
-    from saltviewer import SaltviewerError
+    from saltviewer._errors import SaltviewerError, TrainingCancelled
 
-    if type(error).__name__ == "TrainingCancelled":
+    if isinstance(error, TrainingCancelled):
         return Outcome("cancelled", message=f"{what} cancelled; nothing was written and every existing model is kept.")
     if isinstance(error, SaltviewerError):
         return Outcome("failed", message=f"{what} failed: {error}")

@@ -9,6 +9,14 @@ class SaltviewerError(ValueError):
     """
 
 
+class TrainingCancelled(Exception):
+    """Training or prediction stopped because its ``cancel`` event was set; nothing was written.
+
+    Defined here, with the other errors, so that training's modules and the docks that run
+    them can name it without importing each other (or Keras).
+    """
+
+
 class DataError(SaltviewerError):
     """A data file or folder breaks a rule of the competition layout."""
 

@@ -303,7 +303,7 @@ def recompute_batchnorm(model, batches, cancel=None):
     n_batches : int
     """
     from .data import as_float
-    from .fit import TrainingCancelled
+    from .._errors import TrainingCancelled
 
     bn = batchnorm_layers(model)
     if not bn:

@@ -40,15 +40,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import SaltviewerError
+from .._errors import SaltviewerError, TrainingCancelled
 
 __all__ = ["train_model", "TrainResult", "TrainingCancelled", "default_loss_schedule", "load_pseudo_labels",
            "load_label_corrections",
            "prepare_inputs"]
-
-
-class TrainingCancelled(Exception):
-    """Training (or prediction) stopped because its ``cancel`` event was set; nothing was written."""
 
 
 @dataclass

@@ -84,7 +84,8 @@ def predict_dataset(data, workspace, versions=("latest",), *, split=None, tta=Tr
     from ..workspace import as_workspace
     from .._atomic import atomic_path
     from .callbacks import ProgressEvent
-    from .fit import TrainingCancelled, prepare_inputs
+    from .._errors import TrainingCancelled
+    from .fit import prepare_inputs
     from .tta import predict_probabilities
 
     workspace = as_workspace(workspace)

@@ -36,7 +36,7 @@ def predict_logits(model, x, batch_size=64, flip=False, cancel=None):
     logits : (N, 101, 101) ndarray of float32
     """
     from .data import as_float
-    from .fit import TrainingCancelled
+    from .._errors import TrainingCancelled
 
     out = np.empty(x.shape[:3], np.float32)
     for start in range(0, len(x), batch_size):
