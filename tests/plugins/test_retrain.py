@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 import pytest
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import Qt, QTimer
 
 
 #: A model small enough to train an epoch on the 60 labelled sample tiles in seconds.
@@ -80,7 +80,7 @@ def test_cancel_midway_writes_nothing(retrain, qtbot):
     widget.start()
     qtbot.waitUntil(lambda: any(e.kind == "batch" for e in seen), timeout=180_000)
     clicked = time.monotonic()
-    qtbot.mouseClick(widget.cancel_button, 1)
+    qtbot.mouseClick(widget.cancel_button, Qt.MouseButton.LeftButton)   # PyQt6 takes no int for an enum
     assert widget.cancel_event.is_set()
     outcome = _wait_finished(qtbot, widget, timeout=120)
     stopped = time.monotonic() - clicked
