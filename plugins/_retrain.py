@@ -353,8 +353,12 @@ def estimate_line(options, dataset, workspace, pseudo):
         encoder = workspace.card(options.base_version).get("encoder")
     labelled = int(dataset.has_mask.sum())
     pseudo = pseudo if options.pseudo_labels else 0
-    speed = measured_speed(workspace, encoder or "small")
-    seconds = recipe.estimate_seconds(labelled, pseudo, encoder=encoder, tiles_per_second=speed)
+    from saltviewer.training.encoders import encoder_spec
+
+    spec = encoder_spec(encoder or "small")
+    speed = measured_speed(workspace, spec.name)
+    seconds = recipe.estimate_seconds(labelled, pseudo, train_speed=speed or spec.train_speed,
+                                      predict_speed=spec.predict_speed)
     how = "measured here" if speed else "benchmark speed"
     kind = f"fine-tune of {options.base_version}" if options.base_version else "training from scratch"
     return (f"About {_duration(seconds)} ({how}): {kind}, {recipe.folds} folds × {recipe.epochs} epochs, "

@@ -25,16 +25,10 @@ from dataclasses import dataclass
 
 from ._errors import SaltviewerError
 
-__all__ = ["TrainingRecipe", "ENCODER_NAMES", "EPOCH_TILES", "estimate_training_seconds", "TRAIN_TILES_PER_SECOND"]
+__all__ = ["TrainingRecipe", "EPOCH_TILES", "estimate_training_seconds"]
 
-#: Encoders `saltviewer.training.build_unet` knows.
-ENCODER_NAMES = ("small", "resnet34", "resnet50", "xception")
 #: Rules for the number of tiles drawn per epoch (or a positive int).
 EPOCH_TILES = ("labelled+pseudo", "labelled")
-#: Training throughput at input size 128 on 2 CPU cores (benchmarks/results/training_throughput.json).
-TRAIN_TILES_PER_SECOND = {"small": 51.2, "resnet34": 10.7, "resnet50": 5.7, "xception": 4.5}
-#: Prediction throughput (one model pass) on the same machine.
-PREDICT_TILES_PER_SECOND = {"small": 222.5, "resnet34": 44.3, "resnet50": 28.3, "xception": 15.7}
 
 
 @dataclass(frozen=True)
@@ -43,8 +37,9 @@ class TrainingRecipe:
 
     Parameters
     ----------
-    encoder : {"small", "resnet34", "resnet50", "xception"} or None
-        None: ``"small"``, or the parent's encoder when fine-tuning.
+    encoder : str or None
+        A name of `saltviewer.training.encoders.ENCODERS` (checked by training, where the
+        encoders live); None: ``"small"``, or the parent's encoder when fine-tuning.
     folds : int
         k of k-fold cross-validation; every fold model is kept (the version is their
         ensemble). 1 trains one model with a stratified fifth held out.
@@ -143,7 +138,7 @@ class TrainingRecipe:
             if not ok:
                 raise SaltviewerError(f"{name} must be {rule}, got {getattr(self, name)!r}.")
 
-        need(self.encoder is None or self.encoder in ENCODER_NAMES, "encoder", f"one of {', '.join(ENCODER_NAMES)}")
+        need(self.encoder is None or isinstance(self.encoder, str), "encoder", "an encoder's name")
         need(_is_int(self.folds) and self.folds >= 1, "folds", "an integer of at least 1")
         need(_is_int(self.epochs) and self.epochs >= 1, "epochs", "an integer of at least 1")
         if self.loss_schedule is not None:
@@ -158,8 +153,8 @@ class TrainingRecipe:
         need(self.swa_epochs is None or (_is_int(self.swa_epochs) and self.swa_epochs >= 0), "swa_epochs",
              "an integer of at least 0")
         need(_is_int(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer of at least 1")
-        need(self.input_size is None or (_is_int(self.input_size) and self.input_size >= 101), "input_size",
-             "an integer of at least 101")
+        need(self.input_size is None or (_is_int(self.input_size) and self.input_size >= 16), "input_size",
+             "an integer of at least 16")
         need(self.resize_mode in ("pad", "resize"), "resize_mode", "'pad' or 'resize'")
         need(_is_int(self.width) and self.width >= 1, "width", "an integer of at least 1")
         need(self.budget_minutes is None or (_is_number(self.budget_minutes) and self.budget_minutes > 0),
@@ -216,25 +211,10 @@ class TrainingRecipe:
         from_pseudo = min(pseudo, int(round(total * f))) if labelled else min(pseudo, total)
         return total, from_pseudo
 
-    def estimate_seconds(self, labelled, pseudo=0, encoder=None, tiles_per_second=None):
-        """Rough wall time of a run on this recipe, from the encoder's measured speed.
-
-        Parameters
-        ----------
-        labelled : int
-            Labelled tiles (all folds together).
-        pseudo : int
-            Pseudo-labelled tiles available.
-        encoder : str, optional
-            The encoder when the recipe leaves it to the parent.
-        tiles_per_second : float, optional
-            Measured training speed; default `TRAIN_TILES_PER_SECOND` of the encoder.
-
-        Returns
-        -------
-        seconds : float
-        """
-        return estimate_training_seconds(self, labelled, pseudo, encoder=encoder, tiles_per_second=tiles_per_second)
+    def estimate_seconds(self, labelled, pseudo=0, *, train_speed, predict_speed):
+        """Rough wall time of a run on this recipe (see `estimate_training_seconds`)."""
+        return estimate_training_seconds(self, labelled, pseudo, train_speed=train_speed,
+                                         predict_speed=predict_speed)
 
     # ------------------------------------------------------------------ card
     def to_card(self):
@@ -256,20 +236,39 @@ class TrainingRecipe:
         return cls(**{k: v for k, v in recipe.items() if k in known})
 
 
-def estimate_training_seconds(recipe, labelled, pseudo=0, *, encoder=None, tiles_per_second=None):
-    """Wall time of a training run: tiles drawn over all folds and epochs, plus each fold's
-    out-of-fold prediction and a fixed start-up (see `TrainingRecipe.estimate_seconds`)."""
-    encoder = encoder or recipe.encoder or "small"
-    speed = float(tiles_per_second or TRAIN_TILES_PER_SECOND.get(encoder, TRAIN_TILES_PER_SECOND["small"]))
-    size = int(recipe.input_size or 128)
-    speed *= (128 / size) ** 2
+def estimate_training_seconds(recipe, labelled, pseudo=0, *, train_speed, predict_speed):
+    """Wall time of a training run: the tiles drawn over all folds and epochs at `train_speed`,
+    the validation passes, BatchNorm pass and out-of-fold prediction at `predict_speed`, and a
+    fixed start-up.
+
+    Parameters
+    ----------
+    recipe : TrainingRecipe
+    labelled : int
+        Labelled tiles (all folds together).
+    pseudo : int
+        Pseudo-labelled tiles available.
+    train_speed, predict_speed : float
+        Tiles per second at input size 128 (the encoder's `EncoderSpec` speeds, or what the
+        workspace measured); scaled by the input size.
+
+    Returns
+    -------
+    seconds : float
+
+    Examples
+    --------
+    >>> round(estimate_training_seconds(TrainingRecipe.fine_tune(), 3200, 5000, train_speed=50, predict_speed=200) / 60)
+    11
+    """
+    scale = (128 / int(recipe.input_size or 128)) ** 2
+    train_speed, predict_speed = float(train_speed) * scale, float(predict_speed) * scale
     n_models = max(int(recipe.folds), 1)
     per_fold_labelled = labelled * (n_models - 1) / n_models if n_models > 1 else labelled * 0.8
     validation = labelled / n_models if n_models > 1 else labelled * 0.2
     per_epoch, _ = recipe.epoch_size(int(round(per_fold_labelled)), int(pseudo))
-    train = n_models * recipe.epochs * per_epoch / speed
-    predict_speed = PREDICT_TILES_PER_SECOND.get(encoder, PREDICT_TILES_PER_SECOND["small"]) * (128 / size) ** 2
-    # per epoch: a validation pass; per fold: BatchNorm pass over the training tiles, OOF with TTA
+    train = n_models * recipe.epochs * per_epoch / train_speed
+    # per epoch a validation pass; per fold a BatchNorm pass over the training tiles and the OOF with TTA
     evaluate = n_models * (recipe.epochs * validation + per_fold_labelled + validation * (2 if recipe.tta else 1))
     return float(train + evaluate / predict_speed + 10 + 5 * n_models)
 

@@ -34,6 +34,10 @@ class EncoderSpec:
         ``"caffe"`` (x 255, minus the ImageNet channel means).
     imagenet : bool
         ImageNet weights exist through `keras.applications`.
+    train_speed, predict_speed : float
+        Tiles per second at `input_size` on 2 CPU cores, training and predicting (one pass),
+        from benchmarks/results/training_throughput.json: what the Retrain dock's time
+        estimate starts from before the workspace has measured its own.
     """
 
     name: str
@@ -42,20 +46,22 @@ class EncoderSpec:
     rgb: bool
     preprocess: str
     imagenet: bool
+    train_speed: float = 50.0
+    predict_speed: float = 200.0
 
 
 ENCODERS = {
-    "small": EncoderSpec("small", 128, 32, False, "unit", False),
-    "resnet34": EncoderSpec("resnet34", 128, 32, False, "unit", False),
-    "resnet50": EncoderSpec("resnet50", 128, 32, True, "caffe", True),
-    "xception": EncoderSpec("xception", 128, 32, True, "tf", True),
+    "small": EncoderSpec("small", 128, 32, False, "unit", False, 51.2, 222.5),
+    "resnet34": EncoderSpec("resnet34", 128, 32, False, "unit", False, 10.7, 44.3),
+    "resnet50": EncoderSpec("resnet50", 128, 32, True, "caffe", True, 5.7, 28.3),
+    "xception": EncoderSpec("xception", 128, 32, True, "tf", True, 4.5, 15.7),
 }
 
 
 def encoder_spec(name):
     """The `EncoderSpec` of an encoder name, or a clear error."""
     if name not in ENCODERS:
-        raise SaltviewerError(f"--encoder must be one of {', '.join(ENCODERS)}; got {name!r}.")
+        raise SaltviewerError(f"encoder must be one of {', '.join(ENCODERS)}; got {name!r}.")
     return ENCODERS[name]
 
 

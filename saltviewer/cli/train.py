@@ -30,7 +30,7 @@ def _epoch_tiles(text):
 
 
 def add_arguments(parser):
-    from ..recipe import ENCODER_NAMES
+    from ..training.encoders import ENCODERS      # no Keras: the encoders' table only
     from ._common import add_data_argument, add_workspace_argument
 
     add_data_argument(parser)
@@ -44,7 +44,7 @@ def add_arguments(parser):
                         help="also train on the accepted and corrected pseudo-labels of the curation store, and use "
                              "the training masks that review corrected in place of the originals")
     recipe = parser.add_argument_group("recipe settings (default: the preset's)")
-    recipe.add_argument("--encoder", default=None, choices=list(ENCODER_NAMES),
+    recipe.add_argument("--encoder", default=None, choices=list(ENCODERS),
                         help="encoder (default small, or the --base version's)")
     recipe.add_argument("--folds", type=int, default=None, metavar="K", help="k-fold cross-validation (default 3)")
     recipe.add_argument("--epochs", type=int, default=None, metavar="N",

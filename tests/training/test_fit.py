@@ -197,7 +197,7 @@ def test_fine_tune_starts_from_the_parents_weights_and_keeps_its_folds(trained, 
     copy = Workspace(tmp_path / "ws")
     shutil.copytree(result.path, copy.models_dir / result.version)
     pseudo = {sample_dataset.ids[i]: np.zeros((101, 101), bool) for i in sample_dataset.indices("test")[:4]}
-    recipe = TrainingRecipe.fine_tune(epochs=1, max_lr=1e-12, swa_epochs=0, folds=2, seed=5, **TINY)
+    recipe = TrainingRecipe.fine_tune(epochs=1, max_lr=1e-12, swa_epochs=0, folds=2, **dict(TINY, seed=5))
     child = train_model(sample_dir, copy, recipe, base_version=result.version, pseudo_labels=pseudo)
     card = child.card
     assert card["parent"] == result.version

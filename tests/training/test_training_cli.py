@@ -51,3 +51,44 @@ def test_help_lists_the_verbs_without_importing_keras():
             "import saltviewer.training; print('keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_train_base_fine_tunes_with_the_accepted_pseudo_labels(sample_dir, tmp_path, capsys):
+    """`train --base latest --pseudo-labels accepted`: the card names the parent, what was used, the recipe."""
+    import numpy as np
+
+    from saltviewer import CurationStore, open_dataset
+    from saltviewer.recipe import TrainingRecipe
+
+    ws = tmp_path / "ws"
+    tiny = ["--width", "4", "--batch-size", "16"]
+    assert main(["train", str(sample_dir), "-w", str(ws), "--epochs", "1", "--folds", "2", *tiny]) == 0
+    capsys.readouterr()
+    dataset = open_dataset(sample_dir)
+    drawn = np.zeros((101, 101), bool)
+    drawn[60:] = True
+    with CurationStore(Workspace(ws).store_path) as store:
+        for i in dataset.indices("test")[:2]:
+            store.correct(dataset, dataset.ids[i], drawn)
+        store.correct(dataset, dataset.ids[int(dataset.indices("train")[0])], drawn, kind="label")
+    code = main(["train", str(sample_dir), "-w", str(ws), "--base", "latest", "--pseudo-labels", "accepted",
+                 "--epochs", "1", "--swa-epochs", "0", *tiny])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "version: v0002 (fine-tuned from v0001)" in out
+    assert "trained on: 60 labelled tiles, 2 pseudo-labels, 1 corrected training masks" in out
+    assert "parent v0001 on the same 60 tiles:" in out
+    card = Workspace(ws).card("v0002")
+    assert card["parent"] == "v0001" and card["folds"] == 2 and card["epochs"] == 1
+    assert card["pseudo_labels"]["count"] == 2 and card["label_corrections"]["count"] == 1
+    recipe = TrainingRecipe.from_card(card)
+    assert recipe.epoch_tiles == "labelled" and recipe.max_lr == TrainingRecipe.fine_tune().max_lr
+    assert card["parent_oof_score"]["tiles"] == 60
+
+
+def test_train_names_the_flag_of_a_bad_setting(sample_dir, tmp_path, capsys):
+    assert main(["train", str(sample_dir), "-w", str(tmp_path / "ws"), "--pseudo-fraction", "1.5"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--pseudo-fraction: pseudo_fraction must be a number in [0, 1)" in err
+    assert main(["train", str(sample_dir), "-w", str(tmp_path / "ws"), "--epochs", "0"]) == 1
+    assert "--epochs: epochs must be an integer of at least 1, got 0" in capsys.readouterr().err
