@@ -58,6 +58,7 @@ class RetrainOptions:
         from saltviewer.recipe import TrainingRecipe
 
         recipe = TrainingRecipe.fine_tune() if self.base_version else TrainingRecipe.from_scratch()
+        # (the widget fills `folds` with the parent's: a fine-tune keeps its folds)
         given = {"encoder": None if self.base_version else self.encoder, "epochs": self.epochs, "folds": self.folds,
                  "encoder_weights": self.encoder_weights, "budget_minutes": self.budget_minutes}
         return recipe.replace(**{k: v for k, v in given.items() if v is not None}, **self.extra)

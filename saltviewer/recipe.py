@@ -118,9 +118,18 @@ class TrainingRecipe:
         return cls().replace(**changes)
 
     @classmethod
-    def fine_tune(cls, **changes):
-        """A short turn of the loop from a parent version (see the module's notes)."""
+    def fine_tune(cls, parent=None, **changes):
+        """A short turn of the loop from a parent version (see the module's notes).
+
+        Parameters
+        ----------
+        parent : dict, optional
+            The parent's card: the fine-tune keeps its number of folds (so that every tile
+            stays in its fold and the two versions compare on the same tiles).
+        """
         base = cls(folds=3, epochs=4, max_lr=0.002, swa_epochs=2, epoch_tiles="labelled")
+        if parent and parent.get("folds"):
+            base = base.replace(folds=int(parent["folds"]))
         return base.replace(**changes)
 
     def replace(self, **changes):

@@ -77,13 +77,14 @@ def add_arguments(parser):
     recipe.add_argument("--seed", type=int, default=None, help="seed of folds, augmentation and weights (default 0)")
 
 
-def build_recipe(args):
-    """The `TrainingRecipe` the arguments ask for: the preset, changed by the options given."""
+def build_recipe(args, parent=None):
+    """The `TrainingRecipe` the arguments ask for: the preset (a fine-tune keeps the `parent`
+    card's folds), changed by the options given."""
     from .._errors import SaltviewerError
     from ..recipe import TrainingRecipe
 
     preset = args.recipe or ("fine-tune" if args.base else "scratch")
-    recipe = TrainingRecipe.fine_tune() if preset == "fine-tune" else TrainingRecipe.from_scratch()
+    recipe = TrainingRecipe.fine_tune(parent) if preset == "fine-tune" else TrainingRecipe.from_scratch()
     given = {"encoder": args.encoder, "folds": args.folds, "epochs": args.epochs,
              "pseudo_fraction": args.pseudo_fraction, "epoch_tiles": args.epoch_tiles,
              "encoder_weights": args.encoder_weights, "budget_minutes": args.budget,
@@ -143,18 +144,15 @@ def run(args):
     import os
 
     from ..workspace import as_workspace
-    from ._common import log
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    recipe, preset = build_recipe(args)
     workspace = as_workspace(args.workspace)
     base = args.base
     if base == "latest":
         base = workspace.resolve_models(["latest"])[0]
+    recipe, preset = build_recipe(args, workspace.card(base) if base else None)
     from ..training import train_model
 
-    log.info("recipe %s: %d folds x %d epochs, %s", preset, recipe.folds, recipe.epochs,
-             ", ".join(f"{loss} {n}" for loss, n in recipe.schedule()))
     progress = _Progress()
     try:
         result = train_model(args.data, workspace, recipe, pseudo_labels=args.pseudo_labels, base_version=base,
@@ -168,7 +166,12 @@ def run(args):
 
 def summary_lines(card):
     """What a finished training run prints: version, recipe, data used, scores."""
+    recipe = card.get("recipe") or {}
+    stages = ", ".join(f"{loss} {n}" for loss, n in (recipe.get("resolved") or {}).get("loss_schedule", []))
     lines = [f"version: {card['version']}" + (f" (fine-tuned from {card['parent']})" if card.get("parent") else ""),
+             f"recipe: {card['folds']} folds x {card['epochs']} epochs ({stages}), epoch tiles "
+             f"{recipe.get('epoch_tiles', 'labelled+pseudo')}, pseudo-labels at most "
+             f"{recipe.get('pseudo_fraction', 0):.0%} of an epoch",
              f"encoder: {card['encoder']}  folds: {card['folds']}  epochs: {card['epochs']}"
              f"{'  (cut by the time budget)' if card['cut_by_budget'] else ''}  "
              f"time: {card['timings']['total_s'] / 60:.1f} min"]
