@@ -120,7 +120,7 @@ def _tile_masks(probability, cutoff, min_area):
     return masks
 
 
-def section(work, versions, runs=((50, "file"), (50, "tile"), (0, "file"))):
+def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile"))):
     from saltviewer import Ensemble, Workspace, competition_score, open_dataset
     from saltviewer.training import predict_dataset
     from saltviewer.training.section import predict_segy
@@ -165,7 +165,7 @@ def section(work, versions, runs=((50, "file"), (50, "tile"), (0, "file"))):
             "tiles_per_second": round(n_tiles / seconds, 1),
             "mean_abs_probability_difference": round(float(np.abs(predicted - probability).mean()), 4)})
         print(result["runs"][-1], flush=True)
-    _save("section", result)
+        _save("section", result)
 
 
 # --------------------------------------------------------------------------- volume
@@ -283,7 +283,7 @@ def _tile_pipeline_rate(ws, versions, tta, folds, n=2048):
 
 
 # --------------------------------------------------------------------------- screenshot
-def screenshot(work, out=REPO / "docs" / "segy.png", section_name="section00", run="o50_file"):
+def screenshot(work, out=REPO / "docs" / "segy.png", section_name="section01", run="o0_file", click=(330.0, 700.0)):
     """docs/segy.png: a stitched TGS section in napari with its predicted salt and the SEG-Y dock (run under xvfb-run)."""
     import napari
     from qtpy.QtWidgets import QApplication
@@ -300,7 +300,8 @@ def screenshot(work, out=REPO / "docs" / "segy.png", section_name="section00", r
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "SEG-Y")
     widget.load_salt(work / "out" / f"{section_name}_{run}.sgy")
     widget.set_tiles_folder(tiles)
-    widget.pick((250.0, 560.0))
+    widget.pick(click)
+    viewer.layers.selection.active = viewer.layers[section_name]
     viewer.reset_view()
     for _ in range(20):
         QApplication.processEvents()
