@@ -74,6 +74,15 @@ def add_arguments(parser):
 
 
 def run(args):
+    from ._common import UsageError
+
+    out = getattr(args, "out", None)
+    if args.action in ("predict", "assemble") and out.suffix.lower() not in (".sgy", ".segy"):
+        raise UsageError(f"--out {out}: must end in .sgy or .segy (the .npy/.zarr and .json go beside it).")
+    if args.action in ("predict", "tiles") and not 0 <= args.overlap <= 100:
+        raise UsageError(f"--overlap must be a whole number of pixels from 0 to 100; got {args.overlap}.")
+    if args.action == "predict" and out.resolve() == args.section.resolve():
+        raise UsageError(f"--out {out}: is the input file; choose another output (inputs are never overwritten).")
     return args._segy(args)
 
 
@@ -127,8 +136,6 @@ def _assemble(args):
     manifest = read_manifest(args.folder)
     if args.predicted and args.workspace is None:
         raise SaltviewerError("--predicted needs --workspace WS (the ensemble's predictions of the tiles).")
-    if args.out.suffix.lower() not in (".sgy", ".segy"):
-        raise SaltviewerError(f"--out {args.out}: must end in .sgy or .segy.")
     values, counts = section_masks(args.folder, args.workspace, versions=args.models, predicted=args.predicted)
     source = open_segy(manifest.source, iline=manifest.settings.get("iline_byte", 189),
                        xline=manifest.settings.get("xline_byte", 193))

@@ -360,3 +360,47 @@ def test_decided_masks_go_back_onto_the_section(tmp_path, workspace):
     assert (values[0] == -1).all() and (values[2] == -1).all()
     _, row2, col2 = manifest.place(second)
     assert (values[1, col2 + 30:col2 + 101, row2:row2 + 101] == -1).all()
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_errors_are_one_line_naming_the_file(tmp_path, capsys, workspace):
+    from saltviewer.cli import main
+
+    make_line(tmp_path / "line.sgy")
+    (tmp_path / "notes.sgy").write_text("not seismic at all " * 300)
+    out = ["-w", str(workspace.path), "--out", str(tmp_path / "o.sgy")]
+    line = str(tmp_path / "line.sgy")
+    cases = [      # (argv, exit status: 1 bad data, 2 bad arguments, message)
+        (["segy", "predict", str(tmp_path / "missing.sgy"), *out], 1, "missing.sgy: no such file."),
+        (["segy", "predict", str(tmp_path / "notes.sgy"), *out], 1, "notes.sgy: is not a SEG-Y file"),
+        (["segy", "predict", line, "-w", str(workspace.path), "--out", line], 2, "is the input file"),
+        (["segy", "predict", line, "-w", str(workspace.path), "--out", str(tmp_path / "o.npy")],
+         2, "must end in .sgy or .segy"),
+        (["segy", "predict", line, *out, "--overlap", "120"],
+         2, "--overlap must be a whole number of pixels from 0 to 100; got 120"),
+        (["segy", "predict", line, *out], 1, "workspace"),
+        (["segy", "tiles", line, str(tmp_path)], 1, "is not an empty folder"),
+        (["segy", "assemble", str(workspace.path), "--out", str(tmp_path / "m.sgy")], 1, "has no segy_manifest.json"),
+    ]
+    for argv, status, message in cases:
+        assert main(argv) == status, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("saltviewer segy: error: ") and message in err, err
+    assert not (tmp_path / "o.sgy").exists()
+    with pytest.raises(SystemExit) as raised:
+        main(["segy"])
+    assert raised.value.code == 2
+
+
+def test_cli_tiles_and_assemble_round_trip(tmp_path, capsys, workspace):
+    from saltviewer.cli import main
+
+    make_line(tmp_path / "line.sgy", traces=220, samples=150)
+    assert main(["segy", "tiles", str(tmp_path / "line.sgy"), str(tmp_path / "tiles")]) == 0
+    assert "6 tiles from 1 section" in capsys.readouterr().out
+    assert main(["segy", "assemble", str(tmp_path / "tiles"), "-w", str(workspace.path), "--out",
+                 str(tmp_path / "masks.sgy")]) == 0
+    assert "masks of 0 of 6 tiles" in capsys.readouterr().out
+    masks = open_segy(tmp_path / "masks.sgy")
+    assert masks.shape == (220, 150) and (masks.read() == -1).all()
+    assert np.array_equal(np.load(tmp_path / "masks.npy"), masks.read())
