@@ -222,6 +222,13 @@ class Loop:
             self.save()
             log(f"round 0 {result.version}: oof {result.card['oof_score']:.4f} in {result.card['timings']['total_s']} s")
         names = [versions[f"seed{s}"]["version"] for s in (0, 1)]
+        # a member no better than predicting every tile empty (its out-of-fold score at or below the
+        # share of empty masks) would only veto salt: the selection then uses the others alone
+        from saltviewer.pseudo import labelled_empty_share
+
+        floor = labelled_empty_share(self.dataset) + 0.01
+        useful = [v for v, s in zip(names, (0, 1)) if versions[f"seed{s}"]["oof_score"] > floor]
+        self.state["selection_members"] = useful or names[:1]
         missing = [v for v in names if not self.workspace.has_predictions(v, self.dataset)
                    or not self.workspace.predicted_tiles(v, self.dataset)[self.pool_rows].all()]
         if missing:
@@ -230,7 +237,8 @@ class Loop:
             predict_dataset(self.dataset, self.workspace, missing, split="test")
             self.state["pool_predict_seconds"] = round(time.perf_counter() - start, 1)
             self.save()
-        self.versions = names
+        self.versions = list(self.state["selection_members"])
+        self.parent = names[0]
         for key, info in versions.items():
             if "eval" not in info:
                 scores = evaluate_version(self.workspace, info["version"], self.eval_set, self.eval_truth)
@@ -278,21 +286,38 @@ class Loop:
             store_path.unlink()
         chosen = self.state["curves"]["chosen"]
         with CurationStore(store_path, user="bench") as store:
-            report = propose_pseudo_labels(self.workspace, self.dataset, self.versions, store=store,
-                                           share=chosen["share"], rank=chosen["rank"], label_errors=False,
-                                           review=len(self.pool_rows), crf=False)
+            if len(self.versions) > 1:
+                report = propose_pseudo_labels(self.workspace, self.dataset, self.versions, store=store,
+                                               share=chosen["share"], rank=chosen["rank"], label_errors=False,
+                                               review=len(self.pool_rows), crf=False)
+                candidates = report.candidates
+                review_items = len(report.review)
+            else:
+                # one member: no disputes to queue; the whole pool is queued as ranked proposals (the
+                # queue orders them most uncertain first) and the candidates are the chosen share
+                report = propose_pseudo_labels(self.workspace, self.dataset, self.versions, store=store,
+                                               share=1.0, rank=chosen["rank"], label_errors=False,
+                                               empty_share=None, crf=False)
+                from saltviewer.ensemble import Ensemble
+                from saltviewer.pseudo import labelled_empty_share, select_candidates
+
+                with Ensemble(self.workspace, self.dataset, self.versions) as ensemble:
+                    scores = ensemble.scores(self.pool_rows, truth=False, images=True)
+                candidates = select_candidates(scores, share=chosen["share"], rank=chosen["rank"],
+                                               empty_share=labelled_empty_share(self.dataset))
+                review_items = 0
             items = store.queue(self.dataset)
-        candidates = report.candidates
         self.state["queue"] = {
             "order": [item.tile for item in items],
             "criteria": [item.criterion for item in items],
             "candidates": list(candidates.ids),
             "candidate_counts": candidates.counts(),
-            "review_items": len(report.review),
+            "review_items": review_items,
+            "members": list(self.versions),
         }
         self.save()
         log(f"queue: {len(items)} items, {len(candidates)} candidates ({candidates.counts()}), "
-            f"{len(report.review)} disputed")
+            f"{review_items} disputed")
 
     def arm_labels(self, arm):
         """Decisions of the simulated reviewer for an arm, made through a real curation store."""
@@ -342,7 +367,7 @@ class Loop:
         arms = self.state.setdefault("arms", {})
         if key in arms:
             return
-        parent = self.versions[0]
+        parent = self.parent
         labels, review = self.arm_labels(arm)
         recipe = TrainingRecipe.fine_tune(seed=seed, **{**RECIPES[recipe_name], **(SMOKE_TUNE if self.args.smoke else {})})
         log(f"arm {key}: {review}")
@@ -538,7 +563,7 @@ def main():
                 loop.run_arm(arm, seed, recipe_name)
                 loop.report()
     else:
-        loop.versions = [loop.state["round0"][f"seed{s}"]["version"] for s in (0, 1)]
+        loop.versions = loop.state.get("selection_members") or [loop.state["round0"]["seed0"]["version"]]
     loop.report()
 
 
