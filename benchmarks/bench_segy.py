@@ -120,7 +120,7 @@ def _tile_masks(probability, cutoff, min_area):
     return masks
 
 
-def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile"))):
+def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limit=None, key="section"):
     from saltviewer import Ensemble, Workspace, competition_score, open_dataset
     from saltviewer.training import predict_dataset
     from saltviewer.training.section import predict_segy
@@ -130,16 +130,24 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile"))):
     versions = workspace.resolve_models(versions)
     heldout = open_dataset(work / "heldout")
     started = time.monotonic()
-    predict_dataset(heldout, workspace, versions)
+    if not all(workspace.has_predictions(v, heldout) for v in versions):
+        predict_dataset(heldout, workspace, versions)
     tile_seconds = time.monotonic() - started
     n_passes = len(heldout)
+    if limit:                       # the first `limit` sections, scored on their labelled tiles only
+        info["sections"] = info["sections"][:limit]
     with Ensemble(workspace, heldout, versions) as ensemble:
         rows = np.arange(len(heldout))
         probability = np.concatenate([p for _, p, _ in ensemble.consensus(rows)])
         consensus_masks = np.concatenate([m for _, _, m in ensemble.consensus(rows)])
+    if limit:
+        keep = np.array(sorted(heldout.index(p["id"]) for e in info["sections"] for p in e["labelled"]))
+    else:
+        keep = rows
     truth = heldout.masks(rows)
-    one_by_one = competition_score(truth, consensus_masks)
-    result = {"versions": versions, "labelled_tiles": len(heldout), "tile_pipeline_score": round(float(one_by_one), 4),
+    one_by_one = competition_score(truth[keep], consensus_masks[keep])
+    result = {"versions": versions, "labelled_tiles": len(keep), "sections": len(info["sections"]),
+              "tile_pipeline_score": round(float(one_by_one), 4),
               "tile_pipeline_seconds": round(tile_seconds, 1),
               "tile_pipeline_tiles_per_second": round(n_passes / tile_seconds, 1), "runs": []}
     for overlap, scaling in runs:
@@ -155,17 +163,17 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile"))):
             for place in entry["labelled"]:
                 k = heldout.index(place["id"])
                 predicted[k] = values[place["col"]:place["col"] + 101, place["row"]:place["row"] + 101].T
-        score = competition_score(truth, _tile_masks(predicted, cutoff, min_area))
-        same = competition_score(truth, _tile_masks(probability, cutoff, min_area))
+        score = competition_score(truth[keep], _tile_masks(predicted[keep], cutoff, min_area))
+        same = competition_score(truth[keep], _tile_masks(probability[keep], cutoff, min_area))
         result["runs"].append({
             "overlap": overlap, "scaling": scaling, "score": round(float(score), 4),
             "tile_pipeline_score_same_rule": round(float(same), 4),
             "difference": round(float(score - one_by_one), 4), "section_tiles": n_tiles,
             "seconds_including_model_load": round(seconds, 1),
             "tiles_per_second": round(n_tiles / seconds, 1),
-            "mean_abs_probability_difference": round(float(np.abs(predicted - probability).mean()), 4)})
+            "mean_abs_probability_difference": round(float(np.abs(predicted[keep] - probability[keep]).mean()), 4)})
         print(result["runs"][-1], flush=True)
-        _save("section", result)
+        _save(key, result)
 
 
 # --------------------------------------------------------------------------- volume
@@ -317,6 +325,9 @@ def main():
     parser.add_argument("--work", type=Path, default=Path("/tmp/segy_bench"))
     parser.add_argument("--models", nargs="+", default=["latest"])
     parser.add_argument("--min-labelled", type=int, default=200)
+    parser.add_argument("--runs", nargs="+", default=["0:file", "50:file", "50:tile"], metavar="OVERLAP:SCALING",
+                        help="section stage: the runs (default 0:file 50:file 50:tile)")
+    parser.add_argument("--limit", type=int, default=None, help="section stage: only the first N sections")
     parser.add_argument("--shape", type=int, nargs=3, default=[512, 1024, 1024], metavar=("IL", "XL", "NS"))
     parser.add_argument("--overlap", type=int, default=0)
     parser.add_argument("--no-tta", dest="tta", action="store_false")
@@ -329,7 +340,8 @@ def main():
     if args.stage == "prepare":
         prepare(args.work, args.min_labelled)
     elif args.stage == "section":
-        section(args.work, args.models)
+        runs = [(int(r.split(":")[0]), r.split(":")[1]) for r in args.runs]
+        section(args.work, args.models, runs, args.limit, "section" if args.limit is None else f"section_first_{args.limit}")
     elif args.stage == "screenshot":
         screenshot(args.work)
     else:
