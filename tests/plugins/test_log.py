@@ -83,7 +83,7 @@ def test_a_failing_mosaic_search_is_logged_and_the_notification_says_where(
     logs = review_workspace.path / "logs"
     before = len(notification_manager.records)
     widget._on_build_clicked()
-    qtbot.waitUntil(lambda: logs.is_dir() and any(logs.glob("mosaics-error-*.log")), timeout=20_000)
+    qtbot.waitUntil(lambda: logs.is_dir() and any(logs.glob("mosaics-error-*.log")), timeout=90_000)
     log = next(logs.glob("mosaics-error-*.log"))
     assert "in _boom" in log.read_text() and "finding mosaics failed" in log.read_text()
     messages = [str(n.message) for n in notification_manager.records[before:]]
