@@ -130,9 +130,10 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limi
     versions = workspace.resolve_models(versions)
     heldout = open_dataset(work / "heldout")
     started = time.monotonic()
+    tile_seconds = None               # None: the stored predictions of an earlier run were used
     if not all(workspace.has_predictions(v, heldout) for v in versions):
         predict_dataset(heldout, workspace, versions)
-    tile_seconds = time.monotonic() - started
+        tile_seconds = time.monotonic() - started
     n_passes = len(heldout)
     if limit:                       # the first `limit` sections, scored on their labelled tiles only
         info["sections"] = info["sections"][:limit]
@@ -148,8 +149,8 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limi
     one_by_one = competition_score(truth[keep], consensus_masks[keep])
     result = {"versions": versions, "labelled_tiles": len(keep), "sections": len(info["sections"]),
               "tile_pipeline_score": round(float(one_by_one), 4),
-              "tile_pipeline_seconds": round(tile_seconds, 1),
-              "tile_pipeline_tiles_per_second": round(n_passes / tile_seconds, 1), "runs": []}
+              "tile_pipeline_seconds": tile_seconds and round(tile_seconds, 1),
+              "tile_pipeline_tiles_per_second": tile_seconds and round(n_passes / tile_seconds, 1), "runs": []}
     for overlap, scaling in runs:
         predicted = np.zeros_like(probability)
         n_tiles, seconds, cutoff, min_area = 0, 0.0, None, None
