@@ -1,7 +1,9 @@
 HELP = "find neighbouring tiles and assemble them into mosaics (pairs.csv, mosaics.json)"
-DESCRIPTION = ("Find the tiles of DATA that continue each other across an edge (a KD-tree over standardised "
-               "border features; mutual best matches passing a ratio test and a smoothness test), assemble "
-               "them into mosaics on an integer grid, and write pairs.csv (kind,a,b) and mosaics.json. "
+DESCRIPTION = ("Find the tiles of DATA that continue each other across an edge (each tile's next line "
+               "predicted from its last ones, a KD-tree over the predictions), grow mosaics from the surest "
+               "mutual best matches, placing a tile only where it beats the runner-up against every placed "
+               "neighbour, join mosaics that continue each other, and write pairs.csv (kind,a,b) and "
+               "mosaics.json. "
                "With --workspace the tiles load from the workspace's packed cache and the files go to "
                "WS/mosaics/<dataset key>/, where the viewer finds them. Where tiles have masks, the edges "
                "where salt stops dead at a tile boundary are listed for review.")
@@ -10,7 +12,7 @@ DESCRIPTION = ("Find the tiles of DATA that continue each other across an edge (
 def add_arguments(parser):
     from pathlib import Path
 
-    from .. import neighbours as nb
+    from ..mosaic import search as nb
     from ._common import add_data_argument, add_workspace_argument
 
     add_data_argument(parser)
@@ -25,6 +27,9 @@ def add_arguments(parser):
                              f"(about 1 = seamless; default {nb.MAX_NORM})")
     search.add_argument("--max-cost", type=float, default=nb.MAX_COST,
                         help=f"largest boundary cost in edge standard deviations (default {nb.MAX_COST})")
+    search.add_argument("--loop-max-norm", type=float, default=nb.LOOP_MAX_NORM,
+                        help="largest boundary cost of an edge that closes a loop of matches, relative to the "
+                             f"tiles' inside cost (default {nb.LOOP_MAX_NORM})")
     search.add_argument("--min-contrast", type=float, default=nb.MIN_CONTRAST,
                         help=f"flatter edges (std in grey levels) never match (default {nb.MIN_CONTRAST})")
     search.add_argument("--exact", action="store_true",
@@ -60,8 +65,8 @@ def run(args):
     loaded = time.perf_counter() - start
     start = time.perf_counter()
     mosaics = build_mosaics(dataset, images=images, ratio=args.ratio, max_norm=args.max_norm,
-                            max_cost=args.max_cost, min_contrast=args.min_contrast, exact=args.exact,
-                            verify=args.verify)
+                            max_cost=args.max_cost, loop_max_norm=args.loop_max_norm, min_contrast=args.min_contrast,
+                            exact=args.exact, verify=args.verify)
     found = time.perf_counter() - start
     pairs_path, json_path = write_mosaics(mosaics, out, labelled=dataset)
     counts = mosaics.counts()

@@ -13,6 +13,8 @@ from saltviewer import SaltviewerError, Workspace, open_dataset
 from saltviewer.mosaic import (DIRECTIONS, Mosaic, Mosaics, assemble, boundary_consistency, build_mosaics,
                                load_mosaics, mosaics_folder, read_mosaics, read_pairs, render_mosaic,
                                review_items, stitch, write_mosaics)
+from saltviewer.mosaic import search_candidates
+from saltviewer.mosaic.assembly import GROW_RATIO, JOIN_RATIO, LOOP_RATIO, grow_mosaics
 from saltviewer.neighbours import NeighbourPairs
 from saltviewer.sample import synthetic_section
 
@@ -131,6 +133,142 @@ def test_a_join_that_makes_rough_edges_is_set_aside():
     assert assemble(pairs, images=images)[1].all()
 
 
+# ------------------------------------------------------------------ growth against an exhaustive reference
+def replay_against_exhaustive_costs(candidates, log, ratio=GROW_RATIO, loop_ratio=LOOP_RATIO,
+                                    join_ratio=JOIN_RATIO):
+    """Replay a growth step by step and re-check every placement and join with costs of all
+    pairs (dense matrices, float64): each edge's distance and limits, the margin over the
+    best other free tile and, for a single neighbour, over the tile's best free rival; for a
+    join, the product of each edge's distance over its best free alternative.
+
+    Returns the steps that an exhaustive search would not have taken."""
+    dense = {}
+    for kind, found in candidates.items():
+        out, into = found.out.astype(np.float64), found.into.astype(np.float64)
+        dense[kind] = ((out ** 2).sum(1)[:, None] + (into ** 2).sum(1)[None, :] - 2 * out @ into.T).clip(0)
+    step = {"right": (0, 1), "below": (1, 0)}
+    where, cells, wrong = {}, {}, []
+
+    def free(tile, offset):
+        if tile not in where:
+            return True
+        m, r, c = where[tile]
+        return (r + offset[0], c + offset[1]) not in cells[m]
+
+    def best_free(kind, tile, side, exclude):
+        """Distance from one side of `tile` to the nearest other tile whose facing side is free."""
+        row = dense[kind][tile] if side == "out" else dense[kind][:, tile]
+        offset = tuple(-x for x in step[kind]) if side == "out" else step[kind]
+        return min((row[t] for t in range(len(row)) if t not in (tile, exclude) and free(t, offset)), default=np.inf)
+
+    for entry in log:
+        for kind, a, b, d in entry.links:
+            assert d == pytest.approx(dense[kind][a, b], rel=1e-4, abs=1e-3)
+        if entry.reason == "join":
+            product = 1.0
+            for kind, a, b, d in entry.links:
+                alternative = min(best_free(kind, a, "out", b), best_free(kind, b, "in", a))
+                product *= dense[kind][a, b] / alternative
+                loose = len(entry.links) > 1
+                if not dense[kind][a, b] <= candidates[kind].limit([a], [b], loose)[0] * (1 + 1e-6):
+                    wrong.append(entry)
+            if product >= (ratio ** 2 if len(entry.links) == 1 else join_ratio):
+                wrong.append(entry)
+            moved = cells.pop(entry.moved)
+            for (r, c), tile in moved.items():
+                cell = (r + entry.cell[0], c + entry.cell[1])
+                where[tile] = (entry.mosaic, *cell)
+                cells[entry.mosaic][cell] = tile
+            continue
+        if entry.reason == "grow":
+            loose = len(entry.links) > 1
+            totals = np.zeros(len(dense["right"]))
+            for kind, a, b, d in entry.links:
+                found = candidates[kind]
+                if not dense[kind][a, b] <= found.limit([a], [b], loose)[0] * (1 + 1e-6):
+                    wrong.append(entry)
+                if not loose and not found.textures_agree([a], [b])[0]:
+                    wrong.append(entry)
+                totals += dense[kind][a] if b == entry.tile else dense[kind][:, b]
+            others = [t for t in range(len(totals)) if t != entry.tile and t not in where]
+            runner_up = min((totals[t] for t in others), default=np.inf)
+            margin = ratio ** 2 if not loose else loop_ratio ** 2
+            if not entry.total < margin * runner_up * (1 + 1e-6):
+                wrong.append(entry)
+            if not loose:
+                kind, a, b, d = entry.links[0]
+                side, neighbour = ("in", a) if b == entry.tile else ("out", b)
+                if not entry.total < margin * best_free(kind, entry.tile, side, neighbour) * (1 + 1e-6):
+                    wrong.append(entry)
+        cells.setdefault(entry.mosaic, {})[entry.cell] = entry.tile
+        where[entry.tile] = (entry.mosaic, *entry.cell)
+    return wrong
+
+
+@pytest.fixture(scope="module")
+def grown(sample_dataset):
+    """The growth on candidate lists that hold every tile within reach (an exact search), so
+    that each of its decisions can be held against all pairs."""
+    images = sample_dataset.images()
+    seeds, candidates, _ = search_candidates(images, n_candidates=len(images), eps=0.0)
+    placements, log = grow_mosaics(candidates, seeds, len(images), record=True)
+    return images, candidates, placements, log
+
+
+def test_every_step_of_the_growth_holds_against_all_pairs(grown):
+    _, candidates, placements, log = grown
+    assert {entry.reason for entry in log} >= {"seed", "grow"}
+    assert sum(len(p.links) for p in log if p.reason == "grow") >= 30
+    assert replay_against_exhaustive_costs(candidates, log) == []
+
+
+def test_the_replay_catches_a_step_taken_on_too_short_a_list(grown):
+    """Candidate lists cut to one tile hide the runner-ups: the growth then takes steps that
+    all pairs would refuse, and the reference says which."""
+    images = grown[0]
+    seeds, candidates, _ = search_candidates(images, n_candidates=1, eps=0.0)
+    for found in candidates.values():          # pretend nothing lies beyond the one candidate
+        found.reach_out = np.full(len(found.reach_out), 1e9)
+        found.reach_in = np.full(len(found.reach_in), 1e9)
+    _, log = grow_mosaics(candidates, seeds, len(images), record=True)
+    assert replay_against_exhaustive_costs(candidates, log)
+
+
+def test_the_growth_log_builds_the_placements(grown):
+    """Every pair of grid neighbours in the result is an edge some step checked."""
+    _, _, placements, log = grown
+    checked = {(kind, a, b) for entry in log for kind, a, b, _ in entry.links}
+    step = {"right": (0, 1), "below": (1, 0)}
+    for tiles in placements:
+        at = {cell: tile for tile, cell in tiles.items()}
+        assert len(at) == len(tiles) >= 2
+        for tile, (r, c) in tiles.items():
+            for kind, (dr, dc) in step.items():
+                if (r + dr, c + dc) in at:
+                    edge = (kind, tile, at[(r + dr, c + dc)])
+                    assert edge in checked or _flat_edge(grown[1], edge), edge
+    assert sum(len(t) for t in placements) == len({t for tiles in placements for t in tiles})
+
+
+def _flat_edge(candidates, edge):
+    kind, a, b = edge
+    return candidates[kind].side_out[a] == 0 or candidates[kind].side_in[b] == 0
+
+
+def test_a_tile_joins_where_it_beats_the_runner_up_and_not_where_it_ties():
+    """Three tiles of one row: the middle one is placed between the other two. A copy of the
+    right tile makes the right edge a tie, which no margin can settle."""
+    rng = np.random.default_rng(12)
+    image, _ = synthetic_section(rng, 1, 3)
+    tiles = [image[:, c * TILE:(c + 1) * TILE] for c in range(3)]
+    seeds, candidates, _ = search_candidates(np.stack(tiles))
+    assert grow_mosaics(candidates, seeds, 3) == [{0: (0, 0), 1: (0, 1), 2: (0, 2)}]
+    seeds, candidates, _ = search_candidates(np.stack(tiles + [tiles[2].copy()]))
+    placements = grow_mosaics(candidates, seeds, 4)
+    assert all(not ({2, 3} & set(tiles)) for tiles in placements)
+    assert placements == [{0: (0, 0), 1: (0, 1)}]
+
+
 # ------------------------------------------------------------------ the synthetic sample
 def _truth(root):
     with open(root / "sample_layout.csv", newline="") as handle:
@@ -155,8 +293,8 @@ def test_pairs_match_the_true_layout_of_the_sample(sample_dir, sample_mosaics):
     precision = len(found & truth) / len(found)
     recall = len(found & truth) / len(truth)
     assert len(truth) > 50
-    assert precision >= 0.88, (precision, recall)
-    assert recall >= 0.75, (precision, recall)
+    assert precision >= 0.95, (precision, recall)
+    assert recall >= 0.8, (precision, recall)
 
 
 def test_larger_samples_match_their_layout_too(tmp_path):
@@ -166,8 +304,8 @@ def test_larger_samples_match_their_layout_too(tmp_path):
         root = make_sample(tmp_path / f"s{seed}", n_train=150, n_test=50, seed=seed)
         found = set(build_mosaics(open_dataset(root)).pairs)
         truth = _truth(root)
-        assert len(found & truth) / len(found) >= 0.9
-        assert len(found & truth) / len(truth) >= 0.7
+        assert len(found & truth) / len(found) >= 0.98
+        assert len(found & truth) / len(truth) >= 0.85
 
 
 def test_a_whole_section_is_rebuilt_and_stitched_back(tmp_path):
@@ -393,18 +531,46 @@ def test_mosaics_without_a_dataset_refuse_array_tiles():
         Mosaics([_square(), Mosaic(1, ["a", "z"], [0, 0], [0, 1])])
 
 
-def test_the_worst_edges_become_label_review_items(tmp_path, sample_dir, sample_dataset, sample_mosaics):
+@pytest.fixture(scope="module")
+def broken_sample(tmp_path_factory, sample_dir, sample_mosaics, sample_dataset):
+    """The sample with the salt of one labelled tile wiped from its training mask, where salt
+    crosses an edge to a labelled neighbour: the mask now stops dead at that edge."""
+    from saltviewer import write_mask
+    from saltviewer.rle import rle_encode
+
+    root = tmp_path_factory.mktemp("broken") / "data"
+    shutil.copytree(sample_dir, root)
+    for kind, a, b in sample_mosaics.pairs:
+        if not (sample_dataset.has_mask[sample_dataset.index(a)] and sample_dataset.has_mask[sample_dataset.index(b)]):
+            continue
+        edge_a = sample_dataset.mask(a)[:, -1] if kind == "right" else sample_dataset.mask(a)[-1]
+        edge_b = sample_dataset.mask(b)[:, 0] if kind == "right" else sample_dataset.mask(b)[0]
+        if edge_a.sum() >= 20 and edge_b.sum() >= 20:
+            break
+    else:
+        pytest.fail("the sample has no labelled edge that salt crosses")
+    empty = np.zeros((TILE, TILE), bool)
+    write_mask(root / "train" / "masks" / f"{b}.png", empty)
+    rows = list(csv.reader(open(root / "train.csv", newline="")))
+    with open(root / "train.csv", "w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [row if row[0] != b else [b, rle_encode(empty)] for row in rows])
+    return root, open_dataset(root), (kind, a, b)
+
+
+def test_the_worst_edges_become_label_review_items(tmp_path, broken_sample, sample_mosaics):
     from saltviewer.mosaic import boundary_proposals
     from saltviewer.store import CurationStore, Proposal
 
-    items = review_items(sample_mosaics, sample_dataset.mask, limit=5)
-    assert items and items[0].mismatch >= 3
-    proposals = boundary_proposals(items, sample_dataset)
+    root, dataset, (kind, a, b) = broken_sample
+    items = review_items(sample_mosaics, dataset.mask, limit=5)
+    assert items and items[0].mismatch >= 20 and {items[0].a, items[0].b} == {a, b}
+    proposals = boundary_proposals(items, dataset)
     tiles = [p.tile for p in proposals]
     assert len(tiles) == len(set(tiles)) and set(tiles) <= {t for s in items for t in (s.a, s.b)}
     for p in proposals:
-        index = sample_dataset.index(p.tile)
-        assert sample_dataset.has_mask[index] and np.array_equal(p.mask, sample_dataset.mask(index))
+        index = dataset.index(p.tile)
+        assert dataset.has_mask[index] and np.array_equal(p.mask, dataset.mask(index))
         assert p.kind == "label" and p.criterion == "mosaic-edge" and p.agreement == 0.0
         assert 0 < p.disagreement <= 1 and "salt stops dead at the" in p.reason
     worst = items[0]
@@ -413,12 +579,12 @@ def test_the_worst_edges_become_label_review_items(tmp_path, sample_dir, sample_
 
     workspace = Workspace(tmp_path / "ws")
     with CurationStore(workspace.store_path) as store:          # a tile already under review stays as it is
-        store.propose(sample_dataset, [Proposal(tile=worst.b, mask=np.zeros((TILE, TILE), bool), kind="label",
-                                                criterion="label-error", reason="planted")])
-    result = _saltviewer("mosaic", sample_dir, "--workspace", workspace.path, "--review", 5)
+        store.propose(dataset, [Proposal(tile=worst.b, mask=np.zeros((TILE, TILE), bool), kind="label",
+                                         criterion="label-error", reason="planted")])
+    result = _saltviewer("mosaic", root, "--workspace", workspace.path, "--review", 5)
     assert result.returncode == 0, result.stderr
     with CurationStore(workspace.store_path) as store:
-        queued = {item.tile: item for item in store.items(sample_dataset, kind="label")}
+        queued = {item.tile: item for item in store.items(dataset, kind="label")}
     assert queued[worst.b].criterion == "label-error"
     edge_items = {t for t, item in queued.items() if item.criterion == "mosaic-edge"}
     assert edge_items == set(tiles) - {worst.b}

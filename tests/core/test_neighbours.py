@@ -1,4 +1,5 @@
-"""Neighbour search: the KD-tree search against a brute-force reference written from the definition."""
+"""Neighbour search and edge compatibility: the KD-tree search against a brute-force reference written
+from the definition, and the learned prediction of the next line."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ from scipy import ndimage
 
 from saltviewer import SaltviewerError
 from saltviewer import neighbours as nb
-from saltviewer.neighbours import NeighbourPairs, border_features, find_neighbours, pair_costs
+from saltviewer.neighbours import EdgeModel, NeighbourPairs, border_features, find_neighbours, pair_costs
 
 TILE = 101
 
@@ -19,40 +20,68 @@ def _line(image, kind, side, depth):
     return image[TILE - 1 - depth, :] if side == "out" else image[depth, :]
 
 
-def _standard(image, kind, side):
-    lines = [np.asarray(_line(image, kind, side, d), dtype=np.float64) for d in range(3)]
-    mean, std = lines[0].mean(), lines[0].std()
-    std = std if std > 0 else 1.0
-    return [(line - mean) / std for line in lines], lines[0].std()
+def _blur(line, sigma):
+    """Gaussian blur of one line, edge values repeated, written out pixel by pixel."""
+    if not sigma:
+        return np.asarray(line, dtype=np.float64)
+    radius = int(3.0 * sigma + 0.5)
+    weights = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    weights /= weights.sum()
+    return np.array([sum(w * line[min(max(i + j - radius, 0), len(line) - 1)] for j, w in enumerate(weights))
+                     for i in range(len(line))])
 
 
-def reference_pairs(images, ratio=nb.RATIO, max_norm=nb.MAX_NORM, max_cost=nb.MAX_COST,
-                    min_contrast=nb.MIN_CONTRAST, extrapolation=nb.EXTRAPOLATION):
+def _predict(lines, coefficients):
+    """The line beyond `lines` (outermost first): sum over lines k and offsets d, edge values repeated."""
+    depth, width = coefficients.shape
+    reach = width // 2
+    length = len(lines[0])
+    return np.array([sum(coefficients[k, d] * lines[k][min(max(i + d - reach, 0), length - 1)]
+                         for k in range(depth) for d in range(width)) for i in range(length)])
+
+
+def _side(image, kind, side, model):
+    """Edge line, prediction past it, inside cost and contrast of one side of one tile."""
+    coefficients = model.coef_[kind, side]
+    depth = coefficients.shape[0]
+    raw = [np.asarray(_line(image, kind, side, k), dtype=np.float64) for k in range(depth + 1)]
+
+    def in_units_of(lines, reference):
+        std = reference.std() if reference.std() > 0 else 1.0
+        return [(line - reference.mean()) / std for line in lines]
+
+    lines = in_units_of(raw[:depth], raw[0])                  # the side, in units of its edge line
+    inner = in_units_of(raw[1:], raw[1])                      # one line in, as a neighbour would see it
+    error = _blur(_predict(inner, coefficients) - in_units_of(raw[:1], raw[0])[0], model.smoothing)
+    inside = max(np.mean(error ** 2), 0.01)
+    return _blur(lines[0], model.smoothing), _blur(_predict(lines, coefficients), model.smoothing), inside, \
+        raw[0].std()
+
+
+def _texture(image, kind, side, count=12):
+    """Roughness along and across the band of `count` lines at one border, as logs."""
+    band = np.array([_line(image, kind, side, k) for k in range(count)], dtype=np.float64)
+    scale = band.std() + 1e-3
+    along = np.mean(np.abs(band[:, 1:] - band[:, :-1])) / scale
+    across = np.mean(np.abs(band[1:] - band[:-1])) / scale
+    return np.log(np.array([along, across]) + 1e-6)
+
+
+def reference_pairs(images, model, ratio=nb.RATIO, max_norm=nb.MAX_NORM, max_cost=nb.MAX_COST,
+                    min_contrast=nb.MIN_CONTRAST, max_texture=nb.MAX_TEXTURE):
     """Every pair scored one by one, rules applied literally (slow and obvious)."""
-    w = extrapolation
     n = len(images)
     kept = set()
     for kind in nb.KINDS:
+        outs = [_side(images[i], kind, "out", model) for i in range(n)]
+        ins = [_side(images[i], kind, "in", model) for i in range(n)]
         cost = np.full((n, n), np.inf)
-        inside_out, inside_in = np.empty(n), np.empty(n)
-        flat_out, flat_in = np.empty(n, bool), np.empty(n, bool)
-        out_lines, in_lines = [], []
-        for i in range(n):
-            (edge, inner, inner2), contrast = _standard(images[i], kind, "out")
-            out_lines.append((edge, inner))
-            inside_out[i] = max(np.mean((inner + w * (inner - inner2) - edge) ** 2), 0.01)
-            flat_out[i] = contrast < min_contrast
-            (edge, inner, inner2), contrast = _standard(images[i], kind, "in")
-            in_lines.append((edge, inner))
-            inside_in[i] = max(np.mean((inner + w * (inner - inner2) - edge) ** 2), 0.01)
-            flat_in[i] = contrast < min_contrast
         for a in range(n):
             for b in range(n):
-                if a == b or flat_out[a] or flat_in[b]:
+                if a == b or outs[a][3] < min_contrast or ins[b][3] < min_contrast:
                     continue
-                (left, left2), (right, right2) = out_lines[a], in_lines[b]
-                predicted_right = left + w * (left - left2)     # a's extrapolation into b
-                predicted_left = right + w * (right - right2)   # b's extrapolation into a
+                left, predicted_right = outs[a][0], outs[a][1]     # a's edge and its prediction into b
+                right, predicted_left = ins[b][0], ins[b][1]       # b's edge and its prediction into a
                 cost[a, b] = (np.sum((predicted_right - right) ** 2) + np.sum((left - predicted_left) ** 2)) / (2 * TILE)
         for a in range(n):
             row = cost[a]
@@ -66,8 +95,10 @@ def reference_pairs(images, ratio=nb.RATIO, max_norm=nb.MAX_NORM, max_cost=nb.MA
             second_b = np.partition(column, 1)[1]
             if not (first < ratio ** 2 * second and first < ratio ** 2 * second_b):
                 continue                                    # ratio test, both sides
-            if first > max_cost ** 2 or first > max_norm ** 2 * min(inside_out[a], inside_in[b]):
+            if first > max_cost ** 2 or first > max_norm ** 2 * (outs[a][2] + ins[b][2]) / 2:
                 continue                                    # rougher than the tiles' insides
+            if np.any(np.abs(_texture(images[a], kind, "out") - _texture(images[b], kind, "in")) > max_texture):
+                continue                                    # unlike textures along the seam
             kept.add((kind, a, b))
     return kept
 
@@ -133,15 +164,15 @@ def test_puzzle_pairs_are_the_true_ones(puzzle):
 
 def test_kdtree_search_agrees_with_brute_force_on_the_puzzle(puzzle):
     images, _ = puzzle
-    reference = reference_pairs(images)
-    assert find_neighbours(images).as_set() == reference
-    assert find_neighbours(images, verify=True).as_set() == reference
-    assert find_neighbours(images, exact=True).as_set() == reference
+    model = EdgeModel().fit(images)
+    reference = reference_pairs(images, model)
+    assert find_neighbours(images, model=model).as_set() == reference
+    assert find_neighbours(images, model=model, verify=True).as_set() == reference
+    assert find_neighbours(images, model=model, exact=True).as_set() == reference
 
 
-@pytest.mark.parametrize("settings", [dict(ratio=1.0), dict(ratio=0.7), dict(max_norm=5.0, max_cost=3.0),
-                                      dict(min_contrast=0.0), dict(extrapolation=1.0)])
-def test_kdtree_search_agrees_with_brute_force_on_random_sets(settings):
+@pytest.fixture(scope="module")
+def overlapping():
     """Many similar tiles (pieces of one large section with overlaps and noise): near ties
     everywhere, so candidates, runner-ups and the ratio test all matter."""
     rng = np.random.default_rng(11)
@@ -152,17 +183,61 @@ def test_kdtree_search_agrees_with_brute_force_on_random_sets(settings):
         tiles.append(_stretch(section[r:r + TILE, c:c + TILE] + 0.02 * rng.standard_normal((TILE, TILE))))
     tiles += [_stretch(t) for t in _cut(section, 4, 4)]
     images = np.stack([tiles[i] for i in rng.permutation(len(tiles))])
-    reference = reference_pairs(images, **settings)
+    return images, EdgeModel().fit(images)
+
+
+@pytest.mark.parametrize("settings", [dict(ratio=1.0), dict(ratio=0.7), dict(max_norm=5.0, max_cost=3.0),
+                                      dict(min_contrast=0.0)])
+def test_kdtree_search_agrees_with_brute_force_on_random_sets(overlapping, settings):
+    images, model = overlapping
+    reference = reference_pairs(images, model, **settings)
     assert len(reference) >= 10
-    assert find_neighbours(images, verify=True, **settings).as_set() == reference
-    assert find_neighbours(images, exact=True, **settings).as_set() == reference
+    loop = dict(loop_max_norm=max(settings.get("max_norm", nb.MAX_NORM), nb.LOOP_MAX_NORM))
+    # The check keeps nothing the reference rejects; with a close search it misses nothing either.
+    checked = find_neighbours(images, model=model, verify=True, **settings, **loop).as_set()
+    assert checked <= reference and len(checked) >= 0.95 * len(reference)
+    assert find_neighbours(images, model=model, verify=True, eps=0.5, **settings, **loop).as_set() == reference
+    assert find_neighbours(images, model=model, exact=True, **settings, **loop).as_set() == reference
     # Without the check, a runner-up the candidates missed may let a near tie through.
-    fast = find_neighbours(images, **settings).as_set()
+    fast = find_neighbours(images, model=model, **settings, **loop).as_set()
     assert len(fast & reference) >= 0.8 * len(fast | reference)
     # Few components and candidates make the tree's proposals poor: the checked result
     # may miss pairs but never keeps one the reference rejects.
-    rough = find_neighbours(images, n_components=2, n_candidates=1, verify=True, **settings).as_set()
+    rough = find_neighbours(images, model=model, n_components=2, n_candidates=1, verify=True, **settings,
+                            **loop).as_set()
     assert rough <= reference
+
+
+def test_the_fixed_extrapolation_is_the_old_two_line_cost(overlapping):
+    images, _ = overlapping
+    model = EdgeModel.extrapolating(1.0)
+    assert reference_pairs(images, model) == find_neighbours(images, model=model, verify=True, eps=0.5).as_set()
+    # one pair by hand: each side extrapolated linearly from its last two lines
+    a, b = images[0].astype(float), images[1].astype(float)
+    left, left2 = a[:, -1], a[:, -2]
+    right, right2 = b[:, 0], b[:, 1]
+    (ml, sl), (mr, sr) = (left.mean(), left.std()), (right.mean(), right.std())
+    expected = (np.sum(((2 * left - left2 - ml) / sl - (right - mr) / sr) ** 2)
+                + np.sum(((left - ml) / sl - (2 * right - right2 - mr) / sr) ** 2)) / (2 * TILE)
+    assert pair_costs(images, [0], [1], "right", model)[0][0] ** 2 == pytest.approx(expected, rel=1e-4)
+
+
+def test_the_model_learns_the_prediction_of_the_next_line():
+    """Tiles whose lines follow a known linear recursion: the fit comes close to its coefficients
+    (measuring each block in units of its nearest line bends them a little) and predicts the
+    next line far better across the rows than along them."""
+    rng = np.random.default_rng(4)
+    tiles = []
+    for _ in range(40):
+        rows = [rng.standard_normal(TILE) for _ in range(2)]
+        for _ in range(TILE - 2):
+            rows.append(1.5 * rows[-1] - 0.5 * rows[-2] + 0.5 * rng.standard_normal(TILE))
+        tile = np.array(rows)
+        tiles.append(np.rint(np.clip(128 + 20 * tile / tile.std(), 0, 255)).astype(np.uint8))
+    model = EdgeModel(depth=3, reach=0, ridge=0.0, min_contrast=0.0).fit(np.stack(tiles))
+    assert model.coef_["below", "out"][:, 0] == pytest.approx([1.5, -0.5, 0.0], abs=0.12)
+    assert model.coef_["below", "in"][:, 0] == pytest.approx([1.5, -0.5, 0.0], abs=0.12)
+    assert model.residual_["below", "out"] < 0.1 * model.residual_["right", "out"]
 
 
 def test_real_tiles_agree_with_brute_force(tgs_dir):
@@ -171,28 +246,30 @@ def test_real_tiles_agree_with_brute_force(tgs_dir):
 
     dataset = open_dataset(tgs_dir)
     images = dataset.images(dataset.indices("train"))
-    reference = _vectorised_reference(images)
+    model = EdgeModel().fit(images)
+    reference = _vectorised_reference(images, model)
     assert len(reference) > 50
-    checked = find_neighbours(images, verify=True).as_set()
+    checked = find_neighbours(images, model=model, verify=True).as_set()
     assert checked <= reference                         # nothing the reference rejects
     assert len(checked) >= 0.99 * len(reference)        # and almost nothing missed
-    fast = find_neighbours(images).as_set()
+    fast = find_neighbours(images, model=model).as_set()
     assert len(fast & reference) >= 0.98 * len(fast | reference)
 
 
-def _vectorised_reference(images):
+def _vectorised_reference(images, model):
     """All pairs scored with matrix products; the same rules as `reference_pairs`."""
     kept = set()
     n = len(images)
     for kind in nb.KINDS:
-        out, into = (f.astype(np.float64) for f in border_features(images, kind))
+        out, into = (f.astype(np.float64) for f in border_features(images, kind, model))
         squared = (out ** 2).sum(1)[:, None] + (into ** 2).sum(1)[None, :] - 2 * out @ into.T
         squared = np.maximum(squared, 0) / out.shape[1]
         np.fill_diagonal(squared, np.inf)
         squared[nb.edge_contrast(images, kind, "out") < nb.MIN_CONTRAST] = np.inf
         squared[:, nb.edge_contrast(images, kind, "in") < nb.MIN_CONTRAST] = np.inf
-        inside_out = nb._inside_cost(images, kind, "out", nb.EXTRAPOLATION)
-        inside_in = nb._inside_cost(images, kind, "in", nb.EXTRAPOLATION)
+        inside_out = model.inside_cost(images, kind, "out")
+        inside_in = model.inside_cost(images, kind, "in")
+        texture_out, texture_in = nb.edge_texture(images, kind, "out"), nb.edge_texture(images, kind, "in")
         best_b = squared.argmin(1)
         best_a = squared.argmin(0)
         rows = np.sort(squared, axis=1)[:, :2]
@@ -204,7 +281,9 @@ def _vectorised_reference(images):
                 continue
             if not (first < nb.RATIO ** 2 * rows[a, 1] and first < nb.RATIO ** 2 * cols[b, 1]):
                 continue
-            if first > nb.MAX_COST ** 2 or first > nb.MAX_NORM ** 2 * min(inside_out[a], inside_in[b]):
+            if first > nb.MAX_COST ** 2 or first > nb.MAX_NORM ** 2 * (inside_out[a] + inside_in[b]) / 2:
+                continue
+            if np.any(np.abs(texture_out[a] - texture_in[b]) > nb.MAX_TEXTURE):
                 continue
             kept.add((kind, a, b))
     return kept
@@ -217,7 +296,7 @@ def test_flat_and_blank_borders_never_match():
     flat_edge = section[:, :TILE].copy()
     flat_edge[:, -3:] = 90            # a flat band along the right edge
     images = np.stack([blank, blank.copy(), np.full((TILE, TILE), 200, np.uint8), flat_edge, section[:, TILE:]])
-    pairs = find_neighbours(images, ratio=1.0, max_norm=100.0, max_cost=100.0)
+    pairs = find_neighbours(images, ratio=1.0, max_norm=100.0, max_cost=100.0, loop_max_norm=100.0, max_texture=100.0)
     assert not any(a in (0, 1, 2) or b in (0, 1, 2) for _, a, b in pairs.as_set())
     assert ("right", 3, 4) not in pairs.as_set()
     # without the flat band the two halves do match
@@ -238,20 +317,29 @@ def test_cost_ignores_the_brightness_and_contrast_of_each_tile():
     left, right = _cut(_section(rng, 1, 2), 1, 2)
     plain = np.stack([_stretch(left), _stretch(right)])
     darker = np.stack([_stretch(left), (_stretch(right) * 0.5 + 20).astype(np.uint8)])
-    cost_plain, norm_plain = pair_costs(plain, [0], [1], "right")
-    cost_darker, norm_darker = pair_costs(darker, [0], [1], "right")
+    model = EdgeModel().fit(plain)
+    cost_plain, norm_plain = pair_costs(plain, [0], [1], "right", model)
+    cost_darker, norm_darker = pair_costs(darker, [0], [1], "right", model)
     assert cost_plain[0] < 0.5 and norm_plain[0] < 1.5
     assert cost_darker[0] == pytest.approx(cost_plain[0], abs=0.02)
     # and the cost of the wrong order is far larger
-    assert pair_costs(plain, [1], [0], "right")[1][0] > 3 * norm_plain[0]
+    assert pair_costs(plain, [1], [0], "right", model)[1][0] > 3 * norm_plain[0]
 
 
-def test_costs_match_the_feature_distances(puzzle):
+def test_costs_match_the_feature_distances_and_the_reference(puzzle):
     images, truth = puzzle
+    model = EdgeModel().fit(images)
     kind, a, b = sorted(truth)[0]
-    out, into = border_features(images, kind)
-    cost, _ = pair_costs(images, [a], [b], kind)
+    out, into = border_features(images, kind, model)
+    cost, norm = pair_costs(images, [a], [b], kind, model)
     assert cost[0] ** 2 == pytest.approx(np.sum((out[a].astype(float) - into[b]) ** 2) / out.shape[1], rel=1e-5)
+    left, predicted_right, inside_a, _ = _side(images[a], kind, "out", model)
+    right, predicted_left, inside_b, _ = _side(images[b], kind, "in", model)
+    expected = (np.sum((predicted_right - right) ** 2) + np.sum((left - predicted_left) ** 2)) / (2 * TILE)
+    assert cost[0] ** 2 == pytest.approx(expected, rel=1e-4)
+    assert norm[0] ** 2 == pytest.approx(expected / ((inside_a + inside_b) / 2), rel=1e-4)
+    for side, tile in (("out", a), ("in", b)):
+        assert nb.edge_texture(images, kind, side)[tile] == pytest.approx(_texture(images[tile], kind, side), abs=1e-4)
 
 
 def test_kept_pairs_report_their_scores(puzzle):
@@ -267,7 +355,7 @@ def test_kept_pairs_report_their_scores(puzzle):
 
 def test_each_tile_side_is_used_once(puzzle):
     images, _ = puzzle
-    pairs = find_neighbours(images, ratio=1.0, max_norm=50.0, max_cost=50.0)
+    pairs = find_neighbours(images, ratio=1.0, max_norm=50.0, max_cost=50.0, loop_max_norm=50.0, max_texture=50.0)
     for kind in nb.KINDS:
         chosen = pairs[pairs.kind == kind]
         assert len(set(chosen.a)) == len(chosen) and len(set(chosen.b)) == len(chosen)
@@ -277,10 +365,20 @@ def test_each_tile_side_is_used_once(puzzle):
     (dict(ratio=0), "ratio"), (dict(ratio=1.5), "ratio"), (dict(max_norm=-1), "max_norm"),
     (dict(max_cost=0), "max_cost"), (dict(min_contrast=-2), "min_contrast"), (dict(n_components=0), "n_components"),
     (dict(n_candidates=0), "n_candidates"), (dict(eps=-1), "eps"), (dict(kinds=["left"]), "kind"),
+    (dict(loop_max_norm=1.0), "loop_max_norm"), (dict(max_texture=0), "max_texture"),
 ])
 def test_bad_parameters_name_themselves(puzzle, settings, words):
     with pytest.raises(SaltviewerError, match=words):
         find_neighbours(puzzle[0], **settings)
+
+
+@pytest.mark.parametrize("settings, words", [(dict(depth=0), "depth"), (dict(reach=-1), "reach"),
+                                             (dict(smoothing=-1.0), "smoothing")])
+def test_bad_model_settings_name_themselves(settings, words):
+    with pytest.raises(SaltviewerError, match=words):
+        EdgeModel(**settings)
+    with pytest.raises(SaltviewerError, match="fit"):
+        EdgeModel().features(np.zeros((2, TILE, TILE), np.uint8), "right")
 
 
 @pytest.mark.parametrize("images, words", [
@@ -294,4 +392,5 @@ def test_bad_images_are_refused(images, words):
 def test_no_tiles_or_one_tile_give_no_pairs():
     assert len(find_neighbours(np.zeros((0, TILE, TILE), np.uint8))) == 0
     assert len(find_neighbours(np.full((1, TILE, TILE), 7, np.uint8))) == 0
+    assert len(find_neighbours(np.full((2, 5, 5), 7, np.uint8))) == 0         # small tiles: a shallower model
     assert isinstance(NeighbourPairs.empty(), NeighbourPairs)

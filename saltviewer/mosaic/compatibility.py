@@ -1,0 +1,356 @@
+"""Edge compatibility: how well two tiles continue each other across the edge they would share.
+
+A seismic section is smooth along its layers and band-limited across them, so the line of
+pixels just beyond a tile's edge is well predicted, linearly, from the few lines inside it.
+`EdgeModel` learns that prediction from the tiles themselves: least squares over their
+insides, each line from the `depth` lines before it at lateral offsets ``-reach..reach``
+(which follows dipping layers), once for each kind of edge (``right``, ``below``) and each
+direction (outwards past the last line, inwards past the first). For a tile `a` and a tile
+`b` to its right (or below it)::
+
+    cost(a, b)^2 = ( |P_out(a) - E_in(b)|^2 + |E_out(a) - P_in(b)|^2 ) / (2 L)
+
+`E` are the two edge lines, `P` each tile's prediction of the other's edge line and `L` the
+line length; lines and predictions are blurred a little along the edge (``smoothing``:
+pixel noise is what most separates a true seam from its prediction, the shape of the
+layers what separates a true neighbour from a look-alike). Every quantity is measured in
+units of its own tile's edge line (its mean removed, divided by its standard deviation): the competition tiles were stretched to the
+full grey range one by one, so two neighbours differ by a change of brightness and
+contrast. The two terms make the cost symmetric, and together they are a squared Euclidean
+distance between one feature vector per tile side (``[P_out, E_out]`` against
+``[E_in, P_in]``), which a KD-tree can search.
+
+``norm = cost / sqrt(inside)``, where `inside` is the mean squared error of predicting a
+tile's own edge line from the lines inside it (the mean of the two tiles': each term of the
+cost is one tile's prediction), is about 1 for a seam as smooth as the tiles' insides. An edge line with a standard deviation under
+``min_contrast`` grey levels is flat (blank tiles, salt interiors, flat bands) and never
+matches anything.
+
+``EdgeModel.extrapolating(w)`` is the fixed predictor ``E + w (E - E2)`` from the last two
+lines (``w = 1``: linear extrapolation), the compatibility used before the learned one.
+"""
+
+import numpy as np
+
+from .._errors import SaltviewerError
+
+__all__ = ["KINDS", "EdgeModel", "border_features", "pair_costs", "edge_contrast", "edge_texture", "check_images",
+           "check_kind"]
+
+KINDS = ("right", "below")
+SIDES = ("out", "in")
+DEPTH = 6               # lines a prediction looks back on
+REACH = 2               # lateral offsets either side
+RIDGE = 1e-3            # ridge penalty, relative to the number of samples
+MAX_TILES = 384         # tiles the fit looks at (evenly spaced)
+TARGETS = 6             # lines of each tile the fit predicts (evenly spaced)
+MIN_CONTRAST = 4.0
+SMOOTHING = 1.0         # pixels: the Gaussian blur along the edge lines before they are compared
+TEXTURE_LINES = 12      # lines of the band whose texture `edge_texture` measures
+_SELF_FLOOR = 0.01      # (edge standard deviations)^2: a floor under the inside cost of very smooth edges
+_EXTRAPOLATION = 0.5    # the fallback when no line is textured enough to fit on
+
+
+def check_images(images):
+    """The tiles as an (n, H, W) array of real numbers, or a `SaltviewerError` saying what is wrong."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise SaltviewerError(f"images: expected a stack of tiles (n, height, width), got shape {images.shape}.")
+    if images.shape[1] < 3 or images.shape[2] < 3:
+        raise SaltviewerError(f"images: tiles must be at least 3x3 pixels to extrapolate their borders, "
+                              f"got {images.shape[1]}x{images.shape[2]}.")
+    if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating):
+        raise SaltviewerError(f"images: expected real numbers (uint8 grey levels), got dtype {images.dtype}.")
+    return images
+
+
+def check_kind(kind):
+    if kind not in KINDS:
+        raise SaltviewerError(f"kind must be 'right' or 'below', got {kind!r}.")
+
+
+def _lines(images, kind, side, count):
+    """The `count` lines of every tile nearest one border, outermost first: (n, count, L) float32.
+
+    ``side`` ``"out"`` is the border facing the neighbour that `kind` names (the last
+    columns for ``right``, the last rows for ``below``); ``"in"`` the opposite one.
+    """
+    if kind == "right":
+        block = images[:, :, ::-1][:, :, :count] if side == "out" else images[:, :, :count]
+        return np.ascontiguousarray(np.swapaxes(block, 1, 2), dtype=np.float32)
+    block = images[:, ::-1][:, :count] if side == "out" else images[:, :count]
+    return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _standardise(block, line=0):
+    """A block of lines in units of one of its lines (mean removed, over its standard deviation)."""
+    reference = block[:, line].astype(np.float64)
+    mean = reference.mean(axis=1)[:, None, None].astype(np.float32)
+    scale = reference.std(axis=1)[:, None, None].astype(np.float32)
+    scale[scale == 0] = 1
+    return (block - mean) / scale
+
+
+def _design(block, reach):
+    """Every pixel's predictors: (n * L, depth * (2 reach + 1)) float32, lines then offsets."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    padded = np.pad(block, ((0, 0), (0, 0), (reach, reach)), mode="edge")
+    windows = sliding_window_view(padded, 2 * reach + 1, axis=2)           # (n, depth, L, width)
+    return np.ascontiguousarray(windows.transpose(0, 2, 1, 3)).reshape(-1, block.shape[1] * (2 * reach + 1))
+
+
+def _predict(block, coefficients):
+    """Each tile's prediction of the line beyond a block of lines (outermost first).
+
+    block : (n, depth, L); coefficients : (depth, 2 * reach + 1). Returns (n, L).
+    """
+    depth, width = coefficients.shape
+    reach = width // 2
+    padded = np.pad(block[:, :depth], ((0, 0), (0, 0), (reach, reach)), mode="edge")
+    length = block.shape[2]
+    out = np.zeros((block.shape[0], length), np.float32)
+    for k in range(depth):
+        for d in range(width):
+            if coefficients[k, d] != 0:
+                out += np.float32(coefficients[k, d]) * padded[:, k, d:d + length]
+    return out
+
+
+class EdgeModel:
+    """The linear prediction of a tile's next line that scores edges (see the module notes).
+
+    Parameters
+    ----------
+    depth : int
+        Lines a prediction looks back on.
+    reach : int
+        Lateral offsets either side (0: each pixel from the pixels straight behind it).
+    ridge : float
+        Ridge penalty of the least-squares fit, relative to the number of samples.
+    max_tiles : int
+        The fit looks at at most this many tiles, evenly spaced.
+    min_contrast : float
+        Lines with a smaller standard deviation (grey levels) are left out of the fit.
+    smoothing : float
+        Standard deviation, in pixels, of a Gaussian blur along the edge lines and
+        predictions before they are compared (0: none). Pixel noise is what differs
+        most between a true seam and its prediction; the shapes of the layers are what
+        tell a true neighbour from a look-alike, so a light blur sharpens the contrast.
+
+    Attributes
+    ----------
+    coef_ : dict
+        ``(kind, side) -> (depth, 2 * reach + 1) ndarray``: weights of the lines (outermost
+        first) and offsets (``-reach..reach``) in the prediction of the line beyond `side`.
+    residual_ : dict
+        ``(kind, side) -> float``: mean squared error of the fit, in units of the nearest line.
+    """
+
+    def __init__(self, depth=DEPTH, reach=REACH, ridge=RIDGE, max_tiles=MAX_TILES, min_contrast=MIN_CONTRAST,
+                 smoothing=SMOOTHING):
+        if not (isinstance(depth, (int, np.integer)) and depth >= 1):
+            raise SaltviewerError(f"depth must be a positive integer (lines), got {depth!r}.")
+        if not (isinstance(reach, (int, np.integer)) and reach >= 0):
+            raise SaltviewerError(f"reach must be an integer >= 0 (pixels), got {reach!r}.")
+        self.depth, self.reach, self.ridge = int(depth), int(reach), float(ridge)
+        if not (isinstance(smoothing, (int, float)) and smoothing >= 0):
+            raise SaltviewerError(f"smoothing must be a number >= 0 (pixels), got {smoothing!r}.")
+        self.max_tiles, self.min_contrast, self.smoothing = int(max_tiles), float(min_contrast), float(smoothing)
+
+    @classmethod
+    def extrapolating(cls, weight=_EXTRAPOLATION, smoothing=0.0):
+        """The fixed predictor ``E + weight (E - E2)`` from each tile's last two lines."""
+        model = cls(depth=2, reach=0, smoothing=smoothing)
+        coefficients = np.array([[1 + weight], [-weight]])
+        model.coef_ = {(kind, side): coefficients for kind in KINDS for side in SIDES}
+        model.residual_ = {key: float("nan") for key in model.coef_}
+        return model
+
+    def __repr__(self):
+        fitted = "fitted" if hasattr(self, "coef_") else "not fitted"
+        return f"<EdgeModel depth={self.depth} reach={self.reach} smoothing={self.smoothing:g} ({fitted})>"
+
+    def get_params(self):
+        return {"depth": self.depth, "reach": self.reach, "ridge": self.ridge, "max_tiles": self.max_tiles,
+                "smoothing": self.smoothing}
+
+    def _blur(self, lines):
+        if not self.smoothing:
+            return lines
+        from scipy.ndimage import gaussian_filter1d
+
+        return gaussian_filter1d(lines, self.smoothing, axis=-1, mode="nearest", truncate=3.0)
+
+    def fit(self, images):
+        """Learn the predictions from the insides of the tiles.
+
+        Parameters
+        ----------
+        images : (n, H, W) ndarray
+            The tiles; the same lines are used every time (evenly spaced tiles), so the
+            fit is deterministic.
+
+        Returns
+        -------
+        self : EdgeModel
+        """
+        images = check_images(images)
+        step = max(1, len(images) // self.max_tiles)
+        subset = images[::step][:self.max_tiles]
+        self.coef_, self.residual_ = {}, {}
+        for kind in KINDS:
+            length = subset.shape[1] if kind == "below" else subset.shape[2]
+            depth = min(self.depth, length - 1)
+            for side in SIDES:
+                # Predicting past the first line works on the tiles read from the other end.
+                lines = _lines(subset, kind, "out" if side == "in" else "in", length)
+                self.coef_[kind, side], self.residual_[kind, side] = self._fit_lines(lines, depth)
+        return self
+
+    def _fit_lines(self, lines, depth):
+        """Least squares of line ``t`` on lines ``t-1 .. t-depth`` (lines: (n, L, W), read forwards)."""
+        width = 2 * self.reach + 1
+        size = depth * width
+        gram, moment, energy, count = np.zeros((size, size)), np.zeros(size), 0.0, 0
+        stride = max(1, (lines.shape[1] - depth) // TARGETS)
+        for t in range(depth, lines.shape[1], stride):
+            block = np.concatenate([lines[:, t - depth:t][:, ::-1], lines[:, t:t + 1]], axis=1)
+            floor = max(self.min_contrast, 1e-6)
+            textured = (block[:, 0].std(axis=1) >= floor) & (block[:, depth].std(axis=1) >= floor)
+            block = block[textured]
+            if not len(block):
+                continue
+            block = _standardise(block)                 # in units of the nearest line behind
+            x = _design(block[:, :depth], self.reach)
+            y = block[:, depth].reshape(-1)
+            gram += (x.T @ x).astype(np.float64)
+            moment += (x.T @ y).astype(np.float64)
+            energy += float(np.dot(y.astype(np.float64), y))
+            count += len(y)
+        if not count:
+            fallback = np.zeros((depth, width))
+            fallback[0, self.reach] = 1 + _EXTRAPOLATION
+            if depth > 1:
+                fallback[1, self.reach] = -_EXTRAPOLATION
+            return fallback, float("nan")
+        coefficients = np.linalg.solve(gram + self.ridge * count * np.eye(size), moment)
+        residual = (energy - 2 * coefficients @ moment + coefficients @ gram @ coefficients) / count
+        return coefficients.reshape(depth, width), float(residual)
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise SaltviewerError("EdgeModel: call fit(images) first (or use EdgeModel.extrapolating()).")
+
+    def _side(self, images, kind, side):
+        """Edge line and prediction past it for one side of every tile, in edge-line units."""
+        coefficients = self.coef_[kind, side]
+        block = _standardise(_lines(images, kind, side, coefficients.shape[0]))
+        return self._blur(block[:, 0]), self._blur(_predict(block, coefficients))
+
+    def features(self, images, kind):
+        """Feature vectors whose squared distances are the pair costs times ``2 * L``.
+
+        Returns
+        -------
+        out : (n, 2 L) ndarray of float32
+            ``[P_out, E_out]`` of the side facing the neighbour.
+        into : (n, 2 L) ndarray of float32
+            ``[E_in, P_in]`` of the opposite side.
+        """
+        self._check_fitted()
+        check_kind(kind)
+        images = check_images(images)
+        edge, predicted = self._side(images, kind, "out")
+        out = np.concatenate([predicted, edge], axis=1)
+        edge, predicted = self._side(images, kind, "in")
+        into = np.concatenate([edge, predicted], axis=1)
+        return out, into
+
+    def inside_cost(self, images, kind, side):
+        """Mean squared error of predicting each tile's edge line from the lines inside it.
+
+        The lines inside are in units of the nearest of them and the edge line in its own, as
+        the two sides of a seam are; floored at 0.01: (n,) ndarray of float.
+        """
+        self._check_fitted()
+        check_kind(kind)
+        images = check_images(images)
+        coefficients = self.coef_[kind, side]
+        block = _lines(images, kind, side, coefficients.shape[0] + 1)
+        # The edge line predicted as a neighbour's would be: each tile in units of its own line.
+        error = self._blur(_predict(_standardise(block[:, 1:]), coefficients) - _standardise(block[:, :1])[:, 0])
+        return np.maximum(np.mean(error.astype(np.float64) ** 2, axis=1), _SELF_FLOOR)
+
+    def pair_costs(self, images, a, b, kind):
+        """Exact costs of given pairs: the reference every search agrees with.
+
+        Parameters
+        ----------
+        images : (n, H, W) ndarray
+        a, b : (m,) array of int
+            Tile ``b[i]`` is placed right of (or below) tile ``a[i]``.
+        kind : {"right", "below"}
+
+        Returns
+        -------
+        cost : (m,) ndarray of float
+            Root mean squared mismatch of the two predictions, in edge-line units.
+        norm : (m,) ndarray of float
+            `cost` over the root of the mean inside cost of the two edges (what a seam
+            between two true neighbours is expected to cost).
+        """
+        check_kind(kind)
+        images = check_images(images)
+        a = np.atleast_1d(np.asarray(a, dtype=np.int64))
+        b = np.atleast_1d(np.asarray(b, dtype=np.int64))
+        out, _ = self.features(images[a], kind)
+        _, into = self.features(images[b], kind)
+        squared = np.sum((out.astype(np.float64) - into) ** 2, axis=1) / out.shape[1]
+        inside = (self.inside_cost(images[a], kind, "out") + self.inside_cost(images[b], kind, "in")) / 2
+        return np.sqrt(squared), np.sqrt(squared / inside)
+
+
+def _model(images, model):
+    return EdgeModel().fit(images) if model is None else model
+
+
+def border_features(images, kind, model=None):
+    """`EdgeModel.features` of a model (default: one fitted on `images`)."""
+    return _model(images, model).features(images, kind)
+
+
+def pair_costs(images, a, b, kind, model=None):
+    """`EdgeModel.pair_costs` of a model (default: one fitted on `images`; pass the model the
+    search used when `images` is not the whole set)."""
+    return _model(images, model).pair_costs(images, a, b, kind)
+
+
+def edge_contrast(images, kind, side):
+    """Standard deviation of each tile's edge line, in grey levels: (n,) ndarray of float."""
+    check_kind(kind)
+    images = check_images(images)
+    return _lines(images, kind, side, 1)[:, 0].std(axis=1)
+
+
+def edge_texture(images, kind, side, lines=TEXTURE_LINES):
+    """The texture of the band of lines along one border: how rough it is along and across.
+
+    Two tiles that continue each other share their texture near the seam; a look-alike edge
+    line between a striped and a smooth tile does not. Both measures are the mean absolute
+    difference between neighbouring pixels, along the lines and across them, over the
+    band's standard deviation (so a tile's brightness and contrast do not count), as logs.
+
+    Returns
+    -------
+    texture : (n, 2) ndarray of float
+        ``log`` roughness along the border and across it.
+    """
+    check_kind(kind)
+    images = check_images(images)
+    band = _lines(images, kind, side, min(lines, images.shape[2 if kind == "right" else 1]))
+    scale = band.reshape(band.shape[0], band.shape[1] * band.shape[2]).std(axis=1) + 1e-3
+    along = np.abs(np.diff(band, axis=2)).mean(axis=(1, 2)) / scale
+    across = np.abs(np.diff(band, axis=1)).mean(axis=(1, 2)) / scale if band.shape[1] > 1 else np.ones(len(band))
+    return np.log(np.stack([along, across], axis=1) + 1e-6)
+

@@ -1,0 +1,166 @@
+"""Links between tiles: the kept pairs of a search and the scored candidates of each kind."""
+
+import numpy as np
+
+from .._errors import SaltviewerError
+from ._kdtree import _squared_distances
+from .compatibility import KINDS
+
+__all__ = ["NeighbourPairs", "Candidates"]
+
+
+class NeighbourPairs:
+    """Pairs of tiles that continue each other, as parallel arrays.
+
+    Attributes
+    ----------
+    kind : (n,) ndarray of str
+        ``"right"`` when tile `b` lies directly right of tile `a`, ``"below"`` when it
+        lies directly below.
+    a, b : (n,) ndarray of int
+        Positions of the tiles in the stack searched (dataset order).
+    cost : (n,) ndarray of float
+        Root mean squared boundary mismatch, in standard deviations of the edge lines
+        (the pair cost of the module notes).
+    norm : (n,) ndarray of float
+        `cost` over the root of the mean inside cost of the two edges: about 1 for
+        a boundary as smooth as the tiles' insides.
+    ratio : (n,) ndarray of float
+        Best over runner-up distance, the larger of the two sides' (smaller is more
+        certain), the runner-up taken among the candidates the search scored; 0 when
+        there was none. Always below the `ratio` parameter.
+    """
+
+    def __init__(self, kind, a, b, cost, norm, ratio):
+        self.kind = np.asarray(kind, dtype="<U5")
+        self.a = np.asarray(a, dtype=np.int64)
+        self.b = np.asarray(b, dtype=np.int64)
+        self.cost = np.asarray(cost, dtype=float)
+        self.norm = np.asarray(norm, dtype=float)
+        self.ratio = np.asarray(ratio, dtype=float)
+        sizes = {len(x) for x in (self.kind, self.a, self.b, self.cost, self.norm, self.ratio)}
+        if len(sizes) != 1:
+            raise SaltviewerError(f"NeighbourPairs: kind, a, b, cost, norm and ratio must have one length, got {sorted(sizes)}.")
+
+    def __len__(self):
+        return len(self.a)
+
+    def __repr__(self):
+        counts = ", ".join(f"{np.sum(self.kind == k)} {k}" for k in KINDS)
+        return f"<NeighbourPairs: {len(self)} pairs ({counts})>"
+
+    def __getitem__(self, selection):
+        return NeighbourPairs(self.kind[selection], self.a[selection], self.b[selection],
+                              self.cost[selection], self.norm[selection], self.ratio[selection])
+
+    def as_set(self):
+        """The pairs as a set of ``(kind, a, b)`` tuples, for comparisons."""
+        return {(str(k), int(a), int(b)) for k, a, b in zip(self.kind, self.a, self.b)}
+
+    @classmethod
+    def concatenate(cls, parts):
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("kind", "a", "b", "cost", "norm", "ratio")))
+
+    @classmethod
+    def empty(cls):
+        return cls([], [], [], [], [], [])
+
+
+class Candidates:
+    """The candidate pairs of one kind of edge, scored exactly, and the means to score any other.
+
+    Attributes
+    ----------
+    kind : {"right", "below"}
+    out, into : (n, 2 L) ndarray of float32
+        Features of every tile's two sides (`EdgeModel.features`).
+    a, b : (m,) ndarray of int
+        Candidate pairs: tile ``b[i]`` right of (or below) tile ``a[i]``.
+    distance : (m,) ndarray of float
+        Their squared feature distances (``cost**2 * length``).
+    reach_out, reach_in : (n,) ndarray of float
+        For each side, the squared distance taken for a tile not among its candidates:
+        the farthest candidate its own query found, or its search radius when fewer
+        lay within it (an estimate: the tree works in a projection).
+    side_out, side_in : (n,) ndarray of float
+        Each side's share of the limit: ``max_norm**2`` times its inside cost times
+        `length`; 0 for a flat side, which never matches. A pair passes when its distance
+        is at most the mean of its two sides' shares and at most `cap` (`limit`).
+    cap : float
+        ``max_cost**2`` times `length`.
+    loosen : float
+        ``(loop_max_norm / max_norm)**2``: the looser limits of an edge that closes a loop.
+    inside_out, inside_in : (n,) ndarray of float
+        Inside costs (`EdgeModel.inside_cost`).
+    texture_out, texture_in : (n, 2) ndarray of float
+        `edge_texture` of each side; a pair that rests on one edge alone needs both
+        measures within `max_texture` (`textures_agree`).
+    length : int
+        ``2 L``.
+    """
+
+    def __init__(self, kind, out, into, a, b, distance, reach_out, reach_in, side_out, side_in, cap, inside_out,
+                 inside_in, loosen=1.0, texture_out=None, texture_in=None, max_texture=np.inf):
+        self.kind, self.out, self.into = kind, out, into
+        self.a, self.b, self.distance = a, b, distance
+        self.reach_out, self.reach_in = reach_out, reach_in
+        self.side_out, self.side_in, self.cap, self.loosen = side_out, side_in, float(cap), float(loosen)
+        self.inside_out, self.inside_in = inside_out, inside_in
+        zeros = np.zeros((len(out), 2))
+        self.texture_out = zeros if texture_out is None else texture_out
+        self.texture_in = zeros if texture_in is None else texture_in
+        self.max_texture = float(max_texture)
+        self.length = out.shape[1]
+
+    def textures_agree(self, a, b):
+        """Whether the textures of pairs ``(a[i], b[i])`` along the seam are alike: (m,) bool."""
+        difference = np.abs(self.texture_out[np.asarray(a)] - self.texture_in[np.asarray(b)])
+        return np.all(difference <= self.max_texture, axis=-1)
+
+    def limit(self, a, b, loose=False):
+        """Largest squared distance pairs ``(a[i], b[i])`` may have (0 where a side is flat)."""
+        a, b = np.asarray(a), np.asarray(b)
+        limit = np.minimum((self.side_out[a] + self.side_in[b]) / 2, self.cap) * (self.loosen if loose else 1.0)
+        return np.where((self.side_out[a] > 0) & (self.side_in[b] > 0), limit, 0.0)
+
+    def __len__(self):
+        return len(self.a)
+
+    def __repr__(self):
+        return f"<Candidates {self.kind}: {len(self)} pairs over {len(self.out)} tiles>"
+
+    def distances(self, a, b):
+        """Exact squared feature distances of pairs ``(a[i], b[i])``: (m,) ndarray of float."""
+        a = np.atleast_1d(np.asarray(a, dtype=np.int64))
+        b = np.atleast_1d(np.asarray(b, dtype=np.int64))
+        return _squared_distances(self.out, self.into, a, b)
+
+    def norms(self, a, b, distance=None):
+        """``norm`` of pairs from their squared distances (computed when not given)."""
+        distance = self.distances(a, b) if distance is None else np.asarray(distance, dtype=float)
+        inside = (self.inside_out[a] + self.inside_in[b]) / 2
+        return np.sqrt(distance / self.length / inside)
+
+    def lists(self):
+        """Each side's candidates, nearest first.
+
+        Returns
+        -------
+        out_lists : dict
+            ``a -> [(distance, b), ...]``: the tiles that may lie right of (below) `a`.
+        in_lists : dict
+            ``b -> [(distance, a), ...]``: the tiles that may lie left of (above) `b`.
+        """
+        return _grouped(self.a, self.b, self.distance), _grouped(self.b, self.a, self.distance)
+
+
+def _grouped(key, value, distance):
+    order = np.lexsort((value, distance, key))
+    key, value, distance = key[order], value[order], distance[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    bounds = np.r_[starts, len(key)]
+    keys, values, distances = key.tolist(), value.tolist(), distance.tolist()
+    return {keys[s]: list(zip(distances[s:e], values[s:e])) for s, e in zip(bounds[:-1], bounds[1:])}
