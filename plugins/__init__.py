@@ -45,6 +45,8 @@ def dock_widgets(viewer, data=None, workspace=None, widgets=WIDGETS):
         if window is not None:
             window.resizeDocks(docks, [width] * len(docks), Qt.Horizontal)
 
+        for dock in docks:
+            dock.setProperty("saltviewer_arranged", True)     # tabbed here already (see _session.arrange_docks)
         docks[0].raise_()
         QTimer.singleShot(0, docks[0].raise_)   # napari raises the last tab it added; put the first in front
     return docked

@@ -12,7 +12,7 @@ from qtpy.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWi
                             QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 from ._data_bar import DataBar
-from ._session import notify_error, notify_info, session_for
+from ._session import notify_info, session_for
 
 __all__ = ["ExploreWidget", "summary_text", "flagged_tiles"]
 
@@ -88,6 +88,7 @@ class ExploreWidget(QWidget):
         self.reason.setStyleSheet("color: #8d939b;")
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.scroll.setMinimumHeight(320)
         self.scroll.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.scroll.setWidget(self.reason)
@@ -162,7 +163,7 @@ class ExploreWidget(QWidget):
         dataset = self.session.dataset
         self.explore_button.setEnabled(False)
         self.summary.setText(f"Exploring {len(dataset):,} tiles…")
-        worker = start_worker(explore_dataset, dataset, desc="Exploring the dataset")
+        worker = start_worker(explore_dataset, dataset, desc="Exploring the dataset", progress_arg="progress")
         worker.returned.connect(self._on_explored)
         worker.errored.connect(self._on_error)
         worker.finished.connect(lambda: self.explore_button.setEnabled(self.session.is_open))
@@ -173,8 +174,16 @@ class ExploreWidget(QWidget):
         self.explore()
 
     def _on_error(self, error):
+        from ._workers import Cancelled
+
+        if isinstance(error, Cancelled):
+            self.summary.setText("Exploring was cancelled; press Explore to start again.")
+            return
+        from ._log import report_error
+
         self.summary.setText("Exploring failed; see the notification.")
-        notify_error(f"exploring {self.session.data_path} failed: {error}")
+        report_error(f"exploring {self.session.data_path} failed: {error}", error, self.session.workspace_path,
+                     "explore")
 
     def _on_explored(self, exploration):
         from saltviewer.figures import FIGURES
@@ -193,6 +202,8 @@ class ExploreWidget(QWidget):
         for tile_id, why in items:
             item = QListWidgetItem(f"{tile_id}   {why}")
             item.setData(Qt.UserRole, tile_id)
+            item.setData(Qt.UserRole + 1, why)
+            item.setToolTip(f"{tile_id}: {why}\nDouble-click to open it in the Review dock")
             self.flagged.addItem(item)
         self.flagged_label.setText(f"Tiles worth a look ({len(items):,}; double-click to review)")
         self.figure_combo.setCurrentIndex(0)
@@ -224,13 +235,15 @@ class ExploreWidget(QWidget):
         self.figure = make_figure(name, self.exploration)
         canvas = FigureCanvasQTAgg(self.figure)
         width, height = self.figure.get_size_inches() * self.figure.dpi
-        canvas.setMinimumSize(int(width * 0.6), int(height * 0.6))
+        # as wide as the dock (never cut behind a scroll bar), as tall as the figure's shape asks
+        available = max(300, self.scroll.viewport().width())
+        canvas.setMinimumSize(min(int(width * 0.6), available - 4), int(min(width * 0.6, available) * height / width))
         self._set_view(canvas)
         self.canvas = canvas
         canvas.draw()
 
     def _on_flagged_double_clicked(self, item):
-        self.session.request_tile(item.data(Qt.UserRole))
+        self.session.request_tile(item.data(Qt.UserRole), reason=f"Explore: {item.data(Qt.UserRole + 1)}")
 
     # ------------------------------------------------------------------ saving
     def save_report(self, out_dir):
@@ -242,8 +255,13 @@ class ExploreWidget(QWidget):
         worker = start_worker(write_report, self.session.dataset, out_dir, exploration=self.exploration,
                               desc="Writing the report")
         worker.returned.connect(lambda index: notify_info(f"report written to {index}"))
-        worker.errored.connect(lambda error: notify_error(f"writing the report into {out_dir} failed: {error}"))
+        worker.errored.connect(lambda error: self._report(f"writing the report into {out_dir} failed: {error}", error))
         return worker
+
+    def _report(self, message, error):
+        from ._log import report_error
+
+        report_error(message, error, self.session.workspace_path, "explore")
 
     def _on_save_clicked(self):
         out_dir = QFileDialog.getExistingDirectory(self, "Folder for the report")

@@ -4,7 +4,8 @@ import numpy as np
 
 ROLE = "saltviewer_role"
 
-__all__ = ["ROLE", "find_layer", "put_layer", "remove_layers", "show_only_group", "group_layers"]
+__all__ = ["ROLE", "find_layer", "put_layer", "remove_layers", "show_only_group", "group_layers", "fit_view",
+           "text_overlay"]
 
 
 def find_layer(viewer, role):
@@ -21,21 +22,28 @@ def group_layers(viewer, group):
     return [layer for layer in viewer.layers if str(layer.metadata.get(ROLE, "")).startswith(prefix)]
 
 
-def put_layer(viewer, role, kind, data, *, name, **kwargs):
+def put_layer(viewer, role, kind, data, *, name, layer_class=None, **kwargs):
     """Update the data of the layer with `role`, or add it (as ``viewer.add_<kind>``).
 
     Keyword arguments apply only when the layer is made, so a person's later changes
     (opacity, colours, visibility) are kept while stepping through tiles.
+
+    Parameters
+    ----------
+    layer_class : type, optional
+        A subclass of napari's layer of `kind` to make the layer with (one that carries
+        saltviewer's keys, `saltviewer.plugins._review_keys`).
     """
     layer = find_layer(viewer, role)
-    if layer is not None and type(layer).__name__.lower() != kind:
+    if layer is not None and not _is_kind(layer, kind, layer_class):
         viewer.layers.remove(layer)
         layer = None
     if layer is None:
         metadata = dict(kwargs.pop("metadata", {}) or {})
         metadata[ROLE] = role
-        layer = getattr(viewer, f"add_{kind}")(data, name=name, metadata=metadata, **kwargs)
-        return layer
+        if layer_class is None:
+            return getattr(viewer, f"add_{kind}")(data, name=name, metadata=metadata, **kwargs)
+        return viewer.add_layer(layer_class(data, name=name, metadata=metadata, **kwargs))
     current = layer.data
     if (kind == "image" and isinstance(current, np.ndarray) and current.flags.writeable
             and current.shape == np.shape(data) and current.dtype == np.asarray(data).dtype):
@@ -44,6 +52,12 @@ def put_layer(viewer, role, kind, data, *, name, **kwargs):
     else:
         layer.data = data
     return layer
+
+
+def _is_kind(layer, kind, layer_class):
+    if layer_class is not None:
+        return type(layer) is layer_class
+    return type(layer).__name__.lower() == kind
 
 
 def remove_layers(viewer, layers):
@@ -73,3 +87,19 @@ def show_only_group(viewer, group, hidden):
         if role and not role.startswith(f"{group}:") and layer.visible:
             layer.visible = False
             hidden.setdefault(role.split(":", 1)[0], []).append(layer)
+
+
+def fit_view(viewer, layers):
+    """Fit the camera to these layers only (hidden layers of another view may extend far)."""
+    try:
+        viewer.reset_view(layers=list(layers))
+    except TypeError:                       # napari before 0.6 fits every layer
+        viewer.reset_view()
+
+
+def text_overlay(viewer):
+    """The canvas's text overlay (``viewer.canvas.overlays.text`` since napari 0.9)."""
+    canvas = getattr(viewer, "canvas", None)
+    if canvas is not None and "text" in getattr(canvas, "overlays", {}):
+        return canvas.overlays["text"]
+    return viewer.text_overlay

@@ -1,17 +1,23 @@
-"""The review queue as a Qt table model: columns of a `QueueTable`, sorted with numpy."""
+"""The review queue as a Qt table model: columns of a `QueueTable`, sorted with numpy.
+
+The model never copies the table: a queue of many thousand items shows and sorts at once.
+"""
 
 import numpy as np
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QColor
 
 from ._review import QueueTable
-from ._style import STATE_COLOURS
+from ._style import STATE_COLOURS, WHY_SHORT
 
 __all__ = ["QueueModel", "COLUMNS"]
 
 #: (header, field, tooltip)
 COLUMNS = (
     ("Tile", "tile", "tile id"),
+    ("Why", "why", "why the tile is in the queue: confident salt or confident empty (the models agree), disputed "
+                   "(they disagree: pick a model's mask or draw one), label check (the models contradict the "
+                   "training mask), mosaic edge (salt stops at an edge shared with a neighbour)"),
     ("Depth", "depth", "depth in feet (depths.csv)"),
     ("Cover", "coverage", "fraction of the tile that the proposed mask covers"),
     ("Disagree", "disagreement", "1 - mean IoU between the model versions' masks "
@@ -27,8 +33,12 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.table = QueueTable.empty()
         self.order = np.zeros(0, np.int64)
+        self._rank = None
         self._sort = (None, Qt.AscendingOrder)
+        from saltviewer.store import REASON_COLOURS
+
         self._colours = {state: QColor(colour) for state, colour in STATE_COLOURS.items()}
+        self._why_colours = {why: QColor(colour) for why, colour in REASON_COLOURS.items()}
 
     # -------------------------------------------------------------- contents
     def set_table(self, table):
@@ -36,6 +46,7 @@ class QueueModel(QAbstractTableModel):
         self.beginResetModel()
         self.table = table
         self.order = np.arange(len(table), dtype=np.int64)
+        self._rank = None
         column, order = self._sort
         if column is not None:
             self.order = self._sorted(column, order)
@@ -46,8 +57,14 @@ class QueueModel(QAbstractTableModel):
         position = self.table.position(tile)
         if position is None:
             return None
-        rows = np.flatnonzero(self.order == position)
-        return int(rows[0]) if len(rows) else None
+        if self._rank is None:
+            self._rank = np.empty(len(self.order), np.int64)
+            self._rank[self.order] = np.arange(len(self.order))
+        return int(self._rank[position])
+
+    def tiles_in_order(self):
+        """The tile ids in display order (the filters and the sort in force)."""
+        return [str(t) for t in self.table.tile[self.order]]
 
     def tile_at(self, row):
         if 0 <= row < len(self.order):
@@ -95,17 +112,21 @@ class QueueModel(QAbstractTableModel):
                 return f"{100 * value:.0f}%"
             if field == "disagreement":
                 return f"{value:.3f}"
+            if field == "why":
+                return WHY_SHORT.get(str(value), str(value))
             return str(value)
         if role == Qt.TextAlignmentRole:
             if field in ("depth", "coverage", "disagreement"):
-                return int(Qt.AlignRight | Qt.AlignVCenter)
-            return int(Qt.AlignLeft | Qt.AlignVCenter)
+                return Qt.AlignRight | Qt.AlignVCenter
+            return Qt.AlignLeft | Qt.AlignVCenter
         if role == Qt.ForegroundRole and field == "state":
             return self._colours.get(str(self.table.state[k]))
+        if role == Qt.ForegroundRole and field == "why":
+            return self._why_colours.get(str(self.table.why[k]))
         if role == Qt.ToolTipRole:
             t = self.table
-            return (f"{t.tile[k]} ({t.kind[k]}, {t.split[k]}): {t.state[k]}\n"
-                    f"{t.criterion[k]}: {t.reason[k]}\nagreement {t.agreement[k]:.3f}")
+            return (f"{t.tile[k]} ({t.kind[k]}, {t.split[k]}): {t.state[k]}\n{t.why[k]} ({t.criterion[k]}): "
+                    f"{t.reason[k]}\nagreement {t.agreement[k]:.3f}")
         return None
 
     def sort(self, column, order=Qt.AscendingOrder):
@@ -114,6 +135,7 @@ class QueueModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         self._sort = (column, order)
         self.order = self._sorted(column, order)
+        self._rank = None
         self.layoutChanged.emit()
 
     def _sorted(self, column, order):

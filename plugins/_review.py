@@ -2,14 +2,19 @@
 
 `Reviewer` joins what the core provides (the dataset, the ensemble of model versions with
 predictions, the curation store, the mosaic neighbours) into what the review widget shows,
-so that tests can drive the loop without Qt. Every decision goes straight to the store.
+so that tests can drive the loop without Qt. Every decision goes straight to the store,
+with the reviewer's name and note; what may be decided (a disputed tile is never accepted
+as it is, whose decision an undo takes back) is the store's rule.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Reviewer", "QueueTable", "TileDisplay", "STATE_FILTERS", "build_queue"]
+from ._outlines import heat_colours, mask_outline, outline_image  # noqa: F401  (importable from here as before)
+
+__all__ = ["Reviewer", "QueueTable", "TileDisplay", "STATE_FILTERS", "REASON_FILTERS", "build_queue", "mask_outline",
+           "heat_colours", "outline_image"]
 
 #: Choices of the state filter: label -> states (None: every state).
 STATE_FILTERS = {
@@ -20,6 +25,17 @@ STATE_FILTERS = {
     "rejected": ("rejected",),
     "all": None,
 }
+#: Choices of the reason filter: label -> reasons (None: every reason).
+REASON_FILTERS = {
+    "every reason": None,
+    "confident": ("confident salt", "confident empty", "other"),
+    "confident salt": ("confident salt",),
+    "confident empty": ("confident empty",),
+    "disputed": ("disputed",),
+    "label check": ("label check",),
+    "mosaic edge": ("mosaic edge",),
+    "drawn by hand": ("drawn by hand",),
+}
 
 
 @dataclass
@@ -28,7 +44,8 @@ class QueueTable:
 
     Attributes
     ----------
-    tile, kind, split, state, criterion : (n,) ndarray of str
+    tile, kind, split, state, criterion, why : (n,) ndarray of str
+        `why` is the reason the item is there (``"confident salt"``, ``"disputed"``, ...).
     reason : list of str
     depth, coverage, disagreement, agreement : (n,) ndarray of float
         Depth is NaN where unknown; coverage is that of the proposed mask.
@@ -44,30 +61,41 @@ class QueueTable:
     coverage: np.ndarray
     disagreement: np.ndarray
     agreement: np.ndarray
+    why: np.ndarray = None
+
+    def __post_init__(self):
+        if self.why is None:
+            from saltviewer.store import reason_of
+
+            self.why = np.array([reason_of(c) for c in self.criterion], dtype="<U15")
+        self._rows = None
 
     def __len__(self):
         return len(self.tile)
 
     def position(self, tile):
-        """Row of a tile id, or None."""
-        rows = np.flatnonzero(self.tile == tile)
-        return int(rows[0]) if len(rows) else None
+        """Row of a tile id, or None (a dictionary built once: fast on long queues)."""
+        if self._rows is None:
+            self._rows = {str(t): k for k, t in enumerate(self.tile)}
+        return self._rows.get(str(tile))
 
     @classmethod
     def empty(cls):
         s = np.array([], dtype="<U1")
         f = np.array([], dtype=float)
-        return cls(s, s, s, s, s, [], f, f, f, f)
+        return cls(s, s, s, s, s, [], f, f, f, f, np.array([], dtype="<U15"))
 
 
 def build_queue(store, dataset, states=("proposed",), split=None, kind=None, min_disagreement=None,
-                max_disagreement=None):
+                max_disagreement=None, reasons=None):
     """The items of `dataset` in the store that pass the filters, as a `QueueTable`."""
-    items = store.items(dataset, state=states, split=split, kind=kind, min_disagreement=min_disagreement,
-                        max_disagreement=max_disagreement, order="disagreement")
+    items = store.items(dataset, state=states, split=split, kind=kind, reason=reasons,
+                        min_disagreement=min_disagreement, max_disagreement=max_disagreement, order="disagreement",
+                        scores=False)
     if not items:
         return QueueTable.empty()
-    depths = np.array([dataset.depths[dataset.index(item.tile)] for item in items], dtype=float)
+    index = dataset.index
+    depths = np.asarray(dataset.depths, float)[[index(item.tile) for item in items]]
     return QueueTable(
         tile=np.array([item.tile for item in items]),
         kind=np.array([item.kind for item in items]),
@@ -79,6 +107,7 @@ def build_queue(store, dataset, states=("proposed",), split=None, kind=None, min
         coverage=np.array([item.coverage for item in items], dtype=float),
         disagreement=np.array([item.disagreement for item in items], dtype=float),
         agreement=np.array([item.agreement for item in items], dtype=float),
+        why=np.array([item.why for item in items], dtype="<U15"),
     )
 
 
@@ -103,7 +132,8 @@ class TileDisplay:
         The store's item (with masks), or None when the tile was never proposed.
     edit_mask : (101, 101) ndarray of uint8
         What the editable layer starts from: the mask in force (accepted or corrected),
-        else the proposed mask, else the training mask, else the consensus, else empty.
+        else the proposed mask (not for a disputed tile: there the consensus is no
+        proposal), else the training mask, else the consensus, else empty.
     edit_source : str
         Where `edit_mask` came from (``"accepted"``, ``"corrected"``, ``"proposed"``,
         ``"training mask"``, ``"consensus"``, ``"empty"``).
@@ -136,6 +166,15 @@ class TileDisplay:
         """Fraction of the tile in the editable mask."""
         return float(np.count_nonzero(self.edit_mask)) / self.edit_mask.size
 
+    @property
+    def disputed(self):
+        return self.item is not None and self.item.disputed
+
+    @property
+    def why(self):
+        """Why the tile is under review, or None when it has no item."""
+        return None if self.item is None else self.item.why
+
 
 class Reviewer:
     """Review decisions on one dataset with one workspace and its curation store.
@@ -147,13 +186,22 @@ class Reviewer:
     store : saltviewer.store.CurationStore
     neighbours : callable, optional
         ``neighbours(tile_id) -> dict`` of side to tile id (from the mosaics).
+    user : str, optional
+        The reviewer's name recorded with each decision (default: the store's user).
+
+    Attributes
+    ----------
+    note : str
+        Stored with each decision while it is not empty.
     """
 
-    def __init__(self, dataset, workspace, store, neighbours=None):
+    def __init__(self, dataset, workspace, store, neighbours=None, user=None):
         self.dataset = dataset
         self.workspace = workspace
         self.store = store
         self.neighbours = neighbours
+        self.user = user or store.user
+        self.note = ""
         self.versions = ()
         self.ensemble = None
         self.reload_versions()
@@ -170,14 +218,18 @@ class Reviewer:
         return self.versions
 
     # ------------------------------------------------------------------ queue
-    def queue(self, state="to review", split=None, kind=None, min_disagreement=None, max_disagreement=None):
-        """The queue as a `QueueTable`; `state` is a key of `STATE_FILTERS`."""
+    def queue(self, state="to review", split=None, kind=None, min_disagreement=None, max_disagreement=None,
+              reason="every reason"):
+        """The queue as a `QueueTable`; `state` is a key of `STATE_FILTERS`, `reason` of `REASON_FILTERS`."""
         from saltviewer import SaltviewerError
 
         if state not in STATE_FILTERS:
             raise SaltviewerError(f"state filter must be one of {', '.join(STATE_FILTERS)}, got {state!r}.")
+        if reason not in REASON_FILTERS:
+            raise SaltviewerError(f"reason filter must be one of {', '.join(REASON_FILTERS)}, got {reason!r}.")
         return build_queue(self.store, self.dataset, STATE_FILTERS[state], split=split, kind=kind,
-                           min_disagreement=min_disagreement, max_disagreement=max_disagreement)
+                           min_disagreement=min_disagreement, max_disagreement=max_disagreement,
+                           reasons=REASON_FILTERS[reason])
 
     # ------------------------------------------------------------------ one tile
     def kind_of(self, tile):
@@ -194,7 +246,7 @@ class Reviewer:
         item = self.store.item(dataset, tile, kind)
         if item is not None and item.state in ("accepted", "corrected") and item.mask is not None:
             edit, source = item.mask, item.state
-        elif item is not None and item.proposed_mask is not None:
+        elif item is not None and item.proposed_mask is not None and not item.disputed:
             edit, source = item.proposed_mask, "proposed"
         elif truth is not None:
             edit, source = truth, "training mask"
@@ -211,124 +263,63 @@ class Reviewer:
                            neighbours=neighbours)
 
     # ------------------------------------------------------------------ decisions
+    def _who(self):
+        return {"user": self.user, "note": self.note or None}
+
     def accept(self, tile):
-        """Accept the proposal of a tile; returns the store's item."""
-        return self.store.accept(self.dataset, tile, self.kind_of(tile))
+        """Accept the proposal of a tile; returns the store's item (a disputed one is refused)."""
+        return self.store.accept(self.dataset, tile, self.kind_of(tile), **self._who())
 
     def reject(self, tile):
-        return self.store.reject(self.dataset, tile, self.kind_of(tile))
+        return self.store.reject(self.dataset, tile, self.kind_of(tile), **self._who())
 
-    def correct(self, tile, mask):
+    def correct(self, tile, mask, source=None):
         """Save a drawn mask (any non-zero label is salt) as the tile's mask in force."""
-        return self.store.correct(self.dataset, tile, np.asarray(mask) != 0, self.kind_of(tile))
+        return self.store.correct(self.dataset, tile, np.asarray(mask) != 0, self.kind_of(tile), source=source,
+                                  **self._who())
 
-    def undo(self):
-        """Take back the last decision in the store (a whole batch at once).
+    def undo_plan(self, any=False):
+        """What an undo would take back (the reviewer's own last decision, or anyone's)."""
+        return self.store.undo_plan(user=self.user, any=any)
+
+    def undo(self, plan=None, any=False):
+        """Take back the reviewer's last decision (a whole batch), or exactly `plan`.
 
         Returns
         -------
         items : list of saltviewer.store.Item
             The items restored, with their state now.
         """
-        return self.store.undo()
+        return self.store.undo(user=self.user, any=any, plan=plan)
 
-    def batch_candidates(self, min_agreement, split=None):
-        """Proposed pseudo-labels with agreement at least `min_agreement` (what batch-accept takes)."""
-        items = self.store.items(self.dataset, state="proposed", kind="pseudo", split=split,
-                                 min_agreement=float(min_agreement), order="tile")
-        return [item.tile for item in items if item.criterion != "manual"]
+    def redo_plan(self):
+        return self.store.redo_plan(user=self.user)
 
-    def accept_batch(self, min_agreement, split=None):
-        """Accept every proposed pseudo-label at or above the agreement level; one undoable batch."""
-        return self.store.accept_all(self.dataset, float(min_agreement), kind="pseudo", split=split)
+    def redo(self, plan=None):
+        return self.store.redo(user=self.user, plan=plan)
 
+    def history(self, tile):
+        """Every event of a tile's item, oldest first."""
+        return self.store.history(self.dataset, tile, self.kind_of(tile))
 
-def mask_outline(mask, width=1):
-    """The pixels of `mask` that touch the outside (4-connected), `width` pixels deep.
+    def batch_candidates(self, min_agreement, split=None, masks=False):
+        """The items batch-accept would take (the store's rule: confident pseudo-labels only)."""
+        return self.store.batch_candidates(self.dataset, float(min_agreement), split=split, masks=masks)
 
-    Parameters
-    ----------
-    mask : (H, W) ndarray of bool
-    width : int
+    def accept_batch(self, min_agreement, tiles=None, split=None):
+        """Accept the batch candidates (those of `tiles` among them, if given); one undoable batch."""
+        return self.store.accept_all(self.dataset, float(min_agreement), split=split, tiles=tiles, **self._who())
 
-    Returns
-    -------
-    outline : (H, W) ndarray of bool
-    """
-    mask = np.asarray(mask, bool)
-    inner = mask.copy()
-    for _ in range(int(width)):
-        shrunk = inner.copy()
-        shrunk[1:, :] &= inner[:-1, :]
-        shrunk[:-1, :] &= inner[1:, :]
-        shrunk[:, 1:] &= inner[:, :-1]
-        shrunk[:, :-1] &= inner[:, 1:]
-        inner = shrunk
-    return mask & ~inner
+    def apply_marks(self, marks, label="triage grid"):
+        """Write marks ``{tile: "accept" | "reject"}`` as one batch (one undo).
 
-
-def _rgba(colour):
-    colour = colour.lstrip("#")
-    return np.array([int(colour[k:k + 2], 16) for k in (0, 2, 4)] + [255], np.uint8)
-
-
-def heat_colours(values, top=0.5, opacity=0.45, colour=(255, 59, 59)):
-    """RGBA heat-map colours for values in ``[0, top]``: transparent at 0, most opaque at `top`.
-
-    One hue (the red that marks inconsistencies everywhere in saltviewer) whose opacity
-    grows with the value, so the seismic image stays readable under it.
-
-    Returns
-    -------
-    rgba : (..., 4) ndarray of uint8
-    """
-    t = np.clip(np.asarray(values, float) / top, 0, 1)
-    out = np.empty(t.shape + (4,), np.uint8)
-    out[..., :3] = colour
-    out[..., 3] = np.rint(255 * opacity * t)
-    return out
-
-
-def outline_image(display, versions=None, consensus=True, truth=True, heat=False, colours=None):
-    """One RGBA image with the outlines of the masks a person compares, each in its colour.
-
-    Drawing every model version's mask as an outline, and the disagreement heat map under
-    them, in a single image layer keeps the canvas to three layers, so stepping from tile
-    to tile stays fast with many versions (each layer costs a draw).
-
-    Parameters
-    ----------
-    display : TileDisplay
-    versions : collection of str, optional
-        Versions to draw (default all); each in ``colours[position]``.
-    consensus, truth : bool
-        Also draw the consensus (2 pixels wide) and the training mask.
-    heat : bool
-        Colour the pixels where the versions disagree (`heat_colours` of the pixel
-        disagreement: transparent where all agree, bright where they split evenly).
-    colours : sequence of str, optional
-        Hex colours per version position (default `saltviewer.plugins._style.VERSION_COLOURS`).
-
-    Returns
-    -------
-    image : (101, 101, 4) ndarray of uint8
-        Transparent where nothing is drawn; later marks are drawn over earlier ones (heat
-        map, versions, then the consensus, then the training mask on top).
-    """
-    from ._style import CONSENSUS, version_colour
-
-    out = np.zeros(display.image.shape + (4,), np.uint8)
-    view = display.view
-    if heat and view is not None:
-        out[...] = heat_colours(view.disagreement)
-    if view is not None:
-        for position, version in enumerate(view.versions):
-            if versions is not None and version not in versions:
-                continue
-            colour = colours[position] if colours is not None else version_colour(position)
-            out[mask_outline(view.member_masks[position])] = _rgba(colour)
-    if consensus and view is not None:
-        out[mask_outline(view.mask, 2)] = _rgba(CONSENSUS)
-    if truth and display.truth is not None:
-        out[mask_outline(display.truth)] = _rgba("#ffffff")
-    return out
+        Returns
+        -------
+        decided : list of (str, str)
+            ``(tile, state)`` of each item changed (a disputed tile marked accept is left out).
+        """
+        decisions = [(tile, self.kind_of(tile), action, None) for tile, action in marks.items()
+                     if action in ("accept", "reject")]
+        counts = {a: sum(1 for _, _, x, _ in decisions if x == a) for a in ("accept", "reject")}
+        detail = {"batch": f"{label}: {counts['accept']} accepted, {counts['reject']} rejected"}
+        return self.store.decide_batch(self.dataset, decisions, detail=detail, **self._who())

@@ -18,7 +18,7 @@ from qtpy.QtCore import QObject, Signal
 
 from ._settings import load_settings, save_settings
 
-__all__ = ["Session", "session_for"]
+__all__ = ["Session", "session_for", "arrange_docks"]
 
 _SESSIONS = {}
 
@@ -38,7 +38,106 @@ def session_for(viewer):
             session._real_viewer = weakref.ref(real)
             _SESSIONS[key] = session
             weakref.finalize(real, _SESSIONS.pop, key, None)
+    if viewer is not None:
+        _watch_docks(session, real)
+        from qtpy.QtCore import QTimer
+
+        ref = weakref.ref(real)                      # the timers must not keep a closed viewer alive
+        for delay in (0, 100, 400, 1500):           # napari shows the new dock a moment after making it
+            QTimer.singleShot(delay, lambda: _arrange_ref(ref))
     return session
+
+
+def _arrange_ref(ref):
+    viewer = ref()
+    if viewer is not None:
+        arrange_docks(viewer)
+
+
+def _watch_docks(session, viewer):
+    """Arrange saltviewer's docks each time napari adds a dock to the viewer's window (installed once)."""
+    from qtpy.QtCore import QEvent, QObject, QTimer
+
+    window = getattr(getattr(viewer, "window", None), "_qt_window", None)
+    if window is None or getattr(session, "_dock_watcher", None) is not None:
+        return
+    ref, window_ref = weakref.ref(viewer), weakref.ref(window)     # nothing here keeps a closed viewer alive
+
+    from qtpy.QtWidgets import QDockWidget
+
+    class DockWatcher(QObject):
+        """Watches the window (docks added, resized) and each dock (shown)."""
+
+        def eventFilter(self, watched, event):
+            kind = event.type()
+            if watched is window_ref():
+                if kind in (QEvent.ChildAdded, QEvent.ChildPolished) and isinstance(event.child(), QDockWidget):
+                    event.child().installEventFilter(self)           # (a child is whole once polished)
+                    QTimer.singleShot(0, lambda: _arrange_ref(ref))
+                elif kind == QEvent.Resize:
+                    QTimer.singleShot(0, lambda: _fit_window(window_ref()))   # Qt grows it for stacked docks
+            elif kind == QEvent.Show:
+                QTimer.singleShot(0, lambda: _arrange_ref(ref))            # a dock shown (new or reopened)
+            return False
+
+    session._dock_watcher = DockWatcher(window)
+    window.installEventFilter(session._dock_watcher)
+    for dock in window.findChildren(QDockWidget):
+        dock.installEventFilter(session._dock_watcher)
+
+
+def _saltviewer_docks(window):
+    from qtpy.QtWidgets import QDockWidget
+
+    return [dock for dock in window.findChildren(QDockWidget)
+            if dock.objectName().endswith("(saltviewer)") and not dock.isHidden() and not dock.isFloating()]
+
+
+def arrange_docks(viewer):
+    """saltviewer's docks share one place as tabs, titled by their short names; the window fits the screen.
+
+    napari stacks the docks a person opens from the Plugins menu one under the other
+    (their heights add up, and the window grows past the screen); here every visible
+    saltviewer dock on the right is tabbed with the first one, the newest in front.
+    """
+    window = getattr(getattr(viewer, "window", None), "_qt_window", None)
+    if window is None:
+        return
+    try:
+        docks = _saltviewer_docks(window)
+    except RuntimeError:            # the window was closed before the deferred call came
+        return
+    for dock in docks:
+        title = dock.objectName().rsplit(" (saltviewer)", 1)[0]
+        if dock.windowTitle() != title:
+            dock.setWindowTitle(title)
+    docks = [dock for dock in docks if dock.isVisible()]
+    new = [dock for dock in docks if dock.property("saltviewer_arranged") is None]
+    if len(docks) > 1 and new:       # each dock is tabbed once; a person may move it apart afterwards
+        first = next((dock for dock in docks if dock not in new), docks[0])
+        for dock in new:
+            if dock is not first and dock not in window.tabifiedDockWidgets(first) and \
+                    window.dockWidgetArea(dock) == window.dockWidgetArea(first):
+                window.tabifyDockWidget(first, dock)
+        new[-1].raise_()
+    for dock in new:
+        dock.setProperty("saltviewer_arranged", True)
+    _fit_window(window)
+
+
+def _fit_window(window):
+    """Shrink the window back onto its screen (as far as its docks' minimum sizes allow)."""
+    if window is None:
+        return
+    try:
+        screen = window.screen() if hasattr(window, "screen") else None
+        if screen is None or window.isMaximized() or window.isFullScreen():
+            return
+        available = screen.availableGeometry()
+        if window.height() > available.height() or window.width() > available.width():
+            window.resize(min(window.width(), available.width()), min(window.height(), available.height()))
+    except RuntimeError:            # the window was closed before the deferred call came
+        pass
 
 
 class Session(QObject):
@@ -67,6 +166,7 @@ class Session(QObject):
         self._packing = None
         self._mosaics, self._mosaics_loaded = None, False
         self.hidden_layers = {}      # view -> its layers hidden while another view is shown
+        self.request_reasons = {}    # tile -> which dock asked for it and why (shown by the review dock)
 
     # ------------------------------------------------------------------ opening
     @property
@@ -84,7 +184,8 @@ class Session(QObject):
             raise SaltviewerError("choose a data folder (competition layout: train/images, test/images, ...).")
         if not workspace_path:
             raise SaltviewerError("choose a workspace folder (it is created if missing).")
-        data_path, workspace_path = Path(data_path), Path(workspace_path)
+        # absolute paths: what is remembered does not depend on the folder napari started in
+        data_path, workspace_path = Path(data_path).expanduser().resolve(), Path(workspace_path).expanduser().resolve()
         dataset = open_dataset(data_path)
         workspace = Workspace(workspace_path)
         self.close_store()
@@ -178,8 +279,17 @@ class Session(QObject):
         return {side: other for side, other in mosaics.neighbours(tile).items() if other is not None}
 
     # ------------------------------------------------------------------ helpers
-    def request_tile(self, tile_id):
-        """Ask the review widget to show `tile_id` (it is docked if it is not yet)."""
+    def request_tile(self, tile_id, reason=None):
+        """Ask the review widget to show `tile_id` (it is docked if it is not yet).
+
+        Parameters
+        ----------
+        reason : str, optional
+            Which dock asks and why (``"Explore: suspicious mask: tiny specks"``); the review
+            dock shows it with the tile.
+        """
+        if reason:
+            self.request_reasons[str(tile_id)] = str(reason)
         if self.viewer is not None and not self.receivers(self.tile_requested):
             try:
                 self.viewer.window.add_plugin_dock_widget("saltviewer", "Review")

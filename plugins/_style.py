@@ -15,3 +15,7 @@ def label_colours(colour):
 
 def version_colour(position):
     return VERSION_COLOURS[position % len(VERSION_COLOURS)]
+
+#: The reason an item is queued, as the queue's Why column and the grid's captions show it.
+WHY_SHORT = {"confident salt": "salt", "confident empty": "empty", "disputed": "disputed",
+             "label check": "label check", "mosaic edge": "mosaic edge", "drawn by hand": "by hand", "other": "other"}

@@ -158,7 +158,7 @@ class CurationStore(UndoRedo, StoreConnection):
             tiles = [str(t) for t in tiles]
             if not tiles:
                 return []
-            clauses.append(f"tile IN (SELECT value FROM json_each(?))")
+            clauses.append("tile IN (SELECT value FROM json_each(?))")
             values.append(json.dumps(tiles))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         columns = (ITEM_COLUMNS if scores else ITEM_COLUMNS.replace(" scores,", " '{}',")) + \

@@ -10,10 +10,25 @@ from qtpy.QtCore import Qt, QTimer
 from saltviewer.store import CurationStore
 
 
+def make_disputed(workspace, dataset, n=3):
+    """Turn `n` proposed pseudo-labels into disputed ones (the models split on them), as
+    ``pseudo-label --review`` queues them: the most disagreement, low agreement."""
+    from saltviewer.store import Proposal
+
+    with CurationStore(workspace.store_path) as store:
+        chosen = store.items(dataset, kind="pseudo", masks=True)[:n]
+        store.propose(dataset, [Proposal(tile=item.tile, mask=item.proposed_mask, criterion="disagreement",
+                                         reason="the models disagree (made so by the test)", kind="pseudo",
+                                         disagreement=0.95 - 0.01 * k, agreement=0.05, uncertain=0.3)
+                                for k, item in enumerate(chosen)])
+    return [item.tile for item in chosen]
+
+
 @pytest.fixture
-def review(make_napari_viewer, qtbot, sample_dir, review_workspace):
+def review(make_napari_viewer, qtbot, sample_dir, sample_dataset, review_workspace):
     from qtpy.QtWidgets import QApplication
 
+    make_disputed(review_workspace, sample_dataset)
     viewer = make_napari_viewer(show=True)          # shortcuts fire only in the active window
     from saltviewer.plugins._session import session_for
 
@@ -77,21 +92,21 @@ def test_queue_starts_at_the_most_disagreement_and_shows_every_layer(review):
 
     view = widget.current.view
     assert view.mask.any() and drawn("#ffe14d")                       # the consensus, on top
-    widget.layer_checks["consensus"].setChecked(False)
+    widget.tile_box.layer_checks["consensus"].setChecked(False)
     # the heat map colours the pixels where the versions split, and only those
     alpha_on = layer_named(viewer, "outlines").data[..., 3].copy()
     assert np.all(alpha_on[view.disagreement > 0] > 0)
-    widget.layer_checks["heat map"].setChecked(False)
+    widget.tile_box.layer_checks["heat map"].setChecked(False)
     alpha_off = layer_named(viewer, "outlines").data[..., 3]
     assert np.all(view.disagreement[(alpha_on > 0) & (alpha_off == 0)] > 0)
     for position, version in enumerate(view.versions):             # each version alone
         for other in view.versions:
-            widget.layer_checks[other].setChecked(other == version)
+            widget.tile_box.layer_checks[other].setChecked(other == version)
         assert drawn(version_colour(position)) == bool(view.member_masks[position].any())
-        widget.layer_checks[version].setChecked(False)
+        widget.tile_box.layer_checks[version].setChecked(False)
         assert not drawn(version_colour(position))
 
-    assert "IoU" in widget.facts_label.text() and widget.current.tile in widget.title_label.text()
+    assert "IoU" in widget.tile_box.facts_label.text() and widget.current.tile in widget.tile_box.title_label.text()
 
 
 def test_walk_the_queue_with_keys_and_buttons(review, qtbot):
@@ -101,7 +116,7 @@ def test_walk_the_queue_with_keys_and_buttons(review, qtbot):
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key_N)
     assert widget.current.tile == tiles[1]
-    qtbot.keyClick(canvas, Qt.Key_PageDown)
+    qtbot.keyClick(canvas, Qt.Key_N)
     assert widget.current.tile == tiles[2]
     qtbot.keyClick(canvas, Qt.Key_N, Qt.ShiftModifier)
     assert widget.current.tile == tiles[1]
@@ -113,10 +128,20 @@ def test_walk_the_queue_with_keys_and_buttons(review, qtbot):
     assert widget.current.tile == tiles[0]
     # the shortcuts are written on the buttons
     assert "[A]" in widget.buttons["accept"].text() and "[Shift+N]" in widget.buttons["previous"].text()
+    # and they act only while a review layer is the active one: napari's other layers keep the letter
+    points = viewer.add_points([[10, 10]])
+    viewer.layers.selection.active = points
+    before = widget.current.tile
+    qtbot.keyClick(canvas, Qt.Key_N)
+    assert widget.current.tile == before
+    viewer.layers.selection.active = layer_named(viewer, "edit")
+    qtbot.keyClick(canvas, Qt.Key_N)
+    assert widget.current.tile != before
 
 
 def test_accept_reject_edit_and_undo_go_to_the_store_at_once(review, qtbot):
     viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")       # disputed tiles cannot be accepted as proposed
     first, second, third = (widget.model.tile_at(row) for row in range(3))
     canvas = viewer.window._qt_viewer.canvas.native
     canvas.setFocus()
@@ -134,7 +159,7 @@ def test_accept_reject_edit_and_undo_go_to_the_store_at_once(review, qtbot):
     drawn = np.zeros((101, 101), np.uint8)
     drawn[20:60, 30:80] = 1
     edit.data = drawn                                              # what painting leaves in the layer
-    assert widget._dirty and "not saved" in widget.facts_label.text()
+    assert widget._dirty and "not saved" in widget.tile_box.facts_label.text()
     qtbot.keyClick(canvas, Qt.Key_S)
     store = CurationStore(widget.session.workspace.store_path)
     item = store.item(widget.session.dataset, third, widget.reviewer.kind_of(third))
@@ -164,56 +189,98 @@ def test_unsaved_edit_is_saved_when_moving_on(review, qtbot):
     edit.data = drawn
     qtbot.mouseClick(widget.buttons["next"], Qt.LeftButton)
     assert store_state(widget, tile) == "corrected"
-    widget.autosave_check.setChecked(False)
+    widget.tile_box.autosave_check.setChecked(False)
     tile = widget.current.tile
     edit.data = drawn
     qtbot.mouseClick(widget.buttons["next"], Qt.LeftButton)
     assert store_state(widget, tile) == "proposed"
 
 
-def test_batch_accept_asks_with_a_count_and_undoes_whole(review, qtbot):
+def answer(widget, choice, seen=None):
+    """Answer the dock's next question (a message box or the batch preview) once it is open."""
+    def attempt():
+        box = widget._question
+        if box is None:
+            QTimer.singleShot(50, attempt)
+            return
+        if seen is not None:
+            seen.append(box)
+            seen.append(box.text() if hasattr(box, "text") else box.tiles)
+        if hasattr(box, "tiles"):                      # the batch preview
+            box.accept() if choice == "yes" else box.reject()
+            return
+        from qtpy.QtWidgets import QMessageBox
+
+        wanted = [b for b in box.buttons() if (box.buttonRole(b) == QMessageBox.AcceptRole) == (choice == "yes")]
+        wanted[0].click()
+
+    QTimer.singleShot(50, attempt)
+
+
+def test_batch_accept_previews_counts_and_tiles_then_undoes_whole_after_asking(review, qtbot):
     viewer, widget = review
     widget.batch_level.setValue(0.6)
-    candidates = widget.reviewer.batch_candidates(0.6)
+    candidates = [item.tile for item in widget.reviewer.batch_candidates(0.6)]
     assert candidates and widget.batch_button.text() == f"Accept {len(candidates)}…"
+    disputed = [t for t, why in zip(widget.model.table.tile, widget.model.table.why) if why == "disputed"]
+    assert disputed and not set(disputed) & set(candidates)              # never in a batch
 
-    answers = []
-
-    def answer(button):
-        box = widget._question
-        answers.append(box.text())
-        chosen = next(b for b in box.buttons() if (b.text() == "Accept all") == (button == "yes"))
-        chosen.click()
-
-    QTimer.singleShot(200, lambda: answer("no"))
+    seen = []
+    answer(widget, "no", seen)
     qtbot.mouseClick(widget.batch_button, Qt.LeftButton)
-    assert str(len(candidates)) in answers[0]
+    preview = seen[0]
+    assert sorted(seen[1]) == sorted(candidates) and preview.model.rowCount() == len(candidates)
+    counts = {preview.counts.item(r, 0).text(): int(preview.counts.item(r, 1).text())
+              for r in range(preview.counts.rowCount())}
+    assert sum(counts.values()) == len(candidates) and set(counts) <= {"confident-salt", "confident-empty",
+                                                                       "pixel-confidence",
+                                                                       "confident-salt+pixel-confidence"}
+    icon = preview.model.data(preview.model.index(0), Qt.DecorationRole)
+    assert icon is not None and not icon.isNull()                         # thumbnails drawn on demand
     assert all(store_state(widget, t) == "proposed" for t in candidates)
+    assert "cancelled" in widget.status_label.text()
 
-    QTimer.singleShot(200, lambda: answer("yes"))
+    answer(widget, "yes")
     qtbot.mouseClick(widget.batch_button, Qt.LeftButton)
     assert all(store_state(widget, t) == "accepted" for t in candidates)
     assert widget.batch_button.text() == "Accept 0…" and not widget.batch_button.isEnabled()
+    # undo of a batch says how many and asks first: no keeps it, yes takes it all back
+    asked = []
+    answer(widget, "no", asked)
+    qtbot.mouseClick(widget.buttons["undo"], Qt.LeftButton)
+    assert f"undo {len(candidates)} decisions" in asked[1].lower()
+    assert all(store_state(widget, t) == "accepted" for t in candidates)
+    answer(widget, "yes")
     qtbot.mouseClick(widget.buttons["undo"], Qt.LeftButton)
     assert all(store_state(widget, t) == "proposed" for t in candidates)
-    assert f"{len(candidates)} tiles" in widget.status_label.text()
+    assert f"{len(candidates)} decisions" in widget.status_label.text()
+    # redo makes the batch again (asked too)
+    answer(widget, "yes")
+    qtbot.mouseClick(widget.buttons["redo"], Qt.LeftButton)
+    assert all(store_state(widget, t) == "accepted" for t in candidates)
 
 
 def test_filters_and_sorting(review, qtbot):
     viewer, widget = review
     table = widget.model.table
     n = len(table)
-    widget.min_score.setValue(0.1)
+    widget.queue.min_score.setValue(0.1)
     assert 0 < widget.model.rowCount() < n
     assert np.all(widget.model.table.disagreement >= 0.1)
-    widget.min_score.setValue(0.0)
+    widget.queue.min_score.setValue(0.0)
+    widget.queue.reason_combo.setCurrentText("disputed")
+    assert 0 < widget.model.rowCount() < n and set(widget.model.table.why) == {"disputed"}
+    widget.queue.reason_combo.setCurrentText("every reason")
+    widget.show_tile(widget.model.tile_at(0))
+    if widget.current.disputed:
+        widget.show_tile(next(t for t, w in zip(widget.model.table.tile, widget.model.table.why) if w != "disputed"))
     qtbot.keyClick(viewer.window._qt_viewer.canvas.native, Qt.Key_A)
-    widget.state_combo.setCurrentText("decided")
+    widget.queue.state_combo.setCurrentText("decided")
     assert widget.model.rowCount() == 1 and widget.model.table.state[0] == "accepted"
-    widget.state_combo.setCurrentText("all")
-    widget.split_combo.setCurrentText("labelled (train)")
+    widget.queue.state_combo.setCurrentText("all")
+    widget.queue.split_combo.setCurrentText("labelled (train)")
     assert set(widget.model.table.split) <= {"train"}
-    widget.split_combo.setCurrentText("all splits")
+    widget.queue.split_combo.setCurrentText("all splits")
     # sort by depth, both ways
     depth_column = [c[1] for c in __import__("saltviewer.plugins._queue_model", fromlist=["COLUMNS"]).COLUMNS].index("depth")
     widget.table.sortByColumn(depth_column, Qt.AscendingOrder)
@@ -228,10 +295,10 @@ def test_any_tile_can_be_opened_and_drawn(review, qtbot):
     viewer, widget = review
     dataset = widget.session.dataset
     labelled = next(t for t, has in zip(dataset.ids, dataset.has_mask) if has and 0.1 < dataset.mask(t).mean() < 0.9)
-    widget.goto_edit.setText(labelled)
-    qtbot.keyClick(widget.goto_edit, Qt.Key_Return)
+    widget.tile_box.goto_edit.setText(labelled)
+    qtbot.keyClick(widget.tile_box.goto_edit, Qt.Key_Return)
     assert widget.current.tile == labelled and widget.current.edit_source == "training mask"
-    assert "training" in widget.layer_checks
+    assert "training" in widget.tile_box.layer_checks
     assert np.all(layer_named(viewer, "outlines").data[..., :3] == 255, axis=-1).any()   # white outline
     np.testing.assert_array_equal(layer_named(viewer, "edit").data != 0, dataset.mask(labelled))
     drawn = np.zeros((101, 101), np.uint8)
@@ -239,9 +306,9 @@ def test_any_tile_can_be_opened_and_drawn(review, qtbot):
     layer_named(viewer, "edit").data = drawn
     qtbot.mouseClick(widget.buttons["save"], Qt.LeftButton)
     assert store_state(widget, labelled) == "corrected"          # a manual "label" correction
-    widget.goto_edit.setText("no-such-tile")
-    qtbot.keyClick(widget.goto_edit, Qt.Key_Return)
-    assert widget.current.tile != "no-such-tile"
+    widget.tile_box.goto_edit.setText("no-such-tile")
+    qtbot.keyClick(widget.tile_box.goto_edit, Qt.Key_Return)
+    assert widget.current.tile != "no-such-tile" and "no-such-tile" in widget.status_label.text()
 
 
 def test_choices_are_remembered_for_the_next_session(make_napari_viewer, qtbot, sample_dir, review_workspace):
@@ -284,6 +351,7 @@ def test_export_writes_the_curated_masks(review, qtbot, tmp_path):
     from saltviewer import read_submission
 
     viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
     tile = widget.current.tile
     qtbot.mouseClick(widget.buttons["accept"], Qt.LeftButton)
     summary = widget.export_to(tmp_path / "curated")
@@ -310,6 +378,318 @@ def test_find_candidates_fills_an_empty_queue(make_napari_viewer, qtbot, sample_
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Review")
     qtbot.waitUntil(lambda: widget.reviewer is not None, timeout=10_000)
     assert widget.model.rowCount() == 0 and "Find candidates" in widget.status_label.text()
-    qtbot.mouseClick(widget.propose_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: widget._worker is None and widget.model.rowCount() > 0, timeout=60_000)
-    assert widget.current is not None and widget.propose_button.isEnabled()
+    qtbot.mouseClick(widget.queue.propose_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: widget._worker is None and widget.model.rowCount() > 0, timeout=120_000)
+    assert widget.current is not None and widget.queue.propose_button.isEnabled()
+
+
+# ---------------------------------------------------------------------------- the triage grid
+def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtbot):
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("every reason")
+    tiles = widget.model.tiles_in_order()
+    triage = widget.triage
+    triage.cols.setValue(3)
+    triage.rows.setValue(2)
+    widget.show_grid()
+    grid = layer_named_in(viewer, "triage:grid")
+    assert grid is not None and grid.visible and viewer.layers.selection.active is grid
+    assert not layer_named(viewer, "tile").visible                           # the tile view steps aside
+    assert [c.tile for c in triage.cells] == tiles[:6]                       # queue order, 3 x 2
+    assert grid.data.shape == triage.layout_.shape
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_N)                                         # a napari key on the grid layer
+    assert triage.page == 1 and [c.tile for c in triage.cells] == tiles[6:12]
+    qtbot.keyClick(canvas, Qt.Key_N, Qt.ShiftModifier)
+    assert triage.page == 0
+    # marks: keys at the cursor, the rest of the page accepted (never a disputed tile), then one batch
+    cells = triage.cells
+    qtbot.keyClick(canvas, Qt.Key_R)                                         # reject the first, move on
+    assert triage.marks == {cells[0].tile: "reject"} and triage.cursor == 1
+    qtbot.keyClick(canvas, Qt.Key_A, Qt.ShiftModifier)
+    confident = {c.tile for c in cells[1:] if not c.disputed and c.why in ("confident salt", "confident empty")}
+    assert {t for t, m in triage.marks.items() if m == "accept"} == confident
+    disputed = [k for k, c in enumerate(cells) if c.disputed]
+    if disputed:
+        assert not triage.mark(disputed[0], "accept")                       # refused, with a reason
+        assert "disputed" in widget.status_label.text()
+    marked = dict(triage.marks)
+    revision = widget.reviewer.store.revision()
+    qtbot.keyClick(canvas, Qt.Key_Return)                                    # apply
+    assert triage.marks == {}
+    states = {t: store_state(widget, t) for t in marked}
+    assert states == {t: "accepted" if m == "accept" else "rejected" for t, m in marked.items()}
+    events = widget.reviewer.store.events(since=revision)
+    assert len({e.batch for e in events}) == 1 and len(events) == len(marked)   # one batch
+    assert all(e.user == widget.reviewer.user for e in events)
+    # the page now starts with the next tiles to review (the list's filters apply)
+    assert not {c.tile for c in triage.cells} & set(marked)
+    # one undo takes the whole batch back, after asking
+    answer(widget, "yes")
+    qtbot.keyClick(canvas, Qt.Key_U)
+    assert all(store_state(widget, t) == "proposed" for t in marked)
+    # filters of the list apply to the grid
+    widget.queue.reason_combo.setCurrentText("disputed")
+    qtbot.waitUntil(lambda: bool(triage.cells) and all(c.disputed for c in triage.cells), timeout=5_000)
+    # a click cycles a tile's mark; a double click opens it for correction, then G comes back
+    widget.queue.reason_combo.setCurrentText("every reason")
+    triage.mark(0, "open")
+    triage.apply()
+    assert widget.tabs.currentIndex() == 0 and widget.current.tile == tiles[0]
+    qtbot.keyClick(canvas, Qt.Key_G)
+    assert widget.tabs.currentIndex() == 1 and grid.visible
+
+
+def layer_named_in(viewer, role):
+    from saltviewer.plugins._layers import find_layer
+
+    return find_layer(viewer, role)
+
+
+def test_grid_clicks_mark_and_the_page_size_follows_the_controls(review, qtbot):
+    from types import SimpleNamespace
+
+    viewer, widget = review
+    triage = widget.triage
+    widget.show_grid()
+    # no size chosen yet: the grid fills the canvas with tiles shown at least at their own size
+    height, width = viewer.canvas.size
+    layout = triage.layout_
+    assert len(triage.cells) == min(len(layout), widget.model.rowCount())
+    h, w = layout.cell_shape
+    assert width / (layout.cols * w) * layout.size >= 101 and layout.cols >= 2 and layout.rows >= 2
+    grid = layer_named_in(viewer, "triage:grid")
+    k = next(k for k, c in enumerate(triage.cells) if not c.disputed and c.state == "proposed")
+    y, x = triage.layout_.origin(k)
+    event = SimpleNamespace(position=(y + 50, x + 50), type="mouse_press", modifiers=())
+    clicks = triage._on_click(grid, event)
+    next(clicks)
+    event.type = "mouse_release"
+    with pytest.raises(StopIteration):
+        next(clicks)
+    assert triage.marks == {triage.cells[k].tile: "accept"}
+    colour = tuple(grid.data[y + 4, x + 4])                                  # the frame turned green
+    assert colour == (0x5b, 0xd7, 0x78)
+    triage.rows.setValue(2)
+    assert len(triage.cells) <= 12 and grid.data.shape == triage.layout_.shape
+
+
+# ---------------------------------------------------------------------------- assisted corrections
+def disputed_tile(widget):
+    table = widget.model.table
+    return next(str(t) for t, why in zip(table.tile, table.why) if why == "disputed")
+
+
+def test_a_disputed_tile_is_corrected_from_a_models_mask_not_accepted(review, qtbot):
+    viewer, widget = review
+    tile = disputed_tile(widget)
+    widget.show_tile(tile)
+    assert widget.current.disputed and not widget.buttons["accept"].isEnabled()
+    assert "disputed" in widget.tile_box.reason_label.text()
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_A)
+    assert store_state(widget, tile) == "proposed"                           # A does not accept it
+    view = widget.current.view
+    member = view.versions[-1]
+    qtbot.mouseClick(widget.correction.source_buttons[member], Qt.LeftButton)
+    edit = layer_named(viewer, "edit")
+    np.testing.assert_array_equal(edit.data != 0, view.member_masks[-1])
+    assert widget._dirty
+    qtbot.mouseClick(widget.buttons["save"], Qt.LeftButton)
+    item = widget.reviewer.store.item(widget.session.dataset, tile)
+    assert item.state == "corrected" and np.array_equal(item.mask, view.member_masks[-1])
+    assert widget.reviewer.history(tile)[-1].detail["source"] == member
+
+
+def test_threshold_slider_moves_the_consensus_outline_live(review, qtbot):
+    viewer, widget = review
+    outlines = layer_named(viewer, "outlines")
+    cyan = np.array([0x00, 0xe5, 0xff])
+
+    def cyan_pixels():
+        return int(np.all(outlines.data[..., :3] == cyan, axis=-1).sum())
+
+    view = widget.current.view
+    assert cyan_pixels() == 0                                                # at the ensemble's own threshold
+    low = float(np.quantile(view.probability, 0.5))
+    widget.correction.slider.setValue(int(round(max(low, 0.06) * 100)))
+    wide = cyan_pixels()
+    widget.correction.slider.setValue(93)
+    narrow = cyan_pixels()
+    assert wide != narrow and max(wide, narrow) > 0
+    expected = view.probability > 0.93
+    from saltviewer.plugins._review import mask_outline
+
+    assert narrow == int(mask_outline(expected, 2).sum())
+    # T (or the button) starts the edit from that consensus; Ctrl+Z takes it back
+    edit = layer_named(viewer, "edit")
+    before = np.array(edit.data)
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_T)
+    np.testing.assert_array_equal(edit.data != 0, expected)
+    edit.undo()
+    np.testing.assert_array_equal(edit.data, before)
+
+
+def test_cleanup_keys_fill_holes_remove_specks_smooth_and_clear(review, qtbot):
+    viewer, widget = review
+    edit = layer_named(viewer, "edit")
+    assert edit.brush_size == 5                                              # sensible for a 101-pixel tile
+    ring = np.zeros((101, 101), np.uint8)
+    ring[20:60, 20:60] = 1
+    ring[30:50, 30:50] = 0                                                   # a hole
+    ring[80, 80] = 1                                                         # a speck
+    from saltviewer.plugins._correction import set_mask
+
+    set_mask(edit, ring)
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_H)
+    assert edit.data[40, 40] == 1 and edit.data[25, 25] == 1                 # filled
+    assert "holes filled" in widget.status_label.text().lower()
+    qtbot.keyClick(canvas, Qt.Key_K)
+    assert edit.data[80, 80] == 0 and edit.data[40, 40] == 1                 # the speck went
+    edit.undo()                                                              # stroke by stroke
+    assert edit.data[80, 80] == 1
+    edit.redo()
+    qtbot.keyClick(canvas, Qt.Key_O)
+    assert edit.data[40, 40] == 1 and edit.data[20, 20] == 0                 # a corner rounded off
+    qtbot.keyClick(canvas, Qt.Key_C, Qt.ShiftModifier)
+    assert not edit.data.any()
+    edit.undo()
+    assert edit.data[40, 40] == 1
+
+
+# ---------------------------------------------------------------------------- shared stores
+def test_undo_in_the_dock_takes_back_only_the_reviewers_own_decisions(review, qtbot):
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
+    widget.user_edit.setText("alice")
+    widget.user_edit.editingFinished.emit()
+    mine = widget.current.tile
+    qtbot.mouseClick(widget.buttons["accept"], Qt.LeftButton)
+    theirs = widget.current.tile
+    with CurationStore(widget.session.workspace.store_path, user="bob") as other:
+        other.reject(widget.session.dataset, theirs)                         # bob, from another process
+    assert store_state(widget, theirs) == "rejected"
+    qtbot.mouseClick(widget.buttons["undo"], Qt.LeftButton)                  # alice's undo
+    assert store_state(widget, mine) == "proposed" and store_state(widget, theirs) == "rejected"
+    # nothing of hers left: asks before taking back bob's; no leaves it
+    asked = []
+    answer(widget, "no", asked)
+    qtbot.mouseClick(widget.buttons["undo"], Qt.LeftButton)
+    assert "bob" in asked[1] and store_state(widget, theirs) == "rejected"
+    from saltviewer.plugins._settings import load_settings
+
+    assert load_settings()["reviewer"] == "alice"                            # remembered
+    events = widget.reviewer.history(mine)
+    assert [e.user for e in events if e.action != "propose"] == ["alice", "alice"]
+
+
+def test_a_decision_made_elsewhere_shows_up_and_never_overwrites_an_edit(review, qtbot):
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
+    rows = widget.model.tiles_in_order()
+    elsewhere, shown = rows[3], widget.current.tile
+    with CurationStore(widget.session.workspace.store_path, user="bob") as other:
+        other.accept(widget.session.dataset, elsewhere)
+    start = time.perf_counter()
+    qtbot.waitUntil(lambda: widget.model.table.state[widget.model.table.position(elsewhere)] == "accepted",
+                    timeout=5_000)
+    assert time.perf_counter() - start < 4.0
+    assert "by bob" in widget.status_label.text()
+    # the shown tile, being edited: the edit stays, the conflict shows
+    edit = layer_named(viewer, "edit")
+    drawn = np.zeros((101, 101), np.uint8)
+    drawn[10:30, 10:30] = 1
+    edit.data = drawn
+    assert widget._dirty
+    with CurationStore(widget.session.workspace.store_path, user="bob") as other:
+        other.reject(widget.session.dataset, shown)
+    qtbot.waitUntil(lambda: widget.tile_box.conflict.isVisible(), timeout=5_000)
+    assert "bob rejected this tile" in widget.tile_box.conflict_label.text()
+    np.testing.assert_array_equal(layer_named(viewer, "edit").data, drawn)    # nothing lost
+    qtbot.mouseClick(widget.buttons["save"], Qt.LeftButton)                  # hers goes in force over his
+    item = widget.reviewer.store.item(widget.session.dataset, shown)
+    assert item.state == "corrected" and [e.user for e in widget.reviewer.history(shown)][-2:] == [
+        "bob", widget.reviewer.user]
+
+
+def test_history_tab_lists_who_did_what(review, qtbot):
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
+    widget.tile_box.advance_check.setChecked(False)
+    widget.note_edit.setText("clear body")
+    tile = widget.current.tile
+    qtbot.mouseClick(widget.buttons["accept"], Qt.LeftButton)
+    qtbot.mouseClick(widget.buttons["history"], Qt.LeftButton)
+    assert widget.tabs.currentIndex() == 2 and widget.history.tile == tile
+    table = widget.history.table
+    assert table.rowCount() == 2
+    assert [table.item(0, c).text() for c in (1, 2, 3)] == [widget.reviewer.user, "accepted", "clear body"]
+    assert table.item(1, 2).text() == "proposed"
+
+
+# ---------------------------------------------------------------------------- docks and conventions
+def test_docks_from_the_plugins_menu_share_the_window_as_tabs(make_napari_viewer, qtbot, sample_dir,
+                                                              review_workspace):
+    from qtpy.QtWidgets import QApplication
+
+    from saltviewer.plugins._session import session_for
+
+    viewer = make_napari_viewer(show=True)
+    session_for(viewer).open(sample_dir, review_workspace.path)
+    docks = [viewer.window.add_plugin_dock_widget("saltviewer", name)[0]          # as the menu does: no tabify
+             for name in ("Review", "Mosaics", "Retrain", "Explore")]
+    window = viewer.window._qt_window
+    qtbot.waitUntil(lambda: len(window.tabifiedDockWidgets(docks[0])) == 3, timeout=5_000)
+    assert [d.windowTitle() for d in docks] == ["Review", "Mosaics", "Retrain", "Explore"]
+    available = QApplication.primaryScreen().availableGeometry()
+    qtbot.waitUntil(lambda: window.height() <= available.height() and window.width() <= available.width(),
+                    timeout=5_000)
+
+
+def test_a_tile_opened_from_another_dock_selects_its_row_and_says_why(review, qtbot):
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
+    hidden = disputed_tile_of(widget)                                        # filtered out of the list now
+    widget.session.request_tile(hidden, reason="Explore: suspicious mask: tiny specks")
+    assert widget.current.tile == hidden
+    assert widget.model.tile_at(widget.table.currentIndex().row()) == hidden
+    text = widget.tile_box.reason_label.text()
+    assert "Explore: suspicious mask" in text and "disputed" in text
+
+
+def disputed_tile_of(widget):
+    store = widget.reviewer.store
+    return next(item.tile for item in store.items(widget.session.dataset, reason="disputed"))
+
+
+def test_review_keys_are_listed_and_remappable_in_napari(review, qtbot):
+    from napari._qt.widgets.qt_keyboard_settings import ShortcutEditor
+    from napari.utils.action_manager import action_manager
+
+    viewer, widget = review
+    editor = ShortcutEditor()
+    listed = {name for group in editor.key_bindings_strs.values() for name in group}
+    assert {"saltviewer:accept", "saltviewer:grid_apply", "saltviewer:fill_holes"} <= listed
+    widget.queue.reason_combo.setCurrentText("confident")
+    tile = widget.current.tile
+    action_manager.unbind_shortcut("saltviewer:accept")
+    action_manager.bind_shortcut("saltviewer:accept", "J")
+    try:
+        canvas = viewer.window._qt_viewer.canvas.native
+        canvas.setFocus()
+        qtbot.keyClick(canvas, Qt.Key_A)
+        assert store_state(widget, tile) == "proposed"
+        qtbot.keyClick(canvas, Qt.Key_J)
+        assert store_state(widget, tile) == "accepted"
+        widget.tile_box.refresh_keys()
+        assert "[J]" in widget.buttons["accept"].text()
+    finally:
+        action_manager.unbind_shortcut("saltviewer:accept")
+        action_manager.bind_shortcut("saltviewer:accept", "A")
+    editor.deleteLater()

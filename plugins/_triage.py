@@ -1,0 +1,233 @@
+"""The triage grid without Qt: a page of queued tiles drawn as one RGB picture, and the marks on it.
+
+A page shows ``cols x rows`` tiles of the queue in its order, each at twice its size with
+the proposed mask's outline (orange), the training mask's (white) for label checks, the
+pixels where the model versions disagree (red, brighter where they split evenly) and a
+caption: the tile id, why it is queued (in the reason's colour) and its disagreement. A
+frame says the mark a person gave the tile: accept (green), reject (red), open for
+correction (blue); the cursor is a white frame.
+
+Everything a page needs is read at once: the items with their masks in one store query,
+the images in one dataset read, the members' masks tile by tile from the ensemble.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ._outlines import mask_outline, rgba
+
+__all__ = ["TriageCell", "load_cells", "GridLayout", "render_page", "render_cell", "MARKS", "MARK_COLOURS"]
+
+MARKS = ("accept", "reject", "open")
+MARK_COLOURS = {"accept": "#5bd778", "reject": "#ff6b6b", "open": "#4fb3ff", None: "#3a3f47"}
+_SYMBOLS = {"accept": "\u2713 accept", "reject": "\u2717 reject", "open": "\u270e open"}
+_SALT = "#ff8c1a"
+
+
+@dataclass
+class TriageCell:
+    """One tile of a page.
+
+    Attributes
+    ----------
+    tile : str
+    image : (101, 101) ndarray of uint8
+    proposed : (101, 101) ndarray of bool or None
+    truth : (101, 101) ndarray of bool or None
+        The training mask of a labelled tile.
+    split_pixels : (101, 101) ndarray of float32 or None
+        Share of the model versions that disagree with the majority at each pixel (0 to 0.5).
+    disagreement : float
+        The item's disagreement score.
+    why : str
+        Why it is queued (`saltviewer.store.reason_of`).
+    state : str
+    """
+
+    tile: str
+    image: np.ndarray
+    proposed: object
+    truth: object
+    split_pixels: object
+    disagreement: float
+    why: str
+    state: str
+
+    @property
+    def disputed(self):
+        return self.why == "disputed"
+
+
+def load_cells(reviewer, tiles):
+    """The `TriageCell` of each tile id (in the order given) from the reviewer's store, dataset and ensemble."""
+    dataset = reviewer.dataset
+    items = {item.tile: item for item in reviewer.store.items(dataset, tiles=tiles, masks=True, scores=False)}
+    indices = np.array([dataset.index(t) for t in tiles], np.int64)
+    images = dataset.images(indices) if len(indices) else np.zeros((0, 101, 101), np.uint8)
+    cells = []
+    ensemble = reviewer.ensemble
+    for k, tile in enumerate(tiles):
+        item = items.get(tile)
+        split = None
+        if ensemble is not None and ensemble.predicted[indices[k]]:
+            view = ensemble.tile(int(indices[k]))
+            split = view.disagreement
+        truth = dataset.mask(int(indices[k])) if dataset.has_mask[indices[k]] else None
+        cells.append(TriageCell(
+            tile=tile, image=np.asarray(images[k]), proposed=None if item is None else item.proposed_mask,
+            truth=truth, split_pixels=split, disagreement=0.0 if item is None else float(item.disagreement),
+            why="not queued" if item is None else item.why, state="not proposed" if item is None else item.state))
+    return cells
+
+
+@dataclass
+class GridLayout:
+    """Where each tile of a page goes in the picture.
+
+    Parameters
+    ----------
+    cols, rows : int
+    scale : int
+        Pixels per tile pixel (2: a 101-pixel tile is drawn 202 pixels wide).
+    """
+
+    cols: int = 6
+    rows: int = 4
+    scale: int = 2
+    frame: int = 6
+    caption: int = 46
+
+    @property
+    def size(self):
+        return 101 * self.scale
+
+    @property
+    def cell_shape(self):
+        """(height, width) of one cell in picture pixels."""
+        return self.size + 2 * self.frame + self.caption, self.size + 2 * self.frame
+
+    @property
+    def shape(self):
+        """(height, width, 3) of the whole picture."""
+        h, w = self.cell_shape
+        return h * self.rows, w * self.cols, 3
+
+    def __len__(self):
+        return self.cols * self.rows
+
+    def origin(self, k):
+        """Top-left corner (y, x) of cell `k`."""
+        h, w = self.cell_shape
+        return (k // self.cols) * h, (k % self.cols) * w
+
+    def cell_at(self, y, x):
+        """The cell under picture pixel (y, x), or None outside the grid."""
+        h, w = self.cell_shape
+        if y < 0 or x < 0:
+            return None
+        row, col = int(y // h), int(x // w)
+        if row >= self.rows or col >= self.cols:
+            return None
+        return row * self.cols + col
+
+
+def render_page(cells, layout, marks=None, cursor=None):
+    """The page as one RGB picture.
+
+    Parameters
+    ----------
+    cells : list of TriageCell
+        At most ``len(layout)``; empty places stay dark.
+    layout : GridLayout
+    marks : dict of str to str, optional
+        Tile id -> ``"accept"``, ``"reject"`` or ``"open"``.
+    cursor : int, optional
+        The cell with the cursor.
+
+    Returns
+    -------
+    picture : (H, W, 3) ndarray of uint8
+    """
+    out = np.empty(layout.shape, np.uint8)
+    out[...] = (24, 26, 30)
+    marks = marks or {}
+    for k, cell in enumerate(cells[:len(layout)]):
+        render_cell(out, k, cell, layout, marks.get(cell.tile), k == cursor)
+    return out
+
+
+def render_cell(out, k, cell, layout, mark=None, cursor=False):
+    """Draw cell `k` of `out` in place (after a mark or the cursor changed)."""
+    from saltviewer.store import REASON_COLOURS
+
+    h, w = layout.cell_shape
+    y0, x0 = layout.origin(k)
+    view = out[y0:y0 + h, x0:x0 + w]
+    view[...] = (24, 26, 30)
+    frame, size, s = layout.frame, layout.size, layout.scale
+    colour = rgba(MARK_COLOURS[mark])[:3]
+    view[:size + 2 * frame, :] = colour if mark else rgba(MARK_COLOURS[None])[:3]
+    if cursor:
+        view[:size + 2 * frame, :][_ring(size + 2 * frame, w, 2)] = 255
+    tile = view[frame:frame + size, frame:frame + size]
+    image = np.repeat(np.repeat(cell.image, s, axis=0), s, axis=1)
+    tile[...] = image[..., None]
+    if mark == "reject":
+        tile //= 2                                        # a rejected tile is dimmed
+    if cell.split_pixels is not None:
+        alpha = np.clip(np.repeat(np.repeat(cell.split_pixels, s, axis=0), s, axis=1) / 0.5, 0, 1) * 0.5
+        if alpha.any():
+            tile[...] = (tile * (1 - alpha[..., None]) + np.array((255, 59, 59)) * alpha[..., None]).astype(np.uint8)
+    if cell.truth is not None:
+        tile[mask_outline(_up(cell.truth, s), s)] = 255
+    if cell.proposed is not None:
+        tile[mask_outline(_up(cell.proposed, s), s)] = rgba(_SALT)[:3]
+    _caption(view[size + 2 * frame:, :], cell, REASON_COLOURS.get(cell.why, "#c0c4cc"), mark)
+    return out
+
+
+def _up(mask, s):
+    return np.repeat(np.repeat(np.asarray(mask, bool), s, axis=0), s, axis=1)
+
+
+def _ring(h, w, width):
+    ring = np.zeros((h, w), bool)
+    ring[:width, :] = ring[-width:, :] = ring[:, :width] = ring[:, -width:] = True
+    return ring
+
+
+@lru_cache(maxsize=4)
+def _font(size):
+    from PIL import ImageFont
+
+    try:
+        import os
+
+        import matplotlib
+
+        path = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans.ttf")
+        return ImageFont.truetype(path, size)
+    except Exception:    # no matplotlib font: Pillow's own
+        return ImageFont.load_default(size)
+
+
+def _caption(strip, cell, why_colour, mark):
+    """Two lines under the tile: its id and disagreement; why it is queued (or its mark). In place."""
+    from PIL import Image, ImageDraw
+
+    from ._style import WHY_SHORT
+
+    picture = Image.fromarray(np.ascontiguousarray(strip))
+    draw = ImageDraw.Draw(picture)
+    font = _font(19)
+    height, width = strip.shape[:2]
+    line = height // 4
+    draw.text((4, line), cell.tile, fill=(225, 228, 232), font=font, anchor="lm")
+    draw.text((width - 4, line), f"{cell.disagreement:.2f}", fill=(225, 228, 232), font=font, anchor="rm")
+    text = _SYMBOLS[mark] if mark else WHY_SHORT.get(cell.why, cell.why)
+    draw.text((4, 3 * line), text, fill=MARK_COLOURS[mark] if mark else why_colour, font=font, anchor="lm")
+    if mark and cell.why:
+        draw.text((width - 4, 3 * line), WHY_SHORT.get(cell.why, cell.why), fill=why_colour, font=font, anchor="rm")
+    strip[...] = np.asarray(picture)
