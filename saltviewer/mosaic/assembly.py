@@ -113,12 +113,13 @@ class _Growth:
                 self.max_texture[kind] = np.inf
                 continue
             self.out_lists[kind], self.in_lists[kind] = found.lists()
-            self.known[kind] = dict(zip((found.a * n_tiles + found.b).tolist(), found.distance.tolist()))
+            self.known[kind] = {}
             self.reach_out[kind], self.reach_in[kind] = found.reach_out.tolist(), found.reach_in.tolist()
             self.side_out[kind], self.side_in[kind] = found.side_out.tolist(), found.side_in.tolist()
             self.cap[kind], self.loosen[kind] = found.cap, found.loosen
             self.texture_out[kind], self.texture_in[kind] = found.texture_out.tolist(), found.texture_in.tolist()
             self.max_texture[kind] = found.max_texture
+        self.materialised = set()  # (kind, out side, tile) whose list has been read
         self.where = {}            # tile -> (mosaic, row, col)
         self.cells = []            # mosaic -> {(row, col): tile}
         self.heap = []
@@ -137,6 +138,20 @@ class _Growth:
             value = float(self.candidates[kind].distances([a], [b])[0]) if kind in self.candidates else np.inf
             self.known[kind][key] = value
         return value
+
+    def listed(self, kind, tile, out_side):
+        """A side's candidates, nearest first: ``[(distance, other), ...]`` (their distances
+        join the cache the first time)."""
+        lists = (self.out_lists if out_side else self.in_lists)[kind]
+        key = (kind, out_side, tile)
+        if key in self.materialised:
+            return lists.get(tile, ())
+        self.materialised.add(key)
+        found = lists.get(tile, ())
+        known, n = self.known[kind], self.n
+        for distance, other in found:
+            known[tile * n + other if out_side else other * n + tile] = distance
+        return found
 
     def _distances(self, kind, pairs):
         """Exact squared distances of many pairs (a, b), the missing ones computed at once."""
@@ -192,7 +207,7 @@ class _Growth:
         cell = (m, r, c)
         if len(links) == 1:
             kind, tile, neighbour_is_a = links[0]
-            listed = (self.out_lists if neighbour_is_a else self.in_lists)[kind].get(tile, ())
+            listed = self.listed(kind, tile, neighbour_is_a)
             ranked = []
             for distance, t in listed:
                 if t not in where:
@@ -204,7 +219,7 @@ class _Growth:
             pool = set()
             bound = 0.0
             for kind, tile, neighbour_is_a in links:
-                listed = (self.out_lists if neighbour_is_a else self.in_lists)[kind].get(tile, ())
+                listed = self.listed(kind, tile, neighbour_is_a)
                 pool.update(t for _, t in listed if t not in where)
                 bound += (self.reach_out if neighbour_is_a else self.reach_in)[kind][tile]
             totals = dict.fromkeys(pool, 0.0)
@@ -246,10 +261,10 @@ class _Growth:
         """Distance from one side of a tile to its nearest candidate other than `exclude`
         whose facing side is free (the side's reach when its list holds none)."""
         if side == "out":
-            listed, offset, reach = self.out_lists[kind].get(tile, ()), (-STEP[kind][0], -STEP[kind][1]), \
+            listed, offset, reach = self.listed(kind, tile, True), (-STEP[kind][0], -STEP[kind][1]), \
                 self.reach_out[kind][tile]
         else:
-            listed, offset, reach = self.in_lists[kind].get(tile, ()), STEP[kind], self.reach_in[kind][tile]
+            listed, offset, reach = self.listed(kind, tile, False), STEP[kind], self.reach_in[kind][tile]
         for distance, other in listed:
             if other != exclude and other != tile and self.free_side(other, offset):
                 if cell is not None:
@@ -336,7 +351,7 @@ class _Growth:
                     cell = (r - dr, c - dc)
                     if cell in cells:
                         continue
-                    listed = (self.out_lists if neighbour_is_a else self.in_lists)[kind].get(tile, ())
+                    listed = self.listed(kind, tile, neighbour_is_a)
                     for distance, other in listed:
                         place = self.where.get(other)
                         if place is None or place[0] == m:

@@ -46,7 +46,7 @@ MAX_TILES = 384         # tiles the fit looks at (evenly spaced)
 TARGETS = 6             # lines of each tile the fit predicts (evenly spaced)
 MIN_CONTRAST = 4.0
 SMOOTHING = 1.0         # pixels: the Gaussian blur along the edge lines before they are compared
-TEXTURE_LINES = 12      # lines of the band whose texture `edge_texture` measures
+TEXTURE_LINES = 8       # lines of the band whose texture `edge_texture` measures
 _SELF_FLOOR = 0.01      # (edge standard deviations)^2: a floor under the inside cost of very smooth edges
 _EXTRAPOLATION = 0.5    # the fallback when no line is textured enough to fit on
 
@@ -80,6 +80,33 @@ def _lines(images, kind, side, count):
         return np.ascontiguousarray(np.swapaxes(block, 1, 2), dtype=np.float32)
     block = images[:, ::-1][:, :count] if side == "out" else images[:, :count]
     return np.ascontiguousarray(block, dtype=np.float32)
+
+
+def _line_stats(line):
+    """Mean and standard deviation of each line ((n, 1, 1) float32, a zero deviation taken as 1)
+    and the deviation itself ((n,) float)."""
+    mean = line.mean(axis=1, dtype=np.float64)
+    deviation = line.std(axis=1, dtype=np.float64)
+    scale = np.where(deviation > 0, deviation, 1.0)
+    return mean.astype(np.float32)[:, None], scale.astype(np.float32)[:, None], deviation
+
+
+def _texture(band):
+    """Log roughness along and across a band of lines (n, k, L): see `edge_texture`."""
+    count, lines, length = band.shape
+    flat = band.reshape(count, lines * length)
+    centred = flat - flat.mean(axis=1, keepdims=True)
+    scale = np.sqrt(np.einsum("ij,ij->i", centred, centred) / (lines * length)) + 1e-3
+    del centred
+    rough = []
+    for axis, size in ((2, length), (1, lines)):
+        if size < 2:
+            rough.append(np.ones(count, np.float32))
+            continue
+        step = np.diff(band, axis=axis)
+        np.abs(step, out=step)
+        rough.append(step.reshape(count, step.shape[1] * step.shape[2]).mean(axis=1) / scale)
+    return np.log(np.stack(rough, axis=1).astype(np.float64) + 1e-6)
 
 
 def _standardise(block, line=0):
@@ -242,11 +269,44 @@ class EdgeModel:
         if not hasattr(self, "coef_"):
             raise SaltviewerError("EdgeModel: call fit(images) first (or use EdgeModel.extrapolating()).")
 
-    def _side(self, images, kind, side):
-        """Edge line and prediction past it for one side of every tile, in edge-line units."""
+    def describe(self, images, kind, side):
+        """Everything the search needs of one side of every tile, from one read of its lines.
+
+        Returns
+        -------
+        edge, predicted : (n, L) ndarray of float32
+            The edge line and the prediction of the line beyond it, in units of the edge
+            line, blurred (``smoothing``).
+        inside : (n,) ndarray of float
+            `inside_cost`.
+        contrast : (n,) ndarray of float
+            `edge_contrast`.
+        texture : (n, 2) ndarray of float
+            `edge_texture`.
+        """
+        self._check_fitted()
+        check_kind(kind)
+        images = check_images(images)
         coefficients = self.coef_[kind, side]
-        block = _standardise(_lines(images, kind, side, coefficients.shape[0]))
-        return self._blur(block[:, 0]), self._blur(_predict(block, coefficients))
+        depth = coefficients.shape[0]
+        size = images.shape[2 if kind == "right" else 1]
+        block = _lines(images, kind, side, min(size, max(depth + 1, TEXTURE_LINES)))
+        total = np.float32(coefficients.sum())
+        mean_edge, scale_edge, contrast = _line_stats(block[:, 0])
+        # The line beyond the edge, predicted from the lines behind it; the prediction is
+        # linear, so measuring the block in units of the edge line may come after it.
+        edge = (block[:, 0] - mean_edge) / scale_edge
+        predicted = (_predict(block[:, :depth], coefficients) - mean_edge * total) / scale_edge
+        if block.shape[1] > depth:
+            # The edge line predicted from inside as a neighbour's would be: the lines inside in
+            # units of the nearest of them, the edge line in its own.
+            mean_inner, scale_inner, _ = _line_stats(block[:, 1])
+            inner = (_predict(block[:, 1:depth + 1], coefficients) - mean_inner * total) / scale_inner
+            error = self._blur(inner - edge)
+            inside = np.maximum(np.mean(error.astype(np.float64) ** 2, axis=1), _SELF_FLOOR)
+        else:
+            inside = np.full(len(block), _SELF_FLOOR)
+        return self._blur(edge), self._blur(predicted), inside, contrast, _texture(block[:, :TEXTURE_LINES])
 
     def features(self, images, kind):
         """Feature vectors whose squared distances are the pair costs times ``2 * L``.
@@ -258,12 +318,9 @@ class EdgeModel:
         into : (n, 2 L) ndarray of float32
             ``[E_in, P_in]`` of the opposite side.
         """
-        self._check_fitted()
-        check_kind(kind)
-        images = check_images(images)
-        edge, predicted = self._side(images, kind, "out")
+        edge, predicted = self.describe(images, kind, "out")[:2]
         out = np.concatenate([predicted, edge], axis=1)
-        edge, predicted = self._side(images, kind, "in")
+        edge, predicted = self.describe(images, kind, "in")[:2]
         into = np.concatenate([edge, predicted], axis=1)
         return out, into
 
@@ -273,14 +330,7 @@ class EdgeModel:
         The lines inside are in units of the nearest of them and the edge line in its own, as
         the two sides of a seam are; floored at 0.01: (n,) ndarray of float.
         """
-        self._check_fitted()
-        check_kind(kind)
-        images = check_images(images)
-        coefficients = self.coef_[kind, side]
-        block = _lines(images, kind, side, coefficients.shape[0] + 1)
-        # The edge line predicted as a neighbour's would be: each tile in units of its own line.
-        error = self._blur(_predict(_standardise(block[:, 1:]), coefficients) - _standardise(block[:, :1])[:, 0])
-        return np.maximum(np.mean(error.astype(np.float64) ** 2, axis=1), _SELF_FLOOR)
+        return self.describe(images, kind, side)[2]
 
     def pair_costs(self, images, a, b, kind):
         """Exact costs of given pairs: the reference every search agrees with.
@@ -348,9 +398,5 @@ def edge_texture(images, kind, side, lines=TEXTURE_LINES):
     """
     check_kind(kind)
     images = check_images(images)
-    band = _lines(images, kind, side, min(lines, images.shape[2 if kind == "right" else 1]))
-    scale = band.reshape(band.shape[0], band.shape[1] * band.shape[2]).std(axis=1) + 1e-3
-    along = np.abs(np.diff(band, axis=2)).mean(axis=(1, 2)) / scale
-    across = np.abs(np.diff(band, axis=1)).mean(axis=(1, 2)) / scale if band.shape[1] > 1 else np.ones(len(band))
-    return np.log(np.stack([along, across], axis=1) + 1e-6)
+    return _texture(_lines(images, kind, side, min(lines, images.shape[2 if kind == "right" else 1])))
 

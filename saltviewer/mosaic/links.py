@@ -6,7 +6,7 @@ from .._errors import SaltviewerError
 from ._kdtree import _squared_distances
 from .compatibility import KINDS
 
-__all__ = ["NeighbourPairs", "Candidates"]
+__all__ = ["NeighbourPairs", "Candidates", "SideLists"]
 
 
 class NeighbourPairs:
@@ -149,18 +149,36 @@ class Candidates:
 
         Returns
         -------
-        out_lists : dict
+        out_lists : SideLists
             ``a -> [(distance, b), ...]``: the tiles that may lie right of (below) `a`.
-        in_lists : dict
+        in_lists : SideLists
             ``b -> [(distance, a), ...]``: the tiles that may lie left of (above) `b`.
         """
-        return _grouped(self.a, self.b, self.distance), _grouped(self.b, self.a, self.distance)
+        n = len(self.out)
+        return SideLists(self.a, self.b, self.distance, n), SideLists(self.b, self.a, self.distance, n)
 
 
-def _grouped(key, value, distance):
-    order = np.lexsort((value, distance, key))
-    key, value, distance = key[order], value[order], distance[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
-    bounds = np.r_[starts, len(key)]
-    keys, values, distances = key.tolist(), value.tolist(), distance.tolist()
-    return {keys[s]: list(zip(distances[s:e], values[s:e])) for s, e in zip(bounds[:-1], bounds[1:])}
+class SideLists:
+    """Each tile's candidates on one side, nearest first, made into a list when first asked for.
+
+    ``lists.get(tile, default)`` gives ``[(distance, other), ...]`` like a dict would; the
+    arrays stay sorted by tile, then distance, then the other tile.
+    """
+
+    def __init__(self, key, value, distance, n_tiles):
+        order = np.lexsort((value, distance, key))
+        self.value, self.distance = value[order], distance[order]
+        self.starts = np.searchsorted(key[order], np.arange(n_tiles + 1))
+        self.made = {}
+
+    def get(self, tile, default=None):
+        found = self.made.get(tile)
+        if found is None:
+            start, stop = self.starts[tile], self.starts[tile + 1]
+            if start == stop:
+                return default
+            found = self.made[tile] = list(zip(self.distance[start:stop].tolist(), self.value[start:stop].tolist()))
+        return found
+
+    def __len__(self):
+        return int(np.count_nonzero(np.diff(self.starts)))

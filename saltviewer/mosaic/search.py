@@ -31,8 +31,7 @@ import numpy as np
 
 from .._errors import SaltviewerError
 from ._kdtree import _best_two, _nearest, _principal_axes, _runner_up, _squared_distances, _two_smallest
-from .compatibility import (KINDS, MIN_CONTRAST, TEXTURE_LINES, EdgeModel, check_images, check_kind, edge_contrast,
-                            edge_texture)
+from .compatibility import KINDS, MIN_CONTRAST, EdgeModel, check_images, check_kind
 from .links import Candidates, NeighbourPairs
 
 __all__ = ["NeighbourPairs", "Candidates", "find_neighbours", "search_candidates"]
@@ -42,7 +41,7 @@ RATIO = 0.95
 MAX_NORM = 1.75
 MAX_COST = 1.5
 LOOP_MAX_NORM = 2.0
-MAX_TEXTURE = 0.5
+MAX_TEXTURE = 0.6
 N_COMPONENTS = 24
 N_CANDIDATES = 8
 EPS = 5.0
@@ -97,18 +96,19 @@ def _search_both_ways(out, into, queries, indexed, limit_out, limit_in, ratio, n
     search_out = limit_out if search_out is None else search_out
     search_in = limit_in if search_in is None else search_in
     radius_out, radius_in = np.sqrt(search_out[out_rows] / scale), np.sqrt(search_in[in_rows] / scale)
-    q, f, reach_out = _nearest(tree_in, projected_out, radius_out, k, eps, workers)
-    keys = [out_rows[q] * n + in_rows[f]]
-    listed_out = _listed_reach(q, _squared_distances(out, into, out_rows[q], in_rows[f]), radius_out, k)
-    q, f, reach_in = _nearest(tree_out, projected_in, radius_in, k, eps, workers)
-    keys.append(out_rows[f] * n + in_rows[q])
-    listed_in = _listed_reach(q, _squared_distances(out, into, out_rows[f], in_rows[q]), radius_in, k)
-    a, b = np.divmod(np.unique(np.concatenate(keys)), n)
+    query_out, found_out, reach_out = _nearest(tree_in, projected_out, radius_out, k, eps, workers)
+    query_in, found_in, reach_in = _nearest(tree_out, projected_in, radius_in, k, eps, workers)
+    keys_out = out_rows[query_out] * n + in_rows[found_out]
+    keys_in = out_rows[found_in] * n + in_rows[query_in]
+    keys = np.unique(np.concatenate([keys_out, keys_in]))
+    every = _squared_distances(out, into, *np.divmod(keys, n))
+    listed_out = _listed_reach(query_out, every[np.searchsorted(keys, keys_out)], radius_out, k)
+    listed_in = _listed_reach(query_in, every[np.searchsorted(keys, keys_in)], radius_in, k)
+    a, b = np.divmod(keys, n)
     keep = a != b
-    a, b = a[keep], b[keep]
+    a, b, distance = a[keep], b[keep], every[keep]
     scored = len(a)
     # 2. Best and runner-up of every border among its scored candidates.
-    distance = _squared_distances(out, into, a, b)
     reach_out_all, reach_in_all = np.zeros(n), np.zeros(n)
     reach_out_all[out_rows], reach_in_all[in_rows] = listed_out, listed_in
     links = (a, b, distance, reach_out_all, reach_in_all)
@@ -209,13 +209,13 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
     found, candidates = [], {}
     stats = {"tiles": len(images), "candidates": 0, "fallbacks": 0, "model": model.get_params()}
     for kind in kinds:
-        border = _border_block(images, kind, model)
-        out, into = model.features(border, kind)
+        edge, predicted, inside_out, contrast_out, texture_out = model.describe(images, kind, "out")
+        out = np.concatenate([predicted, edge], axis=1)
+        edge, predicted, inside_in, contrast_in, texture_in = model.describe(images, kind, "in")
+        into = np.concatenate([edge, predicted], axis=1)
+        del edge, predicted
         length = out.shape[1]
-        inside_out = model.inside_cost(border, kind, "out")
-        inside_in = model.inside_cost(border, kind, "in")
-        usable_out = edge_contrast(border, kind, "out") >= min_contrast
-        usable_in = edge_contrast(border, kind, "in") >= min_contrast
+        usable_out, usable_in = contrast_out >= min_contrast, contrast_in >= min_contrast
         # A pair passes when its distance is at most max_norm**2 times the mean inside cost of
         # its two sides (and max_cost**2); each side's bound is the most any pair of it may have.
         side_out = np.where(usable_out, max_norm ** 2 * inside_out * length, 0.0)
@@ -239,7 +239,6 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
             mutual = best_a[b] == a
             a, b = a[mutual], b[mutual]
             ratio_ab, ratio_ba = cost_ab[a] / second_ab[a], cost_ba[b] / second_ba[b]
-        texture_out, texture_in = edge_texture(border, kind, "out"), edge_texture(border, kind, "in")
         distance = _squared_distances(out, into, a, b)
         keep = distance <= np.minimum((side_out[a] + side_in[b]) / 2, cap)
         keep &= np.all(np.abs(texture_out[a] - texture_in[b]) <= max_texture, axis=1)
@@ -251,20 +250,6 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
         candidates[kind] = Candidates(kind, out, into, *links, side_out, side_in, cap, inside_out, inside_in, loosen,
                                       texture_out, texture_in, max_texture)
     return NeighbourPairs.concatenate(found), candidates, stats
-
-
-def _border_block(images, kind, model):
-    """The lines on both sides that `kind` compares, as one compact array.
-
-    Every border function of the model gives the same answer on it as on the tiles.
-    """
-    depth = max(max(coefficients.shape[0] for coefficients in model.coef_.values()) + 1, TEXTURE_LINES)
-    size = images.shape[2 if kind == "right" else 1]
-    if size <= 2 * depth:
-        return images
-    if kind == "right":
-        return np.concatenate([images[:, :, :depth], images[:, :, -depth:]], axis=2)
-    return np.concatenate([images[:, :depth, :], images[:, -depth:, :]], axis=1)
 
 
 def find_neighbours(images, *, model=None, ratio=RATIO, max_norm=MAX_NORM, max_cost=MAX_COST,

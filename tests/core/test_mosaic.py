@@ -14,9 +14,11 @@ from saltviewer.mosaic import (DIRECTIONS, Mosaic, Mosaics, assemble, boundary_c
                                load_mosaics, mosaics_folder, read_mosaics, read_pairs, render_mosaic,
                                review_items, stitch, write_mosaics)
 from saltviewer.mosaic import search_candidates
-from saltviewer.mosaic.assembly import GROW_RATIO, JOIN_RATIO, LOOP_RATIO, grow_mosaics
+from saltviewer.mosaic.assembly import grow_mosaics
 from saltviewer.neighbours import NeighbourPairs
 from saltviewer.sample import synthetic_section
+
+from mosaic_reference import replay_against_exhaustive_costs
 
 TILE = 101
 
@@ -134,77 +136,6 @@ def test_a_join_that_makes_rough_edges_is_set_aside():
 
 
 # ------------------------------------------------------------------ growth against an exhaustive reference
-def replay_against_exhaustive_costs(candidates, log, ratio=GROW_RATIO, loop_ratio=LOOP_RATIO,
-                                    join_ratio=JOIN_RATIO):
-    """Replay a growth step by step and re-check every placement and join with costs of all
-    pairs (dense matrices, float64): each edge's distance and limits, the margin over the
-    best other free tile and, for a single neighbour, over the tile's best free rival; for a
-    join, the product of each edge's distance over its best free alternative.
-
-    Returns the steps that an exhaustive search would not have taken."""
-    dense = {}
-    for kind, found in candidates.items():
-        out, into = found.out.astype(np.float64), found.into.astype(np.float64)
-        dense[kind] = ((out ** 2).sum(1)[:, None] + (into ** 2).sum(1)[None, :] - 2 * out @ into.T).clip(0)
-    step = {"right": (0, 1), "below": (1, 0)}
-    where, cells, wrong = {}, {}, []
-
-    def free(tile, offset):
-        if tile not in where:
-            return True
-        m, r, c = where[tile]
-        return (r + offset[0], c + offset[1]) not in cells[m]
-
-    def best_free(kind, tile, side, exclude):
-        """Distance from one side of `tile` to the nearest other tile whose facing side is free."""
-        row = dense[kind][tile] if side == "out" else dense[kind][:, tile]
-        offset = tuple(-x for x in step[kind]) if side == "out" else step[kind]
-        return min((row[t] for t in range(len(row)) if t not in (tile, exclude) and free(t, offset)), default=np.inf)
-
-    for entry in log:
-        for kind, a, b, d in entry.links:
-            assert d == pytest.approx(dense[kind][a, b], rel=1e-4, abs=1e-3)
-        if entry.reason == "join":
-            product = 1.0
-            for kind, a, b, d in entry.links:
-                alternative = min(best_free(kind, a, "out", b), best_free(kind, b, "in", a))
-                product *= dense[kind][a, b] / alternative
-                loose = len(entry.links) > 1
-                if not dense[kind][a, b] <= candidates[kind].limit([a], [b], loose)[0] * (1 + 1e-6):
-                    wrong.append(entry)
-            if product >= (ratio ** 2 if len(entry.links) == 1 else join_ratio):
-                wrong.append(entry)
-            moved = cells.pop(entry.moved)
-            for (r, c), tile in moved.items():
-                cell = (r + entry.cell[0], c + entry.cell[1])
-                where[tile] = (entry.mosaic, *cell)
-                cells[entry.mosaic][cell] = tile
-            continue
-        if entry.reason == "grow":
-            loose = len(entry.links) > 1
-            totals = np.zeros(len(dense["right"]))
-            for kind, a, b, d in entry.links:
-                found = candidates[kind]
-                if not dense[kind][a, b] <= found.limit([a], [b], loose)[0] * (1 + 1e-6):
-                    wrong.append(entry)
-                if not loose and not found.textures_agree([a], [b])[0]:
-                    wrong.append(entry)
-                totals += dense[kind][a] if b == entry.tile else dense[kind][:, b]
-            others = [t for t in range(len(totals)) if t != entry.tile and t not in where]
-            runner_up = min((totals[t] for t in others), default=np.inf)
-            margin = ratio ** 2 if not loose else loop_ratio ** 2
-            if not entry.total < margin * runner_up * (1 + 1e-6):
-                wrong.append(entry)
-            if not loose:
-                kind, a, b, d = entry.links[0]
-                side, neighbour = ("in", a) if b == entry.tile else ("out", b)
-                if not entry.total < margin * best_free(kind, entry.tile, side, neighbour) * (1 + 1e-6):
-                    wrong.append(entry)
-        cells.setdefault(entry.mosaic, {})[entry.cell] = entry.tile
-        where[entry.tile] = (entry.mosaic, *entry.cell)
-    return wrong
-
-
 @pytest.fixture(scope="module")
 def grown(sample_dataset):
     """The growth on candidate lists that hold every tile within reach (an exact search), so
