@@ -216,7 +216,7 @@ def test_cli_pseudo_label_queue_decide_export(planted, tmp_path):
     lines = queue.stdout.splitlines()
     assert lines[0].startswith("# tile")
     rows = [line.split() for line in lines[1:]]
-    disagreement = [float(row[3]) for row in rows]
+    disagreement = [float(line[48:56]) for line in lines[1:]]       # fixed columns: 'why' may hold spaces
     assert disagreement == sorted(disagreement, reverse=True) and len(rows) > 40
     top = rows[0][0]
     ids = saltviewer("queue", data, "--workspace", ws, "--ids", "--kind", "pseudo", "--limit", "3").stdout.split()
