@@ -148,11 +148,7 @@ def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SH
     if limit is not None and int(limit) < 0:
         raise SaltviewerError(f"limit must be a non-negative number of tiles, got {limit!r}.")
     n, m = len(scores), scores.members
-    allowed = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool).copy()
-    if allowed.shape != (n,):
-        raise SaltviewerError(f"eligible: expected {n} flags, got shape {allowed.shape}.")
-    blank = allowed & scores.blank
-    allowed &= ~scores.blank
+    allowed, blank = _eligible(scores, eligible)
     confident = scores.confident
     stats = {"scored": n, "eligible": int(allowed.sum()), "blank_images_skipped": int(blank.sum()),
              "criteria": list(criteria), "empty_share_target": empty_share,
@@ -220,6 +216,16 @@ def select_candidates(scores, criterion="agreement", *, empty_share=TGS_EMPTY_SH
     return selection
 
 
+def _eligible(scores, eligible):
+    """(allowed, blank): the tiles that may be chosen (never blank images), and the blank ones left out."""
+    n = len(scores)
+    allowed = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool).copy()
+    if allowed.shape != (n,):
+        raise SaltviewerError(f"eligible: expected {n} flags, got shape {allowed.shape}.")
+    blank = allowed & scores.blank
+    return allowed & ~scores.blank, blank
+
+
 def _ranked_candidates(scores, *, top, share, rank, empty_share, eligible):
     if top is not None and share is not None:
         raise SaltviewerError("give top or share, not both.")
@@ -228,11 +234,7 @@ def _ranked_candidates(scores, *, top, share, rank, empty_share, eligible):
     if empty_share is not None:
         empty_share = _check_fraction(empty_share, "empty_share")
     n, m = len(scores), scores.members
-    allowed = np.ones(n, bool) if eligible is None else np.asarray(eligible, bool).copy()
-    if allowed.shape != (n,):
-        raise SaltviewerError(f"eligible: expected {n} flags, got shape {allowed.shape}.")
-    blank = allowed & scores.blank
-    allowed &= ~scores.blank
+    allowed, blank = _eligible(scores, eligible)
     if share is not None:
         wanted = int(round(_check_fraction(share, "share") * int(allowed.sum())))
     else:
