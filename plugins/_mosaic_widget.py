@@ -181,10 +181,15 @@ class MosaicWidget(QWidget):
         self.summary_label.setText("Finding neighbours and assembling mosaics…")
         from ._mosaic import find_mosaics
 
-        worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset, desc="Finding mosaics")
+        from ._workers import Cancelled
+
+        worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset, desc="Finding mosaics",
+                              progress_arg="progress")          # a count and a Cancel in the activity dock
         worker.returned.connect(lambda _: self.reload())
-        worker.errored.connect(lambda error: report_error(f"finding mosaics failed: {error}", error,
-                                                          self.session.workspace_path, "mosaics"))
+        worker.errored.connect(lambda error: self.summary_label.setText("Finding mosaics was cancelled.")
+                               if isinstance(error, Cancelled) else
+                               report_error(f"finding mosaics failed: {error}", error, self.session.workspace_path,
+                                            "mosaics"))
         worker.finished.connect(self._on_build_finished)
         self._worker = worker
 

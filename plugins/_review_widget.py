@@ -107,7 +107,8 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.tile_box.action.connect(self.on_action)
         self.tile_box.layer_toggled.connect(lambda *_: self._redraw_outlines())
         self.tile_box.goto.connect(lambda tile: self.show_tile(tile) if tile else None)
-        self.tile_box.neighbours.tile_clicked.connect(self.show_tile)
+        self.neighbours = self.tile_box.neighbours          # (the Mosaics dock's tests reach it here)
+        self.neighbours.tile_clicked.connect(self.show_tile)
         self.tile_box.conflict_choice.connect(self._on_conflict_choice)
         self.correction = self.tile_box.correction
         self.correction.start_from.connect(self._on_start_from)
@@ -234,7 +235,10 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.correction.set_versions(self.reviewer.versions)
         self._set_enabled(True)
         self.watcher.start()
-        self.reload_queue(show_first=True)
+        pending, self._pending = getattr(self, "_pending", None), None
+        self.reload_queue(show_first=pending is None)
+        if pending is not None:
+            self.session.tile_requested.emit(pending)
 
     def _on_versions_changed(self):
         if self.reviewer is None:
@@ -247,6 +251,9 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
     def _on_tile_requested(self, tile):
         """Another dock asks for a tile: show it, select its row, say why, bring this dock to the front."""
         self._requested[tile] = self.session.request_reasons.get(tile)
+        if self.reviewer is None:                    # just docked: shown once the session is read
+            self._pending = tile
+            return
         if self.tabs.currentIndex() == 1:
             self.show_list()
         self.show_tile(tile)

@@ -20,19 +20,23 @@ class Cancelled(Exception):
 
 
 class _Progress:
-    """What a worker reports (thread-safe): ``progress(done, total)``; raises `Cancelled` once cancelled."""
+    """What a worker reports (thread-safe): ``progress(done, total)`` or ``progress("stage")``; raises
+    `Cancelled` once cancelled."""
 
     def __init__(self, desc):
         self.desc = desc
-        self.done, self.total = 0, 0
+        self.done, self.total, self.stage = 0, 0, None
         self.cancelled = threading.Event()
 
-    def __call__(self, done, total=None):
+    def __call__(self, *args):
         if self.cancelled.is_set():
             raise Cancelled(f"{self.desc}: cancelled")
-        self.done = int(done)
-        if total is not None:
-            self.total = int(total)
+        if args and isinstance(args[0], str):        # a stage named (the mosaics say what they do)
+            self.stage, args = args[0], args[1:]
+        if args:
+            self.done = int(args[0])
+            if len(args) > 1 and args[1] is not None:
+                self.total = int(args[1])
 
 
 def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, **kwargs):
@@ -47,7 +51,8 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, *
         Leave exceptions to the worker's ``errored`` signal instead of re-raising them in
         the main thread.
     progress_arg : str, optional
-        Name of `function`'s ``progress(done, total)`` parameter: the bar then counts, and
+        Name of `function`'s ``progress(done, total)`` (or ``progress("stage")``) parameter: the
+        bar then counts (or names the stage), and
         shows a Cancel button that stops the work at its next call (the worker's
         ``errored`` signal then carries a `Cancelled`). Without it the bar is a busy one.
 
@@ -78,10 +83,15 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, *
     timer = QTimer()
     timer.setInterval(150)
 
+    shown = {"stage": None}
+
     def sync():
         if bar.is_canceled and not report.cancelled.is_set():
             report.cancelled.set()
             bar.set_description(f"{desc} (cancelling…)")
+        elif report.stage != shown["stage"] and not report.cancelled.is_set():
+            shown["stage"] = report.stage
+            bar.set_description(f"{desc}: {report.stage}")
         if report.total and bar.total != report.total:
             bar.total = report.total
         if report.done != bar.n:

@@ -28,6 +28,8 @@ def test_explore_shows_figures_summary_and_flagged_tiles(make_napari_viewer, qtb
         if unavailable(name, exploration) is None:
             assert widget.figure is not None and widget.scroll.widget() is widget.canvas
             assert widget.canvas.width() > 100 and len(widget.figure.axes) > 0
+            # as wide as the dock at most: never cut behind a scroll bar
+            assert widget.canvas.minimumWidth() <= widget.scroll.viewport().width()
         else:
             assert widget.scroll.widget() is widget.reason
     assert widget.flagged.count() == len(flagged_tiles(exploration))
@@ -46,3 +48,23 @@ def test_save_report_writes_html(make_napari_viewer, qtbot, sample_dir, tmp_path
         pass
     page = (tmp_path / "report" / "index.html").read_text()
     assert "coverage.png" in page and (tmp_path / "report" / "coverage.png").stat().st_size > 1000
+
+
+def test_a_flagged_tile_opens_in_review_with_why_it_was_flagged(make_napari_viewer, qtbot, sample_dir, tmp_path):
+    from qtpy.QtCore import Qt
+
+    from saltviewer.plugins._session import session_for
+
+    viewer = make_napari_viewer(show=True)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Explore")
+    session_for(viewer).open(sample_dir, tmp_path / "ws")
+    with qtbot.waitSignal(widget.explored, timeout=60_000):
+        widget.explore()
+    assert widget.flagged.count() > 0
+    item = widget.flagged.item(0)
+    tile, why = item.data(Qt.UserRole), item.data(Qt.UserRole + 1)
+    widget._on_flagged_double_clicked(item)
+    review = next(w for w in viewer.window._qt_window.findChildren(type(widget).__mro__[1])
+                  if type(w).__name__ == "ReviewWidget")
+    qtbot.waitUntil(lambda: review.current is not None and review.current.tile == tile, timeout=20_000)
+    assert f"Explore: {why}" in review.tile_box.reason_label.text()
