@@ -1,15 +1,17 @@
-"""The mosaic view without a viewer: which mosaics exist, and the layers of one, stitched.
+"""The mosaic view without a viewer: which mosaics exist, the layers of one, stitched, and the
+decisions taken on several of its tiles at once.
 
 Thin over `saltviewer.mosaic` (mosaics found and stored by ``saltviewer mosaic``, `stitch`,
-`boundary_consistency`), the curation store (the masks in force) and the ensemble (the
-consensus). Tests call these without Qt.
+`boundary_consistency`), the curation store (the masks in force; decisions through its public
+`propose` and `decide_batch`) and the ensemble (the consensus). Tests call these without Qt.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MosaicLayers", "load_mosaics", "find_mosaics", "mosaic_layers", "masks_in_force", "TILE"]
+__all__ = ["MosaicLayers", "load_mosaics", "find_mosaics", "mosaic_layers", "masks_in_force", "tile_masks",
+           "accept_tiles", "save_edits", "TILE"]
 
 TILE = 101
 #: A seam is drawn as mismatched when at least this many edge pixels of salt find no salt across.
@@ -68,6 +70,11 @@ class MosaicLayers:
         Edges where the masks shown (in force, else consensus) do not continue.
     grid : (rows, cols) ndarray of int
         Dataset position in each cell, -1 where a tile is missing.
+    shown : same shape as `image`, uint8
+        Each tile's mask in force, else its consensus: what editing starts from.
+    predictions : dict
+        ``tile id -> (101, 101) bool``: the ensemble's consensus of each tile (empty without
+        predictions).
     """
 
     image: np.ndarray
@@ -78,6 +85,8 @@ class MosaicLayers:
     states: list
     seams: list
     grid: np.ndarray
+    shown: np.ndarray = None
+    predictions: dict = None
 
     def seam_lines(self):
         """One (2, 2) line per mismatched seam, along the shared edge, in canvas coordinates."""
@@ -138,5 +147,107 @@ def mosaic_layers(mosaic, dataset, store, ensemble=None):
         y, x = r * TILE - 0.5, c * TILE - 0.5
         outlines.append(np.array([[y, x], [y, x + TILE], [y + TILE, x + TILE], [y + TILE, x]]))
         states.append(states_of.get(tile) or ("labelled" if dataset.has_mask[i] else ""))
+    shown_masks = stitch(mosaic, shown, fill=0, dtype=np.uint8)
     return MosaicLayers(image=image, masks=masks, consensus=consensus, outlines=outlines, names=list(mosaic.ids),
-                        states=states, seams=seams, grid=mosaic_grid(mosaic))
+                        states=states, seams=seams, grid=mosaic_grid(mosaic), shown=shown_masks,
+                        predictions={tile: np.asarray(mask, bool) for tile, mask in consensus_of.items()})
+
+
+# --------------------------------------------------------------------------- deciding in the mosaic
+def tile_masks(canvas, mosaic):
+    """Cut a stitched canvas into its tiles: ``tile id -> (101, 101) ndarray of bool``."""
+    canvas = np.asarray(canvas)
+    return {tile: canvas[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] != 0
+            for tile, r, c in zip(mosaic.ids, mosaic.rows, mosaic.cols)}
+
+
+def _kind(dataset, tile):
+    return "label" if dataset.has_mask[dataset.index(tile)] else "pseudo"
+
+
+def accept_tiles(store, dataset, tiles, predictions, *, user=None, note=None, mosaic=None):
+    """Accept what is proposed, or else predicted, for several tiles: one batch, one undo.
+
+    A tile with an undecided item has its proposal accepted; an unlabelled tile with no item
+    gets the ensemble's consensus proposed (criterion ``"mosaic-dock"``) and accepted. Tiles
+    already decided, labelled tiles with nothing proposed (their training mask is in force)
+    and tiles with nothing predicted are left as they are.
+
+    Parameters
+    ----------
+    store : saltviewer.store.CurationStore
+    dataset : saltviewer.Dataset
+    tiles : iterable of str
+    predictions : dict
+        ``tile id -> (101, 101) bool`` consensus masks.
+
+    Returns
+    -------
+    accepted : list of str
+        The tiles whose decision the batch made.
+    skipped : dict
+        ``tile id -> why`` for the others.
+    """
+    from saltviewer.store import Proposal
+
+    proposals, decisions, skipped = [], [], {}
+    for tile in tiles:
+        kind = _kind(dataset, tile)
+        item = store.item(dataset, tile, kind)
+        if item is not None:
+            if item.state != "proposed":
+                skipped[tile] = f"already {item.state}"
+                continue
+            decisions.append((tile, kind, "accept", None))
+        elif kind == "label":
+            skipped[tile] = "its training mask is in force and nothing is proposed"
+        elif tile in predictions:
+            where = f" of mosaic {mosaic.number + 1}" if mosaic is not None else ""
+            proposals.append(Proposal(tile=tile, mask=predictions[tile], criterion="mosaic-dock", kind="pseudo",
+                                      reason=f"the ensemble's consensus, accepted with its neighbours{where} in the "
+                                             "Mosaics dock", agreement=0.0))
+            decisions.append((tile, kind, "accept", None))
+        else:
+            skipped[tile] = "nothing is predicted for it"
+    if proposals:
+        store.propose(dataset, proposals, user=user)
+    decided = store.decide_batch(dataset, decisions, user=user, note=note,
+                                 detail={"batch": "Mosaics dock: accept selected tiles"}) if decisions else []
+    accepted = [tile for tile, state in decided if state == "accepted"]
+    for tile, _, _, _ in decisions:
+        if tile not in accepted:
+            skipped[tile] = "its proposal is disputed: correct it instead"
+    return accepted, skipped
+
+
+def save_edits(store, dataset, mosaic, painted, before, *, user=None, note=None):
+    """Put the masks painted on a stitched mosaic in force, for every tile whose pixels changed.
+
+    Tiles without an item get one first (criterion ``"mosaic-dock"``, proposing the mask shown
+    before painting); then all corrections go in as one batch, one undo.
+
+    Parameters
+    ----------
+    painted, before : (rows * 101, cols * 101) ndarray
+        The canvas after painting and the one painting started from (salt where non-zero).
+
+    Returns
+    -------
+    corrected : list of str
+        Tile ids, reading order.
+    """
+    from saltviewer.store import Proposal
+
+    after, start = tile_masks(painted, mosaic), tile_masks(before, mosaic)
+    changed = [tile for tile in mosaic.ids if not np.array_equal(after[tile], start[tile])]
+    proposals = [Proposal(tile=tile, mask=start[tile], criterion="mosaic-dock", kind=_kind(dataset, tile),
+                          reason=f"painted across the tiles of mosaic {mosaic.number + 1} in the Mosaics dock",
+                          agreement=0.0)
+                 for tile in changed if store.item(dataset, tile, _kind(dataset, tile)) is None]
+    if proposals:
+        store.propose(dataset, proposals, user=user)
+    decided = store.decide_batch(dataset, [(tile, _kind(dataset, tile), "correct", after[tile]) for tile in changed],
+                                 user=user, note=note, detail={"batch": f"Mosaics dock: mosaic {mosaic.number + 1} "
+                                                                        "painted"}) if changed else []
+    done = {tile for tile, _ in decided}
+    return [tile for tile in changed if tile in done]

@@ -1,15 +1,21 @@
-"""Mosaic widget: list the mosaics of neighbouring tiles, show one stitched, click a tile to review it.
+"""Mosaic widget: list the mosaics of neighbouring tiles, show one stitched, decide on several of its tiles.
 
 The stitched view holds the image, the masks in force (training masks, accepted and
 corrected pseudo-labels), the ensemble's consensus, an outline and name for every tile
 (coloured by its review state) and the tile boundaries where the masks do not continue
-(red). Clicking a tile opens it in the Review widget.
+(red). Clicking tiles selects them (a thick cyan outline): *Accept selected* accepts what is
+proposed or predicted for all of them as one batch. *Edit masks* opens the stitched masks
+(in force, else predicted) for painting across tile edges; *Save edits* puts every tile
+whose pixels changed in force as a correction, one batch. Double-clicking a tile opens it in
+the Review widget.
 """
 
 import numpy as np
 from qtpy.QtCore import QSize, Qt, QTimer, Signal
 from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                             QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+SELECTED = "#00e5ff"      # outline of a selected tile
 
 from ._data_bar import DataBar
 from ._layers import find_layer, put_layer, remove_layers, show_only_group
@@ -45,6 +51,8 @@ class MosaicWidget(QWidget):
         self.layers = None            # its MosaicLayers
         self._grid = None             # (rows, cols) dataset positions of the shown mosaic
         self._worker = None
+        self.selected = []            # tile ids selected on the canvas, in the order clicked
+        self._edit_start = None       # the canvas the edits started from (None: not editing)
         self._build()
         self.session.changed.connect(self.reload)
         self.session.decisions_changed.connect(self._on_decisions_changed)
@@ -100,7 +108,8 @@ class MosaicWidget(QWidget):
         self.info_label.setWordWrap(True)
         self.info_label.setStyleSheet("color: #a8adb5;")
         legend = QLabel("Tile outlines: " + " ".join(f"<span style='color:{colour}'>■&nbsp;{state}</span>"
-                                                     for state, colour in STATE_COLOURS.items()))
+                                                     for state, colour in (*STATE_COLOURS.items(),
+                                                                           ("selected", SELECTED))))
         legend.setWordWrap(True)              # a narrow dock wraps it between states, never clips it
         legend.setToolTip("Tile outlines are coloured by review state")
         view_box = QGroupBox("Shown mosaic")
@@ -109,10 +118,37 @@ class MosaicWidget(QWidget):
         view_layout.addWidget(legend)
         view_layout.addWidget(self.info_label)
 
+        decide_box = QGroupBox("Decide on tiles of the mosaic")
+        decide_layout = QGridLayout(decide_box)
+        self.accept_button = QPushButton("Accept selected")
+        self.accept_button.setToolTip("Accept what is proposed (else the ensemble's consensus) for every selected "
+                                      "tile, as one batch (one undo)")
+        self.accept_button.clicked.connect(self.accept_selected)
+        self.clear_button = QPushButton("Clear selection")
+        self.clear_button.clicked.connect(self.clear_selection)
+        self.edit_button = QPushButton("Edit masks")
+        self.edit_button.setToolTip("Paint the stitched masks (in force, else predicted) across tile edges: "
+                                    "label 1 is salt, 0 erases")
+        self.edit_button.clicked.connect(self.start_editing)
+        self.save_button = QPushButton("Save edits")
+        self.save_button.setToolTip("Put every tile whose pixels you changed in force as a correction, one batch")
+        self.save_button.clicked.connect(self.save_edits)
+        self.review_button = QPushButton("Review")
+        self.review_button.setToolTip("Open the first selected tile in the Review widget (or double-click a tile)")
+        self.review_button.clicked.connect(lambda: self.selected and self.session.request_tile(
+            self.selected[0], reason="Mosaics: selected in the stitched mosaic"))
+        for position, button in enumerate((self.accept_button, self.clear_button, self.review_button,
+                                           self.edit_button, self.save_button)):
+            decide_layout.addWidget(button, position // 3, position % 3)
+        self.decide_label = QLabel("Click tiles to select them; double-click one to review it.")
+        self.decide_label.setWordWrap(True)
+        decide_layout.addWidget(self.decide_label, 2, 0, 1, 3)
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.data_bar)
         layout.addWidget(list_box, 1)
         layout.addWidget(view_box)
+        layout.addWidget(decide_box)
         self.setMinimumWidth(360)
 
     def sizeHint(self):
@@ -165,6 +201,7 @@ class MosaicWidget(QWidget):
     def _set_enabled(self, enabled):
         for widget in (self.table, self.show_button, self.build_button):
             widget.setEnabled(enabled)
+        self._update_decide_buttons()
 
     def _selected(self):
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -242,7 +279,12 @@ class MosaicWidget(QWidget):
             if layer is not None:
                 layer.visible = check.isChecked()
         viewer.layers.selection.active = find_layer(viewer, f"{GROUP}:image")
+        if self.shown != position:
+            self.selected, self._edit_start = [], None
+            remove_layers(viewer, [find_layer(viewer, f"{GROUP}:edit")])
         self.shown, self._grid, self.layers = position, layers.grid, layers
+        self.selected = [tile for tile in self.selected if tile in mosaic]
+        self._draw_selection()
         for row in range(self.table.rowCount()):
             if self._position_of_row(row) == position and self._selected() != position:
                 self.table.selectRow(row)
@@ -254,7 +296,7 @@ class MosaicWidget(QWidget):
         self.info_label.setText(f"Mosaic #{mosaic.number + 1}: {mosaic.shape[0]} × {mosaic.shape[1]}, "
                                 f"{len(mosaic)} tiles, {mosaic.n_labelled(session.dataset)} labelled; "
                                 f"{n} seam{'s' if n != 1 else ''} where salt stops at a tile edge. "
-                                "Click a tile to review it; zoom in to read the tile names.")
+                                "Zoom in to read the tile names.")
         from ._review_widget import _text_overlay
 
         overlay = _text_overlay(viewer)
@@ -263,12 +305,115 @@ class MosaicWidget(QWidget):
         overlay.text = f"mosaic #{mosaic.number + 1}  ·  {mosaic.shape[0]} × {mosaic.shape[1]}  ·  {len(mosaic)} tiles"
         self.mosaic_shown.emit(position)
 
+    # ------------------------------------------------------------------ deciding
+    def toggle_tile(self, tile):
+        """Select a tile of the shown mosaic, or unselect it."""
+        if tile in self.selected:
+            self.selected.remove(tile)
+        else:
+            self.selected.append(tile)
+        self._draw_selection()
+
+    def clear_selection(self):
+        self.selected = []
+        self._draw_selection()
+
+    def _draw_selection(self):
+        layer = find_layer(self.viewer, f"{GROUP}:tiles")
+        if layer is not None and self.layers is not None:
+            chosen = set(self.selected)
+            layer.edge_color = [SELECTED if name in chosen else STATE_COLOURS.get(state, "#9aa0a6")
+                                for name, state in zip(self.layers.names, self.layers.states)]
+            layer.edge_width = [4.0 if name in chosen else 1.5 for name in self.layers.names]
+        self._update_decide_buttons()
+
+    def _update_decide_buttons(self):
+        showing = self.layers is not None and self.session.is_open
+        self.accept_button.setText(f"Accept {len(self.selected)} selected" if self.selected else "Accept selected")
+        self.accept_button.setEnabled(showing and bool(self.selected))
+        self.clear_button.setEnabled(bool(self.selected))
+        self.review_button.setEnabled(showing and bool(self.selected))
+        self.edit_button.setEnabled(showing)
+        self.save_button.setEnabled(showing and self._edit_start is not None)
+
+    def _user(self):
+        from ._settings import load_settings
+
+        return load_settings().get("reviewer") or None
+
+    def accept_selected(self):
+        """Accept what is proposed, else predicted, for the selected tiles (one batch)."""
+        from saltviewer import SaltviewerError
+
+        from ._mosaic import accept_tiles
+
+        if not self.selected or self.layers is None:
+            return
+        try:
+            accepted, skipped = accept_tiles(self.session.store, self.session.dataset, list(self.selected),
+                                             self.layers.predictions, user=self._user(),
+                                             mosaic=self.mosaics[self.shown])
+        except SaltviewerError as error:
+            report_error(error, workspace=self.session.workspace_path, context="mosaics")
+            return
+        self.selected = [tile for tile in self.selected if tile in skipped]
+        self._report(f"accepted {len(accepted)} tile{'s' if len(accepted) != 1 else ''}", skipped)
+        self.session.decisions_changed.emit(self)
+        self.show_mosaic(self.shown)
+
+    def start_editing(self):
+        """Put the stitched masks (in force, else predicted) on the canvas to paint on."""
+        if self.layers is None:
+            return
+        self._edit_start = self.layers.shown.copy()
+        layer = put_layer(self.viewer, f"{GROUP}:edit", "labels", self.layers.shown.copy(), name="mosaic edits",
+                          colormap=label_colours(SELECTED), opacity=0.5)
+        self.viewer.layers.selection.active = layer
+        layer.selected_label = 1
+        layer.brush_size = 10
+        layer.mode = "paint"
+        self.decide_label.setText("Paint salt (label 1) or erase (0) on “mosaic edits” across the tile edges, "
+                                  "then Save edits.")
+        self._update_decide_buttons()
+
+    def save_edits(self):
+        """Put every tile whose painted pixels changed in force as a correction (one batch)."""
+        from saltviewer import SaltviewerError
+
+        from ._mosaic import save_edits
+
+        layer = find_layer(self.viewer, f"{GROUP}:edit")
+        if layer is None or self._edit_start is None:
+            return
+        try:
+            corrected = save_edits(self.session.store, self.session.dataset, self.mosaics[self.shown],
+                                   np.asarray(layer.data), self._edit_start, user=self._user())
+        except SaltviewerError as error:
+            report_error(error, workspace=self.session.workspace_path, context="mosaics")
+            return
+        self._edit_start = None
+        remove_layers(self.viewer, [layer])
+        self._report(f"saved {len(corrected)} corrected tile{'s' if len(corrected) != 1 else ''}", {})
+        self.session.decisions_changed.emit(self)
+        self.show_mosaic(self.shown)
+
+    def _report(self, done, skipped):
+        text = done[0].upper() + done[1:] + "."
+        if skipped:
+            reasons = {}
+            for tile, why in skipped.items():
+                reasons.setdefault(why, []).append(tile)
+            text += " Left as they are: " + "; ".join(f"{len(tiles)} ({why})" for why, tiles in reasons.items()) + "."
+        self.decide_label.setText(text)
+
     def _on_layer_toggled(self, role, on):
         layer = find_layer(self.viewer, f"{GROUP}:{role}")
         if layer is not None:
             layer.visible = bool(on)
 
-    def _on_decisions_changed(self, *_):
+    def _on_decisions_changed(self, sender=None, *_):
+        if sender is self or self._edit_start is not None:
+            return                      # our own batch (already redrawn), or a person is painting
         if self.shown is not None and find_layer(self.viewer, f"{GROUP}:image") is not None:
             if find_layer(self.viewer, f"{GROUP}:image").visible:
                 self.show_mosaic(self.shown)
@@ -278,6 +423,7 @@ class MosaicWidget(QWidget):
         callbacks = self.viewer.mouse_drag_callbacks
         if self._on_canvas_click not in callbacks:
             callbacks.append(self._on_canvas_click)
+            self.viewer.mouse_double_click_callbacks.append(self._on_canvas_double_click)
             _camera(self.viewer).events.zoom.connect(self._on_zoom)
         self._on_zoom()
 
@@ -300,8 +446,21 @@ class MosaicWidget(QWidget):
             return self.session.dataset.ids[int(self._grid[r, c])]
         return None
 
+    def _painting(self):
+        layer = find_layer(self.viewer, f"{GROUP}:edit")
+        return (layer is not None and self.viewer.layers.selection.active is layer
+                and layer.mode in ("paint", "erase", "fill"))
+
+    def _on_canvas_double_click(self, viewer, event):
+        """Open the double-clicked tile in the Review widget."""
+        tile = self.tile_at(np.asarray(event.position, float))
+        if tile is not None and not self._painting():
+            self.session.request_tile(tile, reason="Mosaics: double-clicked in the stitched mosaic")
+
     def _on_canvas_click(self, viewer, event):
-        """Open the clicked tile in the Review widget (a click, not the end of a pan)."""
+        """Select or unselect the clicked tile (a click, not the end of a pan nor a paint stroke)."""
+        if self._painting():
+            return
         start = np.asarray(event.position, float)
         yield
         moved = False
@@ -312,7 +471,7 @@ class MosaicWidget(QWidget):
             return
         tile = self.tile_at(start)
         if tile is not None:
-            self.session.request_tile(tile)
+            self.toggle_tile(tile)
 
 
 def _camera(viewer):

@@ -6,7 +6,9 @@ DESCRIPTION = ("Find the tiles of DATA that continue each other across an edge (
                "mosaics.json. "
                "With --workspace the tiles load from the workspace's packed cache and the files go to "
                "WS/mosaics/<dataset key>/, where the viewer finds them. Where tiles have masks, the edges "
-               "where salt stops dead at a tile boundary are listed for review.")
+               "where salt stops dead at a tile boundary, and the training masks that the tile above "
+               "contradicts (a salt flank that does not continue down, an empty tile under salt), are "
+               "listed and, with --workspace, queued for review.")
 
 
 def add_arguments(parser):
@@ -45,6 +47,8 @@ def add_arguments(parser):
 
 def run(args):
     import time
+
+    import numpy as np
 
     from .._errors import SaltviewerError
     from ..dataset import open_dataset
@@ -91,6 +95,23 @@ def run(args):
                 queued = queue_boundary_items(args.workspace, dataset, items)
                 print(f"queued {queued} of their tiles for review in {args.workspace} "
                       f"(label items, criterion mosaic-edge; tiles already under review left as they are)")
+    if dataset.has_mask.any():
+        from ..mosaic import mosaic_rules
+
+        settled = {dataset.ids[i] for i in np.flatnonzero(dataset.has_mask)}
+        _, findings = mosaic_rules(mosaics, dataset.mask, settled=settled)
+        contradicted = [f for f in findings if not f.changed]
+        if contradicted:
+            counts = ", ".join(f"{sum(f.rule == rule for f in contradicted)} {rule}" for rule in ("vertical", "under-salt"))
+            print(f"training masks that the tile above contradicts ({counts}):")
+            for f in contradicted[:args.review]:
+                print(f"  mosaic {f.mosaic} row {f.row + 1} col {f.col}: {f.below} below {f.above} ({f.rule}, "
+                      f"IoU {f.iou:.2f} with what the rule asks)")
+            if args.workspace is not None and args.review:
+                from ..mosaic import queue_rule_items
+
+                queued = queue_rule_items(args.workspace, dataset, contradicted)
+                print(f"queued {queued} of them for review in {args.workspace} (label items, criterion mosaic-rule)")
     if args.png:
         from PIL import Image
 

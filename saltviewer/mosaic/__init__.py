@@ -16,8 +16,9 @@ sits in one place and every cell holds one tile. The package follows the work:
 ``grid``, ``files``
     `Mosaic` and `Mosaics` with their lookups and `stitch`; ``pairs.csv`` and
     ``mosaics.json``.
-``edges``, ``rendering``
-    Salt that stops dead at a tile edge, review items for it; pictures of mosaics.
+``edges``, ``rules``, ``rendering``
+    Salt that stops dead at a tile edge; what a tile's salt says about the tile below it
+    (post-processing and review items); pictures of mosaics.
 
 Files (``saltviewer mosaic DATA --out DIR``; with ``--workspace WS`` they go to
 ``WS/mosaics/<dataset key>/`` where the viewer finds them): ``pairs.csv`` (``kind,a,b``,
@@ -34,10 +35,12 @@ from .files import FORMAT, FORMAT_VERSION, load_mosaics, mosaics_folder, read_mo
 from .grid import DIRECTIONS, Mosaic, Mosaics, stitch
 from .links import Candidates, NeighbourPairs
 from .rendering import render_mosaic
+from .rules import RULES, RuleFinding, mosaic_rules, queue_rule_items, rule_proposals, vertical_columns
 from .search import find_neighbours, search_candidates
 
 __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "stitch", "boundary_consistency",
            "review_items", "boundary_proposals", "queue_boundary_items", "render_mosaic", "write_mosaics",
            "read_mosaics", "load_mosaics", "mosaics_folder", "read_pairs", "DIRECTIONS", "mosaics_from_pairs",
            "mosaics_from_placements", "grow_mosaics", "Placement", "EdgeModel", "KINDS", "find_neighbours",
-           "search_candidates", "Candidates", "NeighbourPairs", "MAX_IMPLIED_NORM", "FORMAT", "FORMAT_VERSION"]
+           "search_candidates", "Candidates", "NeighbourPairs", "MAX_IMPLIED_NORM", "FORMAT", "FORMAT_VERSION",
+           "RULES", "RuleFinding", "mosaic_rules", "rule_proposals", "queue_rule_items", "vertical_columns"]

@@ -8,7 +8,7 @@ from .._errors import SaltviewerError
 from .grid import getter
 
 __all__ = ["BoundaryScore", "boundary_consistency", "review_items", "boundary_proposals", "queue_boundary_items",
-           "as_bool"]
+           "queue_label_proposals", "as_bool"]
 
 BoundaryScore = namedtuple("BoundaryScore", "mosaic kind a b row col mismatch salt score")
 BoundaryScore.__doc__ = """How well salt continues across the edge between two neighbouring tiles.
@@ -153,11 +153,17 @@ def queue_boundary_items(workspace, dataset, items):
     Tiles that already have a ``"label"`` item (a likely label error, an earlier edge) are
     left as they are. Returns the number of tiles queued.
     """
+    return queue_label_proposals(workspace, dataset, boundary_proposals(items, dataset))
+
+
+def queue_label_proposals(workspace, dataset, proposals):
+    """Propose ``"label"`` items in a workspace's curation store, except for tiles that already
+    have one. Returns the number of tiles queued."""
     from ..store import CurationStore
     from ..workspace import as_workspace
 
     with CurationStore(as_workspace(workspace).store_path) as store:
         taken = {item.tile for item in store.items(dataset, kind="label")}
-        proposals = [p for p in boundary_proposals(items, dataset) if p.tile not in taken]
+        proposals = [p for p in proposals if p.tile not in taken]
         store.propose(dataset, proposals)
     return len(proposals)

@@ -1,10 +1,12 @@
-"""The Mosaics widget on the synthetic sample: list, stitched layers, seams, click a tile to review it."""
+"""The Mosaics widget on the synthetic sample: list, stitched layers, seams, several tiles accepted or
+painted at once, double-click a tile to review it."""
 
 import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from saltviewer.mosaic import load_mosaics
+from saltviewer.plugins._layers import find_layer
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def test_accepted_pseudo_label_appears_in_the_mosaic(mosaic_view, sample_dataset
     assert states[tile] == "accepted"
 
 
-def test_clicking_a_tile_opens_it_in_the_review(mosaic_view, qtbot):
+def test_double_clicking_a_tile_opens_it_in_the_review(mosaic_view, qtbot):
     viewer, widget, review = mosaic_view
     widget.show_mosaic(0)
     mosaic = widget.mosaics[0]
@@ -98,7 +100,7 @@ def test_clicking_a_tile_opens_it_in_the_review(mosaic_view, qtbot):
     qtbot.waitExposed(canvas.native)
     world = np.array([r * 101 + 50.0, c * 101 + 50.0])
     y, x = canvas._map_world_to_canvas(world) if hasattr(canvas, "_map_world_to_canvas") else _to_canvas(viewer, world)
-    qtbot.mouseClick(canvas.native, Qt.LeftButton, pos=QPoint(int(x), int(y)))
+    qtbot.mouseDClick(canvas.native, Qt.LeftButton, pos=QPoint(int(x), int(y)))
     qtbot.waitUntil(lambda: review.current.tile == tile, timeout=5_000)
     # the review tile is back on the canvas, with its mosaic neighbours beside it
     assert any(layer.visible for layer in viewer.layers if role(layer) == "review:tile")
@@ -143,3 +145,134 @@ def test_find_mosaics_from_the_widget(make_napari_viewer, qtbot, sample_dir, sam
     qtbot.waitUntil(lambda: widget._worker is None and widget.table.rowCount() > 0, timeout=60_000)
     assert len(widget.mosaics) == len(load_mosaics(review_workspace, sample_dataset))
     assert widget.session.neighbours(widget.mosaics[0].ids[0])          # the review sees the new neighbours
+
+
+# ------------------------------------------------------------------ deciding on several tiles at once
+def test_accepting_and_painting_through_the_store_without_a_viewer(tmp_path, sample_dataset):
+    """Tiles nobody proposed get the consensus proposed and accepted; a painted training mask
+    becomes a label correction; each call is one batch."""
+    from saltviewer import Workspace, build_mosaics
+    from saltviewer.plugins._mosaic import accept_tiles, save_edits, tile_masks
+    from saltviewer.store import CurationStore
+
+    mosaic = next(m for m in build_mosaics(sample_dataset) if 0 < sample_dataset.has_mask[m.indices].sum() < len(m))
+    unlabelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if not sample_dataset.has_mask[i]]
+    labelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if sample_dataset.has_mask[i]]
+    predictions = {tile: np.eye(101, dtype=bool) for tile in unlabelled[:1]}
+    with CurationStore(Workspace(tmp_path / "ws").store_path) as store:
+        accepted, skipped = accept_tiles(store, sample_dataset, unlabelled + labelled[:1], predictions, user="ana")
+        assert accepted == unlabelled[:1]
+        item = store.item(sample_dataset, unlabelled[0])
+        assert item.state == "accepted" and item.criterion == "mosaic-dock" and np.array_equal(item.mask, np.eye(101))
+        assert item.updated_by == "ana"
+        assert set(skipped) == set(unlabelled[1:] + labelled[:1])
+        assert skipped[labelled[0]] == "its training mask is in force and nothing is proposed"
+        assert accept_tiles(store, sample_dataset, unlabelled[:1], predictions)[1] == {unlabelled[0]: "already accepted"}
+        canvas = np.zeros((mosaic.shape[0] * 101, mosaic.shape[1] * 101), np.uint8)
+        for tile, r, c in zip(mosaic.ids, mosaic.rows, mosaic.cols):
+            if tile in labelled:
+                canvas[r * 101:(r + 1) * 101, c * 101:(c + 1) * 101] = sample_dataset.mask(tile)
+        painted = canvas.copy()
+        r, c = mosaic.position(labelled[0])
+        painted[r * 101:r * 101 + 10, c * 101:c * 101 + 10] = 1 - painted[r * 101, c * 101]
+        assert save_edits(store, sample_dataset, mosaic, canvas, canvas) == []           # nothing changed
+        assert save_edits(store, sample_dataset, mosaic, painted, canvas) == labelled[:1]
+        item = store.item(sample_dataset, labelled[0], "label")
+        assert item.state == "corrected" and np.array_equal(item.mask, tile_masks(painted, mosaic)[labelled[0]])
+        assert np.array_equal(item.proposed_mask, sample_dataset.mask(labelled[0]))      # the training mask
+
+
+def _click(viewer, qtbot, tile, mosaic, double=False):
+    r, c = mosaic.position(tile)
+    canvas = viewer.window._qt_viewer.canvas
+    qtbot.waitExposed(canvas.native)
+    y, x = _to_canvas(viewer, np.array([r * 101 + 50.0, c * 101 + 50.0]))
+    click = qtbot.mouseDClick if double else qtbot.mouseClick
+    click(canvas.native, Qt.LeftButton, pos=QPoint(int(x), int(y)))
+
+
+def test_selected_tiles_are_accepted_as_one_batch(mosaic_view, qtbot, sample_dataset):
+    viewer, widget, review = mosaic_view
+    store = widget.session.store
+
+    def kinds(position):
+        widget.show_mosaic(position)
+        mosaic = widget.mosaics[position]
+        unlabelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if not sample_dataset.has_mask[i]]
+        labelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if sample_dataset.has_mask[i]]
+        proposed = [t for t in unlabelled if store.item(sample_dataset, t) is not None
+                    and store.item(sample_dataset, t).state == "proposed"]
+        bare = [t for t in unlabelled if store.item(sample_dataset, t) is None and t in widget.layers.predictions]
+        return mosaic, proposed, bare, labelled
+
+    mosaic, proposed, bare, labelled = kinds(0)
+    chosen = proposed[:3] + labelled[:1]
+    _click(viewer, qtbot, chosen[0], mosaic)                       # a click on the canvas selects
+    qtbot.waitUntil(lambda: widget.selected == chosen[:1], timeout=5_000)
+    for tile in chosen[1:]:
+        widget.toggle_tile(tile)
+    assert widget.accept_button.text() == f"Accept {len(chosen)} selected"
+    outlines = find_layer(viewer, "mosaic:tiles")
+    assert sum(np.allclose(colour, [0, 229 / 255, 1, 1]) for colour in outlines.edge_color) == len(chosen)
+    before = store.revision()
+    widget.accept_selected()
+    assert all(store.item(sample_dataset, tile).state == "accepted" for tile in proposed[:3])
+    assert store.item(sample_dataset, labelled[0], "label") is None                  # its training mask stays
+    decisions = [e for e in store.events(before) if e.action == "accept"]
+    assert len(decisions) == len(proposed[:3]) and len({e.batch for e in decisions}) == 1   # one batch, one undo
+    assert widget.selected == labelled[:1] and "training mask is in force" in widget.decide_label.text()
+    states = dict(zip(widget.layers.names, widget.layers.states))
+    assert all(states[t] == "accepted" for t in proposed[:3])                         # redrawn
+
+
+def test_masks_painted_across_tiles_are_saved_as_corrections(mosaic_view, sample_dataset):
+    viewer, widget, review = mosaic_view
+    widget.show_mosaic(0)
+    mosaic, store = widget.mosaics[0], widget.session.store
+    widget.edit_button.click()
+    edit = find_layer(viewer, "mosaic:edit")
+    assert edit is not None and viewer.layers.selection.active is edit and edit.mode == "paint"
+    np.testing.assert_array_equal(edit.data, widget.layers.shown)
+    # one stroke across the seam between the first tile and its right-hand neighbour
+    left = next(t for t in mosaic.ids if mosaic.at(*mosaic.position(t)[:1], mosaic.position(t)[1] + 1))
+    r, c = mosaic.position(left)
+    right = mosaic.at(r, c + 1)
+    data = edit.data.copy()
+    data[r * 101 + 40:r * 101 + 60, c * 101 + 80:c * 101 + 122] = 1 - data[r * 101 + 50, c * 101 + 80]
+    edit.data = data
+    widget.save_button.click()
+    assert find_layer(viewer, "mosaic:edit") is None
+    for tile, (rr, cc) in ((left, (r, c)), (right, (r, c + 1))):
+        item = store.item(sample_dataset, tile)
+        assert item.state == "corrected"
+        np.testing.assert_array_equal(item.mask, data[rr * 101:(rr + 1) * 101, cc * 101:(cc + 1) * 101] != 0)
+    untouched = [t for t in mosaic.ids if t not in (left, right)]
+    assert all(store.item(sample_dataset, t) is None or store.item(sample_dataset, t).state != "corrected"
+               for t in untouched)
+    masks = find_layer(viewer, "mosaic:masks")
+    np.testing.assert_array_equal(masks.data[r * 101:(r + 1) * 101, c * 101:(c + 2) * 101] != 0,
+                                  data[r * 101:(r + 1) * 101, c * 101:(c + 2) * 101] != 0)
+
+
+def test_screenshot_of_the_mosaics_dock(mosaic_view, qtbot, tmp_path):
+    """The dock with a mosaic shown, three tiles selected and its decide buttons, saved as a PNG
+    (SALTVIEWER_SCREENSHOT_DIR keeps it) that a person looks at."""
+    import os
+
+    from qtpy.QtWidgets import QDockWidget
+
+    viewer, widget, review = mosaic_view
+    viewer.window._qt_window.resize(1500, 950)
+    dock = widget.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    dock.raise_()                                   # the Mosaics tab in front of the Review one
+    widget.show_mosaic(0)
+    for tile in widget.mosaics[0].ids[:3]:
+        widget.toggle_tile(tile)
+    qtbot.waitUntil(lambda: widget.isVisible(), timeout=5_000)
+    qtbot.wait(300)
+    folder = os.environ.get("SALTVIEWER_SCREENSHOT_DIR", str(tmp_path))
+    path = os.path.join(folder, "mosaics_dock.png")
+    viewer.screenshot(path, canvas_only=False)
+    assert os.path.getsize(path) > 50_000
