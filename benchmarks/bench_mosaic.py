@@ -7,9 +7,12 @@ Run: nice -n 15 python benchmarks/bench_mosaic.py [--workspace WS] [--repeat 3] 
      python benchmarks/bench_mosaic.py --time-only          # one timed run in this process, as JSON
 
 The workspace keeps the packed tile cache (built on the first run); default
-/tmp/saltviewer-bench-ws. The contact sheets go to benchmarks/results/mosaic_*.png; the
-judgements of a person who looked at them are read from benchmarks/mosaic_audit.json
-(edge -> right / wrong / unclear) and turned into the precision estimate.
+/tmp/saltviewer-bench-ws. The contact sheets go to benchmarks/results/mosaic_*.png (the edges
+shown, in order, to benchmarks/results/mosaic_sheets.json); the judgements of a person who
+looked at them are read from benchmarks/mosaic_audit.json (sheet -> edge -> right / wrong /
+unclear) and turned into the precision estimate: each sheet's share of wrong edges times its
+edges. `--part referee` redraws the sheets and the estimate alone; `--part rules --oof
+ws/models/vN/oof.npz` adds the rules' effect on out-of-fold predictions.
 """
 
 import argparse
@@ -197,14 +200,15 @@ def referee_figures(dataset, images, mosaics, sample=24, seed=0):
         groups.setdefault(f"{verdict(tables, *edge)}{' in a 2x2 loop' if edge in in_loop else ''}", []).append(edge)
     audit = json.loads(AUDIT.read_text()) if AUDIT.is_file() else {}
     rng = np.random.default_rng(seed)
-    figures, wrong_estimate = {}, 0.0
+    figures, wrong_estimate, shown = {}, 0.0, {}
     for name in sorted(groups):
         members = sorted(groups[name])
         picked = [members[i] for i in sorted(rng.choice(len(members), min(sample, len(members)), replace=False))]
         slug = name.replace(" ", "_").replace("2x2_", "")
         labels = [f"{k} {kind[0]} {dataset.ids[a][:6]}|{dataset.ids[b][:6]}" for k, (kind, a, b) in enumerate(picked)]
         seam_sheet(images, picked, RESULTS / f"mosaic_{slug}.png", labels)
-        judged = [audit.get(slug, {}).get(f"{kind} {dataset.ids[a]} {dataset.ids[b]}") for kind, a, b in picked]
+        shown[slug] = [f"{kind} {dataset.ids[a]} {dataset.ids[b]}" for kind, a, b in picked]
+        judged = [audit.get(slug, {}).get(edge) for edge in shown[slug]]
         counts = {word: judged.count(word) for word in ("right", "wrong", "unclear")}
         entry = {"edges": len(members), "sheet": f"benchmarks/results/mosaic_{slug}.png", "shown": len(picked),
                  "audit": counts if any(counts.values()) else "not judged yet"}
@@ -214,6 +218,7 @@ def referee_figures(dataset, images, mosaics, sample=24, seed=0):
             wrong_estimate += share * len(members)
         figures[name] = entry
     figures["edges"] = len(edges)
+    (RESULTS / "mosaic_sheets.json").write_text(json.dumps(shown, indent=1) + "\n")
     if audit:
         figures["estimated_wrong_edges"] = round(wrong_estimate)
         figures["estimated_precision"] = round(1 - wrong_estimate / max(len(edges), 1), 4)
@@ -240,12 +245,72 @@ def replay_figures(images):
             "replay_seconds": round(time.perf_counter() - start, 1)}
 
 
+# ------------------------------------------------------------------ the rules down mosaic columns
+def rules_figures(dataset, mosaics, oof_path):
+    """The rules' effect on out-of-fold predictions of the labelled tiles, and their findings
+    on the training masks.
+
+    Two ways to meet a tile's upper neighbour: as its mask in force (a labelled neighbour's
+    training mask; what predicting a pool tile next to labelled ones would use), or as its own
+    out-of-fold prediction (every tile predicted). Scores are the competition's per-image
+    precision over the labelled tiles the rules change, and over all labelled tiles.
+    """
+    from saltviewer.metric import image_precisions
+    from saltviewer.mosaic import mosaic_rules
+    from saltviewer.thresholds import apply_threshold
+
+    oof = np.load(oof_path)
+    card = json.loads((Path(oof_path).parent / "card.json").read_text())
+    threshold, min_area = float(card.get("threshold", 0.5)), int(card.get("min_area") or 0)
+    ids = [str(i) for i in oof["ids"]]
+    predicted = dict(zip(ids, apply_threshold(oof["probabilities"], threshold, min_area)))
+    labelled = [dataset.ids[i] for i in np.flatnonzero(dataset.has_mask)]
+    truth = {tile: dataset.mask(tile) for tile in labelled}
+    figures = {"oof": str(oof_path), "model": card.get("version"), "model_oof_score": card.get("oof_score"),
+               "threshold": threshold, "min_area": min_area}
+    _, findings = mosaic_rules(mosaics, truth.get, settled=truth)
+    figures["training_masks_contradicted"] = {
+        rule: sum(1 for f in findings if f.rule == rule and not f.changed) for rule in ("vertical", "under-salt")}
+    figures["training_masks_checked_by_a_rule"] = len({f.below for f in findings})
+    for name, upper in (("upper neighbour as its mask in force", truth), ("every tile predicted", predicted)):
+        for rules in (("vertical",), ("under-salt",), ("vertical", "under-salt")):
+            changed = {}
+            for tile in labelled:
+                if tile not in predicted:
+                    continue
+                masks = dict(upper)
+                masks[tile] = predicted[tile]                   # the tile itself is predicted
+                mosaic = mosaics.mosaic_of(tile)
+                if mosaic is None:
+                    continue
+                row, col = mosaic.position(tile)
+                above = mosaic.at(row - 1, col)
+                if above is None or above not in masks:
+                    continue
+                new, _ = mosaic_rules([mosaic], masks.get, rules=rules)
+                if tile in new:
+                    changed[tile] = new[tile]
+            tiles = sorted(changed)
+            before = image_precisions(np.stack([truth[t] for t in tiles]), np.stack([predicted[t] for t in tiles])) \
+                if tiles else np.zeros(0)
+            after = image_precisions(np.stack([truth[t] for t in tiles]), np.stack([changed[t] for t in tiles])) \
+                if tiles else np.zeros(0)
+            every = [t for t in labelled if t in predicted]
+            figures[f"{name}: {' + '.join(rules)}"] = {
+                "tiles_changed": len(tiles), "precision_before_on_them": round(float(before.mean()), 4) if tiles else None,
+                "precision_after_on_them": round(float(after.mean()), 4) if tiles else None,
+                "score_change_over_all_labelled_tiles": round(float((after - before).sum()) / len(every), 5)}
+    return figures
+
+
 # ------------------------------------------------------------------ main
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=WORKSPACE)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--part", choices=("all", "synthetic", "tgs"), default="all")
+    parser.add_argument("--part", choices=("all", "synthetic", "tgs", "referee", "rules"), default="all")
+    parser.add_argument("--oof", type=Path, action="append", default=[],
+                        help="oof.npz of a model version (beside its card.json) for the rules' measured effect")
     parser.add_argument("--time-only", action="store_true")
     parser.add_argument("--no-replay", action="store_true", help="skip the exhaustive replay (minutes)")
     args = parser.parse_args()
@@ -258,6 +323,22 @@ def main():
             for n_train, n_test, seed in ((400, 100, 0), (60, 20, 7), (1500, 500, 1)):
                 root = make_sample(Path(tmp) / f"sample{seed}", n_train=n_train, n_test=n_test, seed=seed)
                 results[f"synthetic_sample_{n_train}+{n_test}_seed{seed}"] = sample_figures(root)
+    if args.part == "referee" and (TGS / "train" / "images").is_dir():
+        dataset = open_dataset(TGS)
+        dataset.use_cache(args.workspace)
+        images = dataset.images()
+        results = json.loads((RESULTS / "mosaic.json").read_text())
+        results["tgs_referee"], _ = referee_figures(dataset, images, build_mosaics(dataset, images=images))
+        write_results("mosaic", {k: v for k, v in results.items() if k not in ("machine", "measured")})
+        return
+    if args.part == "rules" and (TGS / "train" / "images").is_dir():
+        dataset = open_dataset(TGS)
+        dataset.use_cache(args.workspace)
+        mosaics = build_mosaics(dataset, images=dataset.images())
+        results = json.loads((RESULTS / "mosaic.json").read_text()) if (RESULTS / "mosaic.json").is_file() else {}
+        results["tgs_rules"] = [rules_figures(dataset, mosaics, path) for path in args.oof]
+        write_results("mosaic", {k: v for k, v in results.items() if k not in ("machine", "measured")})
+        return
     if args.part in ("all", "tgs") and (TGS / "train" / "images").is_dir():
         dataset = open_dataset(TGS)
         dataset.use_cache(args.workspace)
