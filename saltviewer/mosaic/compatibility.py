@@ -130,17 +130,16 @@ def _design(block, reach):
 def _predict(block, coefficients):
     """Each tile's prediction of the line beyond a block of lines (outermost first).
 
-    block : (n, depth, L); coefficients : (depth, 2 * reach + 1). Returns (n, L).
+    block : (n, depth, L); coefficients : (depth, 2 * reach + 1). Returns (n, L): the sum
+    over lines k and offsets d of ``coefficients[k, d] * line_k[i + d - reach]``, edge
+    values repeated past the ends.
     """
-    depth, width = coefficients.shape
-    reach = width // 2
-    padded = np.pad(block[:, :depth], ((0, 0), (0, 0), (reach, reach)), mode="edge")
-    length = block.shape[2]
-    out = np.zeros((block.shape[0], length), np.float32)
+    from scipy.ndimage import correlate1d
+
+    depth = coefficients.shape[0]
+    out = np.zeros((block.shape[0], block.shape[2]), np.float32)
     for k in range(depth):
-        for d in range(width):
-            if coefficients[k, d] != 0:
-                out += np.float32(coefficients[k, d]) * padded[:, k, d:d + length]
+        out += correlate1d(block[:, k], coefficients[k].astype(np.float32), axis=-1, mode="nearest")
     return out
 
 
