@@ -35,7 +35,7 @@ from .files import FORMAT, FORMAT_VERSION, load_mosaics, mosaics_folder, read_mo
 from .grid import DIRECTIONS, Mosaic, Mosaics, stitch
 from .links import Candidates, NeighbourPairs
 from .rendering import render_mosaic
-from .rules import RULES, RuleFinding, mosaic_rules, queue_rule_items, rule_proposals, vertical_columns
+from .rules import POSTPROCESS_RULES, RULES, RuleFinding, mosaic_rules, queue_rule_items, rule_proposals, vertical_columns
 from .search import find_neighbours, search_candidates
 
 __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "stitch", "boundary_consistency",
@@ -43,4 +43,4 @@ __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "s
            "read_mosaics", "load_mosaics", "mosaics_folder", "read_pairs", "DIRECTIONS", "mosaics_from_pairs",
            "mosaics_from_placements", "grow_mosaics", "Placement", "EdgeModel", "KINDS", "find_neighbours",
            "search_candidates", "Candidates", "NeighbourPairs", "MAX_IMPLIED_NORM", "FORMAT", "FORMAT_VERSION",
-           "RULES", "RuleFinding", "mosaic_rules", "rule_proposals", "queue_rule_items", "vertical_columns"]
+           "RULES", "POSTPROCESS_RULES", "RuleFinding", "mosaic_rules", "rule_proposals", "queue_rule_items", "vertical_columns"]
