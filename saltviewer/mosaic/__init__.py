@@ -16,6 +16,8 @@ sits in one place and every cell holds one tile. The package follows the work:
 ``grid``, ``files``
     `Mosaic` and `Mosaics` with their lookups and `stitch`; ``pairs.csv`` and
     ``mosaics.json``.
+``context``
+    Windows of a tile with its placed neighbours' pixels around it (mirrored where none).
 ``edges``, ``rules``, ``rendering``
     Salt that stops dead at a tile edge; what a tile's salt says about the tile below it
     (post-processing and review items); pictures of mosaics.
@@ -30,6 +32,7 @@ rows and cols, the counts, the parameters and the conflicts).
 from .assembly import Placement, grow_mosaics
 from .build import MAX_IMPLIED_NORM, assemble, build_mosaics, mosaics_from_pairs, mosaics_from_placements
 from .compatibility import KINDS, EdgeModel
+from .context import context_windows
 from .edges import BoundaryScore, boundary_consistency, boundary_proposals, queue_boundary_items, review_items
 from .files import FORMAT, FORMAT_VERSION, load_mosaics, mosaics_folder, read_mosaics, read_pairs, write_mosaics
 from .grid import DIRECTIONS, Mosaic, Mosaics, stitch
@@ -43,4 +46,4 @@ __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "s
            "read_mosaics", "load_mosaics", "mosaics_folder", "read_pairs", "DIRECTIONS", "mosaics_from_pairs",
            "mosaics_from_placements", "grow_mosaics", "Placement", "EdgeModel", "KINDS", "find_neighbours",
            "search_candidates", "Candidates", "NeighbourPairs", "MAX_IMPLIED_NORM", "FORMAT", "FORMAT_VERSION",
-           "RULES", "POSTPROCESS_RULES", "RuleFinding", "mosaic_rules", "rule_proposals", "queue_rule_items", "vertical_columns"]
+           "context_windows", "RULES", "POSTPROCESS_RULES", "RuleFinding", "mosaic_rules", "rule_proposals", "queue_rule_items", "vertical_columns"]

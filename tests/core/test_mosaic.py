@@ -13,7 +13,8 @@ from saltviewer import SaltviewerError, Workspace, open_dataset
 from saltviewer.mosaic import (DIRECTIONS, Mosaic, Mosaics, assemble, boundary_consistency, build_mosaics,
                                load_mosaics, mosaics_folder, read_mosaics, read_pairs, render_mosaic,
                                review_items, stitch, write_mosaics)
-from saltviewer.mosaic import mosaic_rules, queue_rule_items, rule_proposals, search_candidates, vertical_columns
+from saltviewer.mosaic import (context_windows, mosaic_rules, queue_rule_items, rule_proposals, search_candidates,
+                               vertical_columns)
 from saltviewer.mosaic.assembly import grow_mosaics
 from saltviewer.neighbours import NeighbourPairs
 from saltviewer.sample import synthetic_section
@@ -593,3 +594,50 @@ def test_contradicted_training_masks_become_review_items(tmp_path, sample_datase
     assert queue_rule_items(workspace, sample_dataset, findings) == 0          # already under review
     with CurationStore(workspace.store_path) as store:
         assert [item.criterion for item in store.items(sample_dataset, kind="label")] == ["mosaic-rule"]
+
+
+# ------------------------------------------------------------------ context windows
+def _window_reference(mosaic, tiles, tile, margin):
+    """Pixel by pixel: a neighbour's pixel where one is placed, else the tile mirrored."""
+    def mirror(i):
+        return -i if i < 0 else (2 * (TILE - 1) - i if i >= TILE else i)
+
+    r, c = mosaic.position(tile)
+    size = TILE + 2 * margin
+    out = np.zeros((size, size), tiles[tile].dtype)
+    for y in range(size):
+        for x in range(size):
+            gy, gx = y - margin, x - margin                 # relative to the tile's top-left pixel
+            dr, dc = gy // TILE, gx // TILE
+            other = mosaic.at(r + dr, c + dc)
+            if other is not None:
+                out[y, x] = tiles[other][gy - dr * TILE, gx - dc * TILE]
+            else:
+                out[y, x] = tiles[tile][mirror(gy), mirror(gx)]
+    return out
+
+
+def test_context_windows_hold_the_neighbours_pixels_and_mirror_the_rest(tmp_path):
+    rng = np.random.default_rng(9)
+    image, _ = synthetic_section(rng, 3, 5)
+    cells = [(r, c) for r in range(3) for c in range(5) if (r, c) not in ((0, 4), (2, 0))]   # two holes
+    ids = [f"t{k:02d}" for k in range(len(cells))]
+    tiles = {tile: image[r * TILE:(r + 1) * TILE, c * TILE:(c + 1) * TILE] for tile, (r, c) in zip(ids, cells)}
+    stack = np.stack([tiles[t] for t in ids] + [np.zeros((TILE, TILE), np.uint8)])        # one tile in no mosaic
+    mosaic = Mosaic(0, ids, [r for r, _ in cells], [c for _, c in cells], indices=range(len(ids)))
+    mosaics = Mosaics([mosaic], dataset={"tiles": len(stack)})
+    for margin in (0, 13, 40):
+        windows, placed = context_windows(mosaics, stack, range(len(stack)), margin)
+        for k, tile in enumerate(ids):
+            np.testing.assert_array_equal(windows[k], _window_reference(mosaic, tiles, tile, margin))
+        np.testing.assert_array_equal(windows[-1], np.pad(stack[-1], margin, mode="reflect"))
+        assert not placed[-1].any()
+    # the middle tile of the second row has all eight neighbours: its window is the section itself
+    k = ids.index(mosaic.at(1, 2))
+    windows, placed = context_windows(mosaics, lambda i: stack[i], [k], 20)
+    np.testing.assert_array_equal(windows[0], image[TILE - 20:2 * TILE + 20, 2 * TILE - 20:3 * TILE + 20])
+    assert placed.all()
+    with pytest.raises(SaltviewerError, match="margin"):
+        context_windows(mosaics, stack, [0], 200)
+    with pytest.raises(SaltviewerError, match="bound"):
+        context_windows(Mosaics([_square()]), stack, [0], 5)
