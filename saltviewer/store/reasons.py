@@ -12,7 +12,7 @@ confident empty    ``confident-empty``                             yes; also in 
 disputed           ``disagreement``                                no: pick a member's mask
                                                                    or draw one
 label check        ``label-error``                                 yes, one at a time
-mosaic edge        ``mosaic-edge``                                 yes, one at a time
+mosaic edge        ``mosaic-edge``, ``mosaic-rule``                yes, one at a time
 drawn by hand      ``manual``                                      nothing was proposed
 =================  ==============================================  ==========================
 
@@ -32,6 +32,7 @@ _CODES = {
     "disagreement": "disputed",
     "label-error": "label check",
     "mosaic-edge": "mosaic edge",
+    "mosaic-rule": "mosaic edge",
     "manual": "drawn by hand",
 }
 #: The reasons in the order a person meets them, with a one-line explanation each.
