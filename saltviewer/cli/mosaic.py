@@ -32,6 +32,9 @@ def add_arguments(parser):
     search.add_argument("--loop-max-norm", type=float, default=nb.LOOP_MAX_NORM,
                         help="largest boundary cost of an edge that closes a loop of matches, relative to the "
                              f"tiles' inside cost (default {nb.LOOP_MAX_NORM})")
+    search.add_argument("--max-texture", type=float, default=nb.MAX_TEXTURE,
+                        help="largest difference between the textures of two tiles along a seam that rests on one "
+                             f"edge alone (log units; default {nb.MAX_TEXTURE})")
     search.add_argument("--min-contrast", type=float, default=nb.MIN_CONTRAST,
                         help=f"flatter edges (std in grey levels) never match (default {nb.MIN_CONTRAST})")
     search.add_argument("--exact", action="store_true",
@@ -69,8 +72,8 @@ def run(args):
     loaded = time.perf_counter() - start
     start = time.perf_counter()
     mosaics = build_mosaics(dataset, images=images, ratio=args.ratio, max_norm=args.max_norm,
-                            max_cost=args.max_cost, loop_max_norm=args.loop_max_norm, min_contrast=args.min_contrast,
-                            exact=args.exact, verify=args.verify)
+                            max_cost=args.max_cost, loop_max_norm=args.loop_max_norm, max_texture=args.max_texture,
+                            min_contrast=args.min_contrast, exact=args.exact, verify=args.verify)
     found = time.perf_counter() - start
     pairs_path, json_path = write_mosaics(mosaics, out, labelled=dataset)
     counts = mosaics.counts()
