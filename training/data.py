@@ -187,7 +187,8 @@ class TileBatches(_pydataset_base()):
 
 
 class _Stream:
-    """Rows drawn without replacement, pass after (reshuffled) pass."""
+    """Rows drawn without replacement, pass after (reshuffled) pass; no row twice in one take
+    unless the take is longer than the rows."""
 
     def __init__(self, rows, rng, shuffle):
         self.rows, self.rng, self.shuffle = np.asarray(rows, int), rng, shuffle
@@ -197,7 +198,11 @@ class _Stream:
         out = []
         while n > 0 and len(self.rows):
             if not len(self.pending):
-                self.pending = self.rng.permutation(self.rows) if self.shuffle else self.rows.copy()
+                fresh = self.rng.permutation(self.rows) if self.shuffle else self.rows.copy()
+                if out:            # a new pass starts mid-epoch: rows this epoch already has go last
+                    taken = np.isin(fresh, np.concatenate(out))
+                    fresh = np.concatenate([fresh[~taken], fresh[taken]])
+                self.pending = fresh
             part, self.pending = self.pending[:n], self.pending[n:]
             out.append(part)
             n -= len(part)

@@ -46,7 +46,7 @@ def test_encoder_weights_choices_are_checked(tmp_path):
         build_unet("small", encoder_weights="imagenet")
     with pytest.raises(SaltviewerError, match="existing weights file"):
         build_unet("small", encoder_weights=tmp_path / "missing.weights.h5")
-    with pytest.raises(SaltviewerError, match="--encoder must be one of"):
+    with pytest.raises(SaltviewerError, match="encoder must be one of small, resnet34"):
         build_unet("vgg16")
 
 
