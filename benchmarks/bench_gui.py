@@ -1,5 +1,7 @@
 """The Review widget on the 21,200 tiles of ../shared/tgs: time to open and show the first item, time
-to step to the next item, time to open each widget, and memory (RSS).
+to step to the next item, to draw a page of the triage grid, to reload a queue of thousands of
+items, a scripted triage session (one tile at a time against the grid), time to open each widget,
+and memory (RSS).
 
 Run under a display (a virtual one is fine)::
 
@@ -19,6 +21,22 @@ queue read from the store, the ensemble opened, every layer made and drawn);
 ensemble, layer data), ``next_item_ms`` the same plus the repaint of the window. Wall
 times go with the process's CPU times: on a busy machine the wall time says more about
 the neighbours than about saltviewer.
+
+The grid: ``grid_page_ms`` from asking for a page of 6 x 4 tiles to the picture on the
+canvas (the items and masks read from the store, the images, the members' masks from the
+ensemble, the picture drawn, the layer updated), ``grid_page_repaint_ms`` with the window's
+repaint. ``queue_reload_ms``: the queue of every item (thousands) read from the store and
+shown in the table.
+
+The triage session (`triage_session`): the same tiles of the queue, in its order, decided
+twice by a scripted reviewer who turns down the tiles whose agreement is in the lowest tenth
+of the session's and accepts the rest (a stand-in for a person's judgement; disputed tiles
+are left out of both). One at a time: one key per tile (A or R, auto-advance), each drawing
+the next tile. The grid: per page, one key marks the page accepted (Shift+A), one click per
+tile to turn down, one key applies the marks (Enter); one page draw per page. Every decision
+is written to the store in both. The figures count key presses and clicks (``inputs``) and
+tile or page draws, time the machine's part, and turn them into tiles per minute with
+stated costs per input (see ``triage_model``).
 """
 
 import argparse
@@ -114,6 +132,9 @@ def main():
                         help="workspace with trained versions and their predictions for DATA")
     parser.add_argument("--workspace", type=Path, default=Path("/work/bench/gui_ws"))
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--pages", type=int, default=12, help="grid pages to time")
+    parser.add_argument("--session-pages", type=int, default=5, help="pages of 24 tiles in the triage session")
+    parser.add_argument("--topic", default="gui", help="results file: benchmarks/results/TOPIC.json")
     parser.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.setup_only:
@@ -240,6 +261,11 @@ def main():
     results["show_largest_mosaic_cpu_s"] = round(time.process_time() - cpu, 3)
     results["largest_mosaic_tiles"] = len(mosaics.mosaics[0])
 
+    # --- the triage grid and a long queue
+    results.update(time_grid(viewer, review, canvas, args.pages))
+    results.update(time_queue_reload(review))
+    results["triage_session"] = triage_session(viewer, review, canvas, args.session_pages)
+
     # --- the other widgets
     start, cpu = time.perf_counter(), time.process_time()
     viewer.window.add_plugin_dock_widget("saltviewer", "Retrain", tabify=True)
@@ -257,7 +283,159 @@ def main():
                        "CPU times; next_item_over_baseline compares CPU times with napari stepping a one-layer "
                        "stack of the same tiles in the same window")
     viewer.close()
-    write_results("gui", results)
+    write_results(args.topic, results)
+
+
+def time_grid(viewer, review, canvas, pages):
+    """Median and p95 of drawing a 6 x 4 page of the grid (data and picture; then with the repaint)."""
+    from qtpy.QtWidgets import QApplication
+
+    review.queue.state_combo.setCurrentText("to review")
+    review.queue.reason_combo.setCurrentText("every reason")
+    triage = review.triage
+    triage.set_size(6, 4)
+    review.show_grid()
+    QApplication.processEvents()
+    data, painted, cpus = [], [], []
+    for page in range(pages):
+        start, cpu = time.perf_counter(), time.process_time()
+        triage.page = page % max(1, triage.pages)
+        triage.draw()
+        data.append((time.perf_counter() - start) * 1000)
+        canvas.repaint()
+        QApplication.processEvents()
+        painted.append((time.perf_counter() - start) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return {"grid_tiles_per_page": len(triage.layout_), "grid_pages_timed": pages,
+            "grid_page_ms_median": round(statistics.median(data), 1),
+            "grid_page_ms_p95": round(sorted(data)[int(0.95 * (len(data) - 1))], 1),
+            "grid_page_repaint_ms_median": round(statistics.median(painted), 1),
+            "grid_page_repaint_ms_p95": round(sorted(painted)[int(0.95 * (len(painted) - 1))], 1),
+            "grid_page_cpu_ms_median": round(statistics.median(cpus), 1),
+            "grid_page_target_ms": 300}
+
+
+def time_queue_reload(review):
+    """Every item of the store listed (all states): read, built into the table, shown."""
+    from qtpy.QtWidgets import QApplication
+
+    review.show_list()
+    walls = []
+    review.queue.state_combo.setCurrentText("all")
+    for _ in range(3):
+        start = time.perf_counter()
+        review.reload_queue()
+        QApplication.processEvents()
+        walls.append((time.perf_counter() - start) * 1000)
+    n = review.model.rowCount()
+    review.queue.state_combo.setCurrentText("to review")
+    return {"queue_reload_items": n, "queue_reload_ms_median": round(statistics.median(walls), 1)}
+
+
+#: Seconds a person spends per input, after the Keystroke-Level Model (Card, Moran and Newell 1980): a key
+#: press (K) 0.28 s, pointing at a tile (P) 1.1 s, a click (B, press and release) 0.2 s, and the mental
+#: preparation (M) 1.35 s that each decision needs (one per tile one at a time; one per page for
+#: "the rest are fine", one per tile turned down in the grid). `look_s` is the time to look at one tile,
+#: the same in both ways of working; the figures are given with and without it.
+TRIAGE_MODEL = {"key_s": 0.28, "point_s": 1.1, "click_s": 0.2, "decide_s": 1.35, "look_s": 0.5}
+
+
+def triage_session(viewer, review, canvas, pages):
+    """The scripted triage session (see the module's notes); returns its counts, times and rates."""
+    from qtpy.QtWidgets import QApplication
+
+    from saltviewer.store import CurationStore
+
+    review.show_list()
+    review.queue.state_combo.setCurrentText("to review")
+    review.queue.reason_combo.setCurrentText("confident")
+    review.tile_box.advance_check.setChecked(True)
+    per_page = len(review.triage.layout_)
+    tiles = review.model.tiles_in_order()[:2 * pages * per_page]
+    if len(tiles) < 2 * per_page:
+        return {"skipped": f"only {len(tiles)} confident tiles to review"}
+    half = len(tiles) // 2 // per_page * per_page
+    single_tiles, grid_tiles = tiles[:half], tiles[half:2 * half]
+    table = review.model.table
+    agreement = {str(t): float(a) for t, a in zip(table.tile, table.agreement)}
+    turn_down = set()
+    for part in (single_tiles, grid_tiles):            # the lowest tenth of each half (ties by id): as many each
+        turn_down |= set(sorted(part, key=lambda t: (agreement[t], t))[:max(1, len(part) // 10)])
+    store = review.reviewer.store
+    before = store.revision()
+
+    # one at a time: A or R on each tile; auto-advance draws the next
+    review.show_tile(single_tiles[0])
+    QApplication.processEvents()
+    keys, draws, start = 0, 0, time.perf_counter()
+    for tile in single_tiles:
+        if review.current is None or review.current.tile != tile:
+            review.show_tile(tile)          # the queue's next tile is this one; a guard for ties in the order
+        review.on_action("reject" if tile in turn_down else "accept")
+        keys += 1
+        draws += 1
+        canvas.repaint()
+        QApplication.processEvents()
+    single_s = time.perf_counter() - start
+
+    # the grid: Shift+A, a click per tile to turn down, Enter; one page draw per page (applying the marks
+    # reloads the queue and draws the page of the next tiles to review)
+    triage = review.triage
+    review.reload_queue()
+    review.show_grid()
+    triage.go(0)
+    grid_keys = grid_clicks = 0
+    grid_draws = 1
+    decided_grid = []
+    start = time.perf_counter()
+    for _ in range(len(grid_tiles) // per_page):
+        on_page = [c.tile for c in triage.cells]
+        triage.on_action("accept_rest")
+        grid_keys += 1
+        for k, tile in enumerate(on_page):
+            if tile in turn_down:
+                triage.mark(k, "reject")
+                grid_clicks += 1
+        decided_grid += on_page
+        triage.on_action("apply")
+        grid_keys += 1
+        grid_draws += 1
+        canvas.repaint()
+        QApplication.processEvents()
+    grid_s = time.perf_counter() - start
+    with CurationStore(store.path) as check:
+        written = [e for e in check.events(since=before) if e.action in ("accept", "reject")]
+    m = TRIAGE_MODEL
+    n_single, n_grid = len(single_tiles), len(decided_grid)
+    rejected_single = sum(t in turn_down for t in single_tiles)
+    rejected_grid = grid_clicks
+
+    def rate(n, seconds):
+        return round(60 * n / seconds, 1)
+
+    person_single = n_single * (m["decide_s"] + m["key_s"])
+    person_grid = (n_grid // per_page) * (m["decide_s"] + 2 * m["key_s"]) +         rejected_grid * (m["decide_s"] + m["point_s"] + m["click_s"])
+    look_single, look_grid = n_single * m["look_s"], n_grid * m["look_s"]
+    out = {
+        "tiles_one_at_a_time": n_single, "tiles_grid": n_grid, "turned_down_one_at_a_time": rejected_single,
+        "turned_down_grid": rejected_grid,
+        "inputs_one_at_a_time": keys, "inputs_grid": grid_keys + grid_clicks, "grid_keys": grid_keys,
+        "grid_clicks": grid_clicks, "draws_one_at_a_time": draws, "page_draws_grid": grid_draws,
+        "inputs_per_tile_one_at_a_time": round(keys / n_single, 3),
+        "inputs_per_tile_grid": round((grid_keys + grid_clicks) / n_grid, 3),
+        "machine_s_one_at_a_time": round(single_s, 2), "machine_s_grid": round(grid_s, 2),
+        "decisions_written": len(written),
+        "triage_model": m,
+        "tiles_per_minute_one_at_a_time": rate(n_single, person_single + single_s),
+        "tiles_per_minute_grid": rate(n_grid, person_grid + grid_s),
+        "tiles_per_minute_one_at_a_time_with_looking": rate(n_single, person_single + look_single + single_s),
+        "tiles_per_minute_grid_with_looking": rate(n_grid, person_grid + look_grid + grid_s),
+    }
+    out["speedup"] = round(out["tiles_per_minute_grid"] / out["tiles_per_minute_one_at_a_time"], 2)
+    out["speedup_with_looking"] = round(out["tiles_per_minute_grid_with_looking"]
+                                        / out["tiles_per_minute_one_at_a_time_with_looking"], 2)
+    out["speedup_target"] = 5.0
+    return out
 
 
 if __name__ == "__main__":

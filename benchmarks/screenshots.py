@@ -8,8 +8,10 @@ Run under a display (a virtual one is fine)::
 ``--models`` is a workspace with trained versions and their predictions for ``--data``;
 the screenshots work in a workspace of their own (``--workspace``) whose versions link to
 those, so the curation store they write never touches the source. Writes review.png,
-review_labelled.png, mosaics.png, retrain.png to ``--out`` and, with ``--readme``, a
-smaller copy of review.png for the README (kept under 300 KB).
+review_labelled.png, triage_grid.png, correction.png, history.png, mosaics.png, retrain.png
+and explore.png to ``--out`` (the window at 1600 x 1000, as on a laptop screen) and, with
+``--docs DIR``, smaller copies of the review, grid, correction and history pictures for the
+README (each under 300 KB).
 """
 
 import argparse
@@ -76,6 +78,9 @@ def main():
     parser.add_argument("--workspace", type=Path, default=Path("/work/bench/gui_ws"))
     parser.add_argument("--out", type=Path, default=Path("/work/bench/screens"))
     parser.add_argument("--readme", type=Path, default=None, help="also write a small copy of review.png here")
+    parser.add_argument("--docs", type=Path, default=None,
+                        help="also write small copies of review.png, triage_grid.png, correction.png and history.png "
+                             "into this folder")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SALTVIEWER_CONFIG_DIR", str(args.workspace / "config"))
@@ -107,10 +112,15 @@ def main():
 
     get_settings().application.gui_notification_level = "none"
     viewer = napari.Viewer(title=f"saltviewer: {args.data}", show=True)
-    viewer.window._qt_window.resize(1500, 950)
-    docked = dock_widgets(viewer, args.data, workspace.path, ("Review", "Mosaics", "Retrain"))
+    window = viewer.window._qt_window
+    window.showNormal()
+    window.setGeometry(0, 0, 1600, 1000)
+    docked = dock_widgets(viewer, args.data, workspace.path, ("Review", "Mosaics", "Retrain", "Explore"))
     review, mosaics, retrain = docked["Review"], docked["Mosaics"], docked["Retrain"]
     settle(1.5)
+    window.setGeometry(0, 0, 1600, 1000)
+    review.user_edit.setText("alice")
+    review.user_edit.editingFinished.emit()
 
     # --- review: a proposed tile where the models disagree
     tile = pick_tile(review)
@@ -128,6 +138,8 @@ def main():
         tile = next(t for t, has in zip(dataset.ids, dataset.has_mask) if has and dataset.mask(t).mean() > 0.2)
     review.show_tile(tile)
     shoot(viewer, args.out / "review_labelled.png")
+
+    shoot_review_views(viewer, review, args.out)
 
     # --- mosaics: the largest one, stitched
     _raise(mosaics)
@@ -150,7 +162,67 @@ def main():
     retrain.result_label.setText(compare_scores(workspace, latest))
     retrain.status_label.setText(f"Curves of {latest}'s training (from its card).")
     shoot(viewer, args.out / "retrain.png")
+
+    # --- explore: the first figure, as wide as the dock
+    explore = docked["Explore"]
+    _raise(explore)
+    worker = explore.explore()
+    done = []
+    worker.finished.connect(lambda: done.append(True))
+    while not done:
+        settle(0.5)
+    settle(1.0)
+    shoot(viewer, args.out / "explore.png")
+    if args.docs is not None:
+        for name in ("review", "triage_grid", "correction", "history"):
+            write_small(args.out / f"{name}.png", args.docs / f"{name}.png")
     viewer.close()
+
+
+def shoot_review_views(viewer, review, out):
+    """The triage grid, an assisted correction of a disputed tile, and a tile's history."""
+    from saltviewer.store import CurationStore
+
+    _raise(review)
+    # the grid: the first page of the queue, a few tiles marked
+    review.queue.reason_combo.setCurrentText("every reason")
+    review.show_grid()
+    settle(1.0)
+    triage = review.triage
+    for k, mark in ((0, "reject"), (1, "accept"), (2, "accept"), (4, "open")):
+        if k < len(triage.cells) and not triage.mark(k, mark):
+            triage.mark(k, "reject")
+    triage.move(to=5)
+    shoot(viewer, out / "triage_grid.png")
+
+    # a disputed tile corrected from one model's mask at a lower consensus threshold, then cleaned
+    review.show_list()
+    disputed = [str(t) for t, why in zip(review.model.table.tile, review.model.table.why) if why == "disputed"]
+    tile = disputed[min(3, len(disputed) - 1)] if disputed else review.model.tile_at(0)
+    review.show_tile(tile)
+    view = review.current.view
+    if view is not None:
+        review.correction.slider.setValue(35)
+        review._on_start_from(view.versions[-1])
+        review._on_cleanup("fill_holes")
+    viewer.reset_view()
+    shoot(viewer, out / "correction.png")
+
+    # the history of a tile that two people decided
+    review.queue.reason_combo.setCurrentText("confident")
+    tile = review.model.tile_at(0)
+    review.note_edit.setText("clear salt body, edge follows the reflector")
+    review.show_tile(tile)
+    review._on_accept()
+    with CurationStore(review.reviewer.store.path, user="bob") as other:
+        other.reject(review.reviewer.dataset, tile, note="top edge looks wrong to me")
+    settle(2.5)                                    # the dock notices bob's decision by itself
+    review.note_edit.setText("")
+    review.show_tile(tile)
+    review.tabs.setCurrentIndex(2)
+    settle(0.5)
+    shoot(viewer, out / "history.png")
+    review.tabs.setCurrentIndex(0)
 
 
 def _raise(widget):

@@ -46,8 +46,8 @@ REVIEW_ACTIONS = {
     "accept": (("A",), "Review: accept the proposed mask (an edited mask is saved as a correction)"),
     "reject": (("R",), "Review: reject the proposal"),
     "save": (("S",), "Review: save the edited mask as the tile's correction"),
-    "next": (("N", "PageDown"), "Review: next tile in the queue"),
-    "previous": (("Shift-N", "PageUp"), "Review: previous tile in the queue"),
+    "next": (("N",), "Review: next tile in the queue"),
+    "previous": (("Shift-N",), "Review: previous tile in the queue"),
     "undo": (("U",), "Review: undo your last decision (asks first for a batch)"),
     "redo": (("Shift-U",), "Review: redo the decisions you last undid"),
     "history": (("Y",), "Review: show the tile's history (who, when, what)"),
@@ -66,8 +66,8 @@ TRIAGE_ACTIONS = {
     "mark_clear": (("Backspace",), "Grid: clear the mark of the tile under the cursor"),
     "accept_rest": (("Shift-A",), "Grid: mark every unmarked confident tile of the page accepted"),
     "apply": (("Enter",), "Grid: apply the page's marks as one batch (one undo)"),
-    "next_page": (("PageDown", "N"), "Grid: next page"),
-    "previous_page": (("PageUp", "Shift-N"), "Grid: previous page"),
+    "next_page": (("N",), "Grid: next page"),
+    "previous_page": (("Shift-N",), "Grid: previous page"),
     "cursor_left": (("Left",), "Grid: move the cursor left"),
     "cursor_right": (("Right",), "Grid: move the cursor right"),
     "cursor_up": (("Up",), "Grid: move the cursor up"),
@@ -127,6 +127,6 @@ def shortcut_of(action, grid=False):
     try:
         from napari.utils.key_bindings import coerce_keybinding
 
-        return str(coerce_keybinding(key)).replace("PageDown", "PgDown").replace("PageUp", "PgUp")
+        return str(coerce_keybinding(key))
     except Exception:   # an odd key a person typed in the preferences: show it as it is
         return str(key)

@@ -150,52 +150,69 @@ def render_page(cells, layout, marks=None, cursor=None):
     -------
     picture : (H, W, 3) ndarray of uint8
     """
+    from PIL import Image, ImageDraw
+
     out = np.empty(layout.shape, np.uint8)
-    out[...] = (24, 26, 30)
+    out[...] = _BACKGROUND
     marks = marks or {}
-    for k, cell in enumerate(cells[:len(layout)]):
-        render_cell(out, k, cell, layout, marks.get(cell.tile), k == cursor)
+    cells = cells[:len(layout)]
+    for k, cell in enumerate(cells):
+        _draw_tile(out, k, cell, layout, marks.get(cell.tile), k == cursor)
+    picture = Image.fromarray(out)                 # every caption in one drawing
+    draw = ImageDraw.Draw(picture)
+    for k, cell in enumerate(cells):
+        y0, x0 = layout.origin(k)
+        _caption(draw, (y0 + layout.size + 2 * layout.frame, x0), layout, cell, marks.get(cell.tile))
+    out[...] = np.asarray(picture)
     return out
 
 
 def render_cell(out, k, cell, layout, mark=None, cursor=False):
     """Draw cell `k` of `out` in place (after a mark or the cursor changed)."""
-    from saltviewer.store import REASON_COLOURS
+    from PIL import Image, ImageDraw
 
+    _draw_tile(out, k, cell, layout, mark, cursor)
     h, w = layout.cell_shape
     y0, x0 = layout.origin(k)
     view = out[y0:y0 + h, x0:x0 + w]
-    view[...] = (24, 26, 30)
-    frame, size, s = layout.frame, layout.size, layout.scale
-    colour = rgba(MARK_COLOURS[mark])[:3]
-    view[:size + 2 * frame, :] = colour if mark else rgba(MARK_COLOURS[None])[:3]
-    if cursor:
-        view[:size + 2 * frame, :][_ring(size + 2 * frame, w, 2)] = 255
-    tile = view[frame:frame + size, frame:frame + size]
-    image = np.repeat(np.repeat(cell.image, s, axis=0), s, axis=1)
-    tile[...] = image[..., None]
-    if mark == "reject":
-        tile //= 2                                        # a rejected tile is dimmed
-    if cell.split_pixels is not None:
-        alpha = np.clip(np.repeat(np.repeat(cell.split_pixels, s, axis=0), s, axis=1) / 0.5, 0, 1) * 0.5
-        if alpha.any():
-            tile[...] = (tile * (1 - alpha[..., None]) + np.array((255, 59, 59)) * alpha[..., None]).astype(np.uint8)
-    if cell.truth is not None:
-        tile[mask_outline(_up(cell.truth, s), s)] = 255
-    if cell.proposed is not None:
-        tile[mask_outline(_up(cell.proposed, s), s)] = rgba(_SALT)[:3]
-    _caption(view[size + 2 * frame:, :], cell, REASON_COLOURS.get(cell.why, "#c0c4cc"), mark)
+    picture = Image.fromarray(np.ascontiguousarray(view))
+    _caption(ImageDraw.Draw(picture), (layout.size + 2 * layout.frame, 0), layout, cell, mark)
+    view[...] = np.asarray(picture)
     return out
 
 
-def _up(mask, s):
-    return np.repeat(np.repeat(np.asarray(mask, bool), s, axis=0), s, axis=1)
+_BACKGROUND = (24, 26, 30)
 
 
-def _ring(h, w, width):
-    ring = np.zeros((h, w), bool)
-    ring[:width, :] = ring[-width:, :] = ring[:, :width] = ring[:, -width:] = True
-    return ring
+def _draw_tile(out, k, cell, layout, mark, cursor):
+    """The frame (mark, cursor) and the tile with its heat map and outlines, in place; the caption strip cleared."""
+    h, w = layout.cell_shape
+    y0, x0 = layout.origin(k)
+    view = out[y0:y0 + h, x0:x0 + w]
+    view[...] = _BACKGROUND
+    frame, size, s = layout.frame, layout.size, layout.scale
+    framed = view[:size + 2 * frame, :]
+    framed[...] = rgba(MARK_COLOURS[mark])[:3]
+    if cursor:                                            # a white ring, 2 pixels wide
+        framed[:2], framed[-2:], framed[:, :2], framed[:, -2:] = 255, 255, 255, 255
+    # the tile at its own size first (heat map blended on 10,201 pixels), then enlarged
+    rgb = np.repeat(np.asarray(cell.image, np.uint8)[..., None], 3, axis=2)
+    if cell.split_pixels is not None and np.any(cell.split_pixels):
+        alpha = (np.clip(cell.split_pixels / 0.5, 0, 1) * 0.5)[..., None]
+        rgb = (rgb * (1 - alpha) + _HEAT * alpha).astype(np.uint8)
+    if mark == "reject":
+        rgb //= 2                                         # a rejected tile is dimmed
+    # the tile enlarged s times through a (101, 101, s, s, 3) view: each pixel becomes an s x s block
+    blocks = view[frame:frame + size, frame:frame + size].reshape(101, s, 101, s, 3).transpose(0, 2, 1, 3, 4)
+    blocks[...] = rgb[:, :, None, None, :]
+    if cell.truth is not None:
+        blocks[mask_outline(cell.truth)] = 255             # one tile pixel wide: s screen pixels
+    if cell.proposed is not None and np.any(cell.proposed):
+        blocks[mask_outline(cell.proposed)] = _SALT_RGB
+
+
+_HEAT = np.array((255, 59, 59), np.float32)
+_SALT_RGB = rgba(_SALT)[:3]
 
 
 @lru_cache(maxsize=4)
@@ -213,21 +230,23 @@ def _font(size):
         return ImageFont.load_default(size)
 
 
-def _caption(strip, cell, why_colour, mark):
-    """Two lines under the tile: its id and disagreement; why it is queued (or its mark). In place."""
-    from PIL import Image, ImageDraw
+def _caption(draw, origin, layout, cell, mark):
+    """Two lines under a tile: its id and disagreement; why it is queued (or its mark)."""
+    from saltviewer.store import REASON_COLOURS
 
     from ._style import WHY_SHORT
 
-    picture = Image.fromarray(np.ascontiguousarray(strip))
-    draw = ImageDraw.Draw(picture)
+    y0, x0 = origin
+    width = layout.cell_shape[1]
+    line = layout.caption // 4
     font = _font(19)
-    height, width = strip.shape[:2]
-    line = height // 4
-    draw.text((4, line), cell.tile, fill=(225, 228, 232), font=font, anchor="lm")
-    draw.text((width - 4, line), f"{cell.disagreement:.2f}", fill=(225, 228, 232), font=font, anchor="rm")
+    why_colour = REASON_COLOURS.get(cell.why, "#c0c4cc")
+    light = (225, 228, 232)
+    draw.text((x0 + 4, y0 + line), cell.tile, fill=light, font=font, anchor="lm")
+    draw.text((x0 + width - 4, y0 + line), f"{cell.disagreement:.2f}", fill=light, font=font, anchor="rm")
     text = _SYMBOLS[mark] if mark else WHY_SHORT.get(cell.why, cell.why)
-    draw.text((4, 3 * line), text, fill=MARK_COLOURS[mark] if mark else why_colour, font=font, anchor="lm")
-    if mark and cell.why:
-        draw.text((width - 4, 3 * line), WHY_SHORT.get(cell.why, cell.why), fill=why_colour, font=font, anchor="rm")
-    strip[...] = np.asarray(picture)
+    draw.text((x0 + 4, y0 + 3 * line), text, fill=MARK_COLOURS[mark] if mark else why_colour, font=font,
+              anchor="lm")
+    if mark:
+        draw.text((x0 + width - 4, y0 + 3 * line), WHY_SHORT.get(cell.why, cell.why), fill=why_colour, font=font,
+                  anchor="rm")

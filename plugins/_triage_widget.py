@@ -148,6 +148,14 @@ class TriagePanel(QWidget):
         self.cursor = 0
         self.draw()
 
+    def set_size(self, cols, rows):
+        """Show `cols` x `rows` tiles per page (kept for next time)."""
+        for box, value in ((self.cols, cols), (self.rows, rows)):
+            box.blockSignals(True)
+            box.setValue(int(value))
+            box.blockSignals(False)
+        self._on_size_changed()
+
     def fit_to_canvas(self):
         """Choose the grid size from the canvas size: each tile shown at about 1.2 times its size."""
         height, width = self.owner.viewer.canvas.size          # napari's canvas model: (height, width)
@@ -155,12 +163,7 @@ class TriagePanel(QWidget):
         shown = 1.2 * 101 / self.layout_.size              # screen pixels per picture pixel wanted
         cols = max(2, min(12, int(width / (w * shown))))
         rows = max(2, min(12, int(height / (h * shown))))
-        self._fitted = True
-        for box, value in ((self.cols, cols), (self.rows, rows)):
-            box.blockSignals(True)
-            box.setValue(value)
-            box.blockSignals(False)
-        self._on_size_changed()
+        self.set_size(cols, rows)
 
     def _on_size_changed(self, *_):
         self._fitted = True                   # a size was chosen: keep it
