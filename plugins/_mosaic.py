@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from saltviewer.store.in_force import masks_in_force
+
 __all__ = ["MosaicLayers", "load_mosaics", "find_mosaics", "mosaic_layers", "masks_in_force", "tile_masks",
            "accept_tiles", "save_edits", "TILE"]
 
@@ -35,18 +37,6 @@ def find_mosaics(workspace, dataset, progress=None):
     mosaics = build_mosaics(dataset, images=dataset.images(), progress=progress)
     write_mosaics(mosaics, mosaics_folder(workspace, dataset), labelled=dataset)
     return mosaics
-
-
-def masks_in_force(store, dataset):
-    """``tile id -> mask`` in force for training, or None: a curated mask (accepted or corrected,
-    pseudo-label or label correction), else the ground truth."""
-    curated = store.pseudo_labels(dataset, kinds=("pseudo", "label"))
-
-    def mask(tile):
-        found = curated.get(tile)
-        return found if found is not None else dataset.mask(tile)
-
-    return mask
 
 
 @dataclass

@@ -26,13 +26,13 @@ def load_pseudo_labels(pseudo_labels, dataset, workspace):
     Parameters
     ----------
     pseudo_labels : None, "accepted", or dict of id to (101, 101) bool mask
-        ``"accepted"`` reads the accepted and corrected masks of the curation store
-        (``saltviewer.store.CurationStore(workspace.store_path).pseudo_labels(dataset)``).
+        ``"accepted"`` reads the masks in force of unlabelled tiles from the curation store
+        (their accepted and corrected pseudo-labels: `saltviewer.store.masks_in_force`).
 
     Returns
     -------
     ids : list of str
-        Ids of tiles without ground truth; tiles that have ground truth are skipped.
+        Ids of tiles without ground truth, sorted; tiles that have ground truth are skipped.
     masks : (M, 101, 101) ndarray of bool
     """
     if pseudo_labels is None:
@@ -41,11 +41,12 @@ def load_pseudo_labels(pseudo_labels, dataset, workspace):
         if pseudo_labels != "accepted":
             raise SaltviewerError(f"pseudo_labels must be 'accepted', None or a dict of id to mask; got {pseudo_labels!r}.")
         try:
-            from ..store import CurationStore
+            from ..store import CurationStore, masks_in_force
         except ImportError:
             raise SaltviewerError("--pseudo-labels accepted: this installation has no curation store "
                                   "(saltviewer.store).") from None
-        pseudo_labels = CurationStore(workspace.store_path).pseudo_labels(dataset)
+        with CurationStore(workspace.store_path) as store:
+            return masks_in_force(store, dataset).pseudo_label_arrays()
     if not isinstance(pseudo_labels, dict):
         raise SaltviewerError(f"pseudo_labels must be None, 'accepted' or a dict of id to mask; "
                               f"got {type(pseudo_labels).__name__}.")
@@ -65,9 +66,10 @@ def load_pseudo_labels(pseudo_labels, dataset, workspace):
 def load_label_corrections(pseudo_labels, dataset, workspace):
     """Training masks a person replaced in review, when training reads the curation store.
 
-    With ``pseudo_labels="accepted"`` the accepted and corrected ``"label"`` items of the
-    store (`CurationStore.label_corrections`) take the place of the training masks they
-    dispute; with anything else the training masks are used as they are.
+    With ``pseudo_labels="accepted"`` the masks in force of labelled tiles where a person
+    replaced the training mask (accepted and corrected ``"label"`` items of the store:
+    `saltviewer.store.masks_in_force`) take the place of the training masks they dispute;
+    with anything else the training masks are used as they are.
 
     Returns
     -------
@@ -76,11 +78,10 @@ def load_label_corrections(pseudo_labels, dataset, workspace):
     """
     if not (isinstance(pseudo_labels, str) and pseudo_labels == "accepted") or not Path(workspace.store_path).is_file():
         return {}
-    from ..store import CurationStore
+    from ..store import CurationStore, masks_in_force
 
     with CurationStore(workspace.store_path) as store:
-        corrections = store.label_corrections(dataset)
-    return {i: np.asarray(m, bool) for i, m in corrections.items() if dataset.has_mask[dataset.index(i)]}
+        return masks_in_force(store, dataset).label_corrections()
 
 
 def parent_folds(workspace, base_version, parent_card, ids, fold_of, folds):

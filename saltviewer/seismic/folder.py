@@ -265,30 +265,28 @@ def section_masks(folder, workspace=None, *, versions="all", predicted=False):
         ``"undecided"``.
     """
     from .. import open_dataset
+    from ..store import CurationStore, MasksInForce, masks_in_force
+    from ..workspace import as_workspace
 
     manifest = read_manifest(folder)
     dataset = open_dataset(folder)
-    masks, source = {}, {}
-    for index in np.flatnonzero(dataset.has_mask):
-        masks[dataset.ids[index]] = dataset.mask(index)
-        source[dataset.ids[index]] = "label"
+    in_force = MasksInForce(dataset, {}, {})          # the training masks, without a store
     if workspace is not None:
-        from ..store import CurationStore
-        from ..workspace import as_workspace
-
         workspace = as_workspace(workspace)
         if workspace.store_path.is_file():
             with CurationStore(workspace.store_path) as store:
-                for tile_id, mask in store.pseudo_labels(dataset, kinds=("pseudo", "label")).items():
-                    masks[tile_id], source[tile_id] = mask, "review"
-        if predicted:
-            from ..ensemble import Ensemble
+                in_force = masks_in_force(store, dataset)
+    masks, source = {}, {}
+    for tile_id, mask, kind in in_force.items():
+        masks[tile_id], source[tile_id] = mask, ("review" if kind == "curated" else "label")
+    if workspace is not None and predicted:
+        from ..ensemble import Ensemble
 
-            with Ensemble(workspace, dataset, versions) as ensemble:
-                todo = np.array([i for i in np.flatnonzero(ensemble.predicted) if dataset.ids[i] not in masks])
-                for positions, _, consensus in ensemble.consensus(todo):
-                    for i, mask in zip(positions, consensus):
-                        masks[dataset.ids[i]], source[dataset.ids[i]] = mask, "ensemble"
+        with Ensemble(workspace, dataset, versions) as ensemble:
+            todo = np.array([i for i in np.flatnonzero(ensemble.predicted) if dataset.ids[i] not in masks])
+            for positions, _, consensus in ensemble.consensus(todo):
+                for i, mask in zip(positions, consensus):
+                    masks[dataset.ids[i]], source[dataset.ids[i]] = mask, "ensemble"
     settings = manifest.settings
     shape = tuple(settings["shape"])
     votes = np.zeros(shape, np.float32)
