@@ -24,7 +24,6 @@ from .neighbours import find_neighbours
 from .mosaic import Mosaics, build_mosaics, load_mosaics, stitch
 from .explore import explore_dataset
 from .features import FEATURE_NAMES, compute_features
-from .demo import run_demo
 
 __all__ = [
     "DataError", "SaltviewerError", "check_dataset", "Dataset", "open_dataset", "IOU_THRESHOLDS",
@@ -33,5 +32,5 @@ __all__ = [
     "write_mask", "Workspace",
     "Ensemble", "ensemble_scores", "CurationStore", "propose_pseudo_labels", "refine_with_crf",
     "find_neighbours", "Mosaics", "build_mosaics", "load_mosaics", "stitch", "explore_dataset", "FEATURE_NAMES",
-    "compute_features", "run_demo",
+    "compute_features",
 ]

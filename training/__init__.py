@@ -14,6 +14,8 @@ write_ensemble_submission(data, workspace, versions, path, ...) -> SubmissionInf
 build_unet(encoder, ...) -> keras.Model
 TrainingCancelled, TrainResult, ProgressEvent
 BCEDice, LovaszHinge, NormalizedSGD, CosineRestarts, SWA, recompute_batchnorm, ...
+run_demo(out_dir, ...) -> DemoResult
+    The whole loop on a synthetic sample (what ``saltviewer demo`` runs).
 """
 
 import importlib
@@ -31,6 +33,7 @@ _EXPORTS = {
     "stratified_folds": "folds", "coverage_classes": "folds",
     "predict_probabilities": "tta", "predict_logits": "tta",
     "ReflectPad2D": "layers", "SCSE": "layers",
+    "run_demo": "demo", "DemoResult": "demo", "DEMO_RECIPE": "demo", "demo_recipe": "demo",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -51,7 +51,7 @@ def run(args):
     import subprocess
 
     from .._errors import SaltviewerError
-    from ..demo import demo_recipe, run_demo
+    from ..training.demo import demo_recipe, run_demo
 
     for name in ("n_train", "n_test", "epochs"):
         if getattr(args, name) < 1:

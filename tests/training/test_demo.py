@@ -9,7 +9,7 @@ TINY = tuple(TrainingRecipe.from_scratch(folds=2, epochs=1, width=4, seed=seed) 
 
 
 def test_demo_trains_predicts_proposes_and_finds_mosaics_then_reuses_them(tmp_path):
-    from saltviewer.demo import run_demo
+    from saltviewer.training.demo import run_demo
     from saltviewer.mosaic import load_mosaics
     from saltviewer.store import CurationStore
 
@@ -41,7 +41,7 @@ def test_demo_trains_predicts_proposes_and_finds_mosaics_then_reuses_them(tmp_pa
 
 def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path):
     from saltviewer._errors import SaltviewerError
-    from saltviewer.demo import run_demo
+    from saltviewer.training.demo import run_demo
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "notes.txt").write_text("mine")

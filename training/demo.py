@@ -3,15 +3,16 @@ pseudo-labels, mosaics, and napari with the widgets docked on the result.
 
 `run_demo` does the work that needs no window (Keras is imported inside, when training);
 `saltviewer demo` then opens napari, or saves a screenshot of it when asked or when there is
-no display.
+no display. It lives in `saltviewer.training` because it trains: the core never imports
+training.
 """
 
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._errors import SaltviewerError
-from .recipe import TrainingRecipe
+from .._errors import SaltviewerError
+from ..recipe import TrainingRecipe
 
 __all__ = ["run_demo", "DemoResult", "DEMO_RECIPE", "demo_recipe"]
 
@@ -69,11 +70,11 @@ def run_demo(out_dir, n_train=300, n_test=200, seed=0, recipe=DEMO_RECIPE, say=p
     -------
     result : DemoResult
     """
-    from .dataset import open_dataset
-    from .mosaic import build_mosaics, mosaics_folder, write_mosaics
-    from .pseudo import propose_pseudo_labels
-    from .sample import make_sample
-    from .workspace import Workspace
+    from ..dataset import open_dataset
+    from ..mosaic import build_mosaics, mosaics_folder, write_mosaics
+    from ..pseudo import propose_pseudo_labels
+    from ..sample import make_sample
+    from ..workspace import Workspace
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -94,7 +95,8 @@ def run_demo(out_dir, n_train=300, n_test=200, seed=0, recipe=DEMO_RECIPE, say=p
     dataset.use_cache(workspace)
     seconds["sample"] = round(time.perf_counter() - started, 1)
 
-    from .training import predict_dataset, train_model
+    from .fit import train_model
+    from .predict import predict_dataset
 
     versions = workspace.versions()
     scores = {v: workspace.card(v).get("oof_score") for v in versions}
@@ -131,7 +133,7 @@ def run_demo(out_dir, n_train=300, n_test=200, seed=0, recipe=DEMO_RECIPE, say=p
     write_mosaics(mosaics, mosaics_folder(workspace, dataset), labelled=dataset)
     n_tiles = sum(len(m) for m in mosaics)
     _say(say, f"    {len(mosaics)} mosaics covering {n_tiles} of {len(dataset)} tiles")
-    from .mosaic import queue_boundary_items, review_items
+    from ..mosaic import queue_boundary_items, review_items
 
     edges = queue_boundary_items(workspace, dataset, review_items(mosaics, dataset.mask, limit=5))
     if edges:
