@@ -261,3 +261,27 @@ def test_members_and_consensus_drop_masks_smaller_than_their_tuned_minimum_area(
     assert plain.scores(np.array([0])).coverage[0] == pytest.approx(speck / 10201)
     with pytest.raises(SaltviewerError, match="min_areas"):
         Ensemble(workspace, sample_dataset, [a, b], min_areas=[10])
+
+
+def test_the_package_keeps_every_public_name_where_it_was():
+    import saltviewer
+    import saltviewer.ensemble as package
+    from saltviewer.ensemble import levels, members, scores
+
+    public = {"Ensemble": members, "ensemble_scores": members, "ensemble_tile": members, "EnsembleScores": scores,
+              "TileView": scores, "probability_level": levels, "default_consensus_threshold": levels,
+              "UNCERTAIN_RANGE": levels, "PIXELS": levels}
+    for name, module in public.items():
+        assert getattr(package, name) is getattr(module, name), name
+    assert set(package.__all__) <= set(public)
+    assert saltviewer.Ensemble is package.Ensemble and saltviewer.ensemble_scores is package.ensemble_scores
+
+
+def test_a_threshold_outside_zero_to_one_is_named_with_where_it_came_from():
+    from saltviewer.ensemble.levels import check_threshold
+
+    assert check_threshold("0.25", "thresholds") == 0.25
+    with pytest.raises(SaltviewerError, match=r"card of v0002: threshold must be within \[0, 1\], got 1.5"):
+        check_threshold(1.5, "card of v0002")
+    with pytest.raises(SaltviewerError, match="consensus_threshold: threshold must be a number"):
+        check_threshold("high", "consensus_threshold")
