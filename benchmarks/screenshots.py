@@ -98,7 +98,7 @@ def main():
     store = CurationStore(workspace.store_path)
     if not store.queue(dataset, limit=1):
         propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
-                              review=500)
+                              top=3000, review=500)   # the 3,000 most confident (ranked), as a curator would
     store.close()
     from saltviewer.plugins._mosaic import find_mosaics, load_mosaics
 
@@ -205,7 +205,6 @@ def shoot_review_views(viewer, review, out):
         review.correction.slider.setValue(35)
         review._on_start_from(view.versions[-1])
         review._on_cleanup("fill_holes")
-    viewer.reset_view()
     shoot(viewer, out / "correction.png")
 
     # the history of a tile that two people decided

@@ -13,7 +13,7 @@ import time
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from ._layers import find_layer, fit_view, put_layer, show_only_group
+from ._layers import find_layer, fit_view, put_layer, show_only_group, text_overlay
 from ._review_keys import TriageImage, own, shortcut_of
 from ._settings import load_settings, save_settings
 from ._triage import MARK_COLOURS, GridLayout, load_cells, render_cell, render_page
@@ -201,6 +201,7 @@ class TriagePanel(QWidget):
             viewer.layers.selection.active = layer
         if first or fit:
             fit_view(viewer, [layer])
+        text_overlay(viewer).visible = False       # the captions say it; the tile's line would cover the last row
         self._describe()
         ms = (time.perf_counter() - start) * 1000
         self.page_drawn.emit(ms)

@@ -391,9 +391,12 @@ def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtb
     triage = widget.triage
     triage.cols.setValue(3)
     triage.rows.setValue(2)
+    tile_zoom = viewer.camera.zoom
     widget.show_grid()
     grid = layer_named_in(viewer, "triage:grid")
     assert grid is not None and grid.visible and viewer.layers.selection.active is grid
+    assert viewer.camera.zoom < tile_zoom / 2                                # the page fitted instead of the tile
+    assert not text_overlay(viewer).visible                                  # the captions say what it said
     assert not layer_named(viewer, "tile").visible                           # the tile view steps aside
     assert [c.tile for c in triage.cells] == tiles[:6]                       # queue order, 3 x 2
     assert grid.data.shape == triage.layout_.shape
@@ -437,8 +440,16 @@ def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtb
     triage.mark(0, "open")
     triage.apply()
     assert widget.tabs.currentIndex() == 0 and widget.current.tile == tiles[0]
+    assert 0.8 < 101 * viewer.camera.zoom / min(viewer.canvas.size) <= 1.0   # the tile fills the canvas again
+    assert text_overlay(viewer).visible
     qtbot.keyClick(canvas, Qt.Key_G)
     assert widget.tabs.currentIndex() == 1 and grid.visible
+
+
+def text_overlay(viewer):
+    from saltviewer.plugins._layers import text_overlay as overlay
+
+    return overlay(viewer)
 
 
 def layer_named_in(viewer, role):
