@@ -26,6 +26,22 @@ cost is one tile's prediction), is about 1 for a seam as smooth as the tiles' in
 ``min_contrast`` grey levels is flat (blank tiles, salt interiors, flat bands) and never
 matches anything.
 
+A seam across the layers (``below``) is judged on a second line each side as well
+(``straddle``). Its edge lines run along the reflectors, so one line beyond carries little
+that tells a true neighbour from a tile of another section whose edge happens to look
+alike. The second line into each tile is predicted across the seam: the neighbour's
+lines stand in for the ones the prediction would take from beyond the edge, ::
+
+    S_b = B_1 - c_0 B_0 - sum_{j>=1} c_j A_{j-1}
+
+(`c` the outward prediction, `A_j` and `B_j` the lines of `a` and `b` counted from the
+seam, from 0; the same inwards for the second line of `a`). Each error splits into a part of one tile and a part of the
+other, so the two go into the feature vectors with the weight ``straddle[kind]`` and the
+cost stays a squared distance that the KD-tree searches. Costs are then averaged over
+``2 L (1 + straddle**2)`` (`effective_length`), so that a seam as smooth as the insides
+still has ``norm`` about 1. On the synthetic sample's true layout this keeps the true
+below matches and cuts the look-alikes that pass a ratio test of 0.9 about three times.
+
 ``EdgeModel.extrapolating(w)`` is the fixed predictor ``E + w (E - E2)`` from the last two
 lines (``w = 1``: linear extrapolation), the compatibility used before the learned one.
 """
@@ -49,6 +65,7 @@ SMOOTHING = 1.0         # pixels: the Gaussian blur along the edge lines before 
 TEXTURE_LINES = 8       # lines of the band whose texture `edge_texture` measures
 _SELF_FLOOR = 0.01      # (edge standard deviations)^2: a floor under the inside cost of very smooth edges
 _EXTRAPOLATION = 0.5    # the fallback when no line is textured enough to fit on
+STRADDLE = {"right": 0.0, "below": 0.5}   # weight of the second line each side (see the module notes)
 
 
 def check_images(images):
@@ -163,6 +180,10 @@ class EdgeModel:
         predictions before they are compared (0: none). Pixel noise is what differs
         most between a true seam and its prediction; the shapes of the layers are what
         tell a true neighbour from a look-alike, so a light blur sharpens the contrast.
+    straddle : float or dict
+        Weight of the second line each side of a seam, predicted across it (see the
+        module notes); a dict gives one per kind (default: 0 for ``right``, 0.5 for
+        ``below``).
 
     Attributes
     ----------
@@ -174,7 +195,7 @@ class EdgeModel:
     """
 
     def __init__(self, depth=DEPTH, reach=REACH, ridge=RIDGE, max_tiles=MAX_TILES, min_contrast=MIN_CONTRAST,
-                 smoothing=SMOOTHING):
+                 smoothing=SMOOTHING, straddle=None):
         if not (isinstance(depth, (int, np.integer)) and depth >= 1):
             raise SaltviewerError(f"depth must be a positive integer (lines), got {depth!r}.")
         if not (isinstance(reach, (int, np.integer)) and reach >= 0):
@@ -183,11 +204,12 @@ class EdgeModel:
         if not (isinstance(smoothing, (int, float)) and smoothing >= 0):
             raise SaltviewerError(f"smoothing must be a number >= 0 (pixels), got {smoothing!r}.")
         self.max_tiles, self.min_contrast, self.smoothing = int(max_tiles), float(min_contrast), float(smoothing)
+        self.straddle = _check_straddle(STRADDLE if straddle is None else straddle)
 
     @classmethod
     def extrapolating(cls, weight=_EXTRAPOLATION, smoothing=0.0):
         """The fixed predictor ``E + weight (E - E2)`` from each tile's last two lines."""
-        model = cls(depth=2, reach=0, smoothing=smoothing)
+        model = cls(depth=2, reach=0, smoothing=smoothing, straddle=0.0)
         coefficients = np.array([[1 + weight], [-weight]])
         model.coef_ = {(kind, side): coefficients for kind in KINDS for side in SIDES}
         model.residual_ = {key: float("nan") for key in model.coef_}
@@ -195,11 +217,17 @@ class EdgeModel:
 
     def __repr__(self):
         fitted = "fitted" if hasattr(self, "coef_") else "not fitted"
-        return f"<EdgeModel depth={self.depth} reach={self.reach} smoothing={self.smoothing:g} ({fitted})>"
+        return (f"<EdgeModel depth={self.depth} reach={self.reach} smoothing={self.smoothing:g} "
+                f"straddle={self.straddle['below']:g} ({fitted})>")
 
     def get_params(self):
         return {"depth": self.depth, "reach": self.reach, "ridge": self.ridge, "max_tiles": self.max_tiles,
-                "smoothing": self.smoothing}
+                "smoothing": self.smoothing, "straddle": dict(self.straddle)}
+
+    def effective_length(self, kind, line_length):
+        """What the squared distance of a pair is averaged over to make its cost:
+        ``2 L (1 + straddle[kind]**2)``."""
+        return 2 * line_length * (1 + self.straddle[kind] ** 2)
 
     def _blur(self, lines):
         if not self.smoothing:
@@ -307,21 +335,61 @@ class EdgeModel:
             inside = np.full(len(block), _SELF_FLOOR)
         return self._blur(edge), self._blur(predicted), inside, contrast, _texture(block[:, :TEXTURE_LINES])
 
-    def features(self, images, kind):
-        """Feature vectors whose squared distances are the pair costs times ``2 * L``.
+    def _straddle_lines(self, images, kind, side):
+        """The two parts of one side in the second-line errors across a seam: (n, 2 L) float32,
+        weighted, blurred; (n, 0) when the kind's weight is 0.
+
+        For the side facing the neighbour (``out``): ``[F, G]`` with ``F = sum_{j>=1} c_j A_{j-1}``
+        (its lines in the outward prediction of the neighbour's second line) and
+        ``G = A_1 - d_0 A_0`` (its own second line less the part of the inward prediction
+        that its edge line makes). The opposite side (``in``) gives ``[G, F]`` with the
+        predictions swapped, so that ``out - into`` holds the two errors.
+        """
+        weight = self.straddle[kind]
+        if not weight:
+            return np.zeros((len(images), 0), np.float32)
+        across = self.coef_[kind, side]                          # predicts past this side's edge
+        inward = self.coef_[kind, "in" if side == "out" else "out"]
+        depth = min(across.shape[0], inward.shape[0])
+        size = images.shape[2 if kind == "right" else 1]
+        block = _lines(images, kind, side, min(size, depth))
+        mean, scale, _ = _line_stats(block[:, 0])
+        block = (block - mean[:, :, None]) / scale[:, :, None]
+        if depth < 2:
+            return np.zeros((len(images), 0), np.float32)
+        feeds = _predict(block[:, :depth - 1], across[1:depth])
+        own = block[:, 1] - _predict(block[:, :1], inward[:1])
+        parts = [feeds, own] if side == "out" else [own, feeds]
+        return weight * np.concatenate([self._blur(part) for part in parts], axis=1)
+
+    def side_features(self, images, kind, side):
+        """The feature vector of one side of every tile and what the search needs besides.
 
         Returns
         -------
-        out : (n, 2 L) ndarray of float32
-            ``[P_out, E_out]`` of the side facing the neighbour.
-        into : (n, 2 L) ndarray of float32
-            ``[E_in, P_in]`` of the opposite side.
+        features : (n, 2 L) or (n, 4 L) ndarray of float32
+            ``[P_out, E_out]`` (side ``out``) or ``[E_in, P_in]`` (side ``in``), followed by
+            the straddle lines when the kind's weight is not 0.
+        inside, contrast : (n,) ndarray of float
+        texture : (n, 2) ndarray of float
         """
-        edge, predicted = self.describe(images, kind, "out")[:2]
-        out = np.concatenate([predicted, edge], axis=1)
-        edge, predicted = self.describe(images, kind, "in")[:2]
-        into = np.concatenate([edge, predicted], axis=1)
-        return out, into
+        edge, predicted, inside, contrast, texture = self.describe(images, kind, side)
+        first = [predicted, edge] if side == "out" else [edge, predicted]
+        features = np.concatenate(first + [self._straddle_lines(images, kind, side)], axis=1)
+        return features, inside, contrast, texture
+
+    def features(self, images, kind):
+        """Feature vectors whose squared distances are the pair costs squared times
+        `effective_length`.
+
+        Returns
+        -------
+        out : (n, D) ndarray of float32
+            ``[P_out, E_out]`` of the side facing the neighbour (and its straddle lines).
+        into : (n, D) ndarray of float32
+            ``[E_in, P_in]`` of the opposite side (and its straddle lines).
+        """
+        return self.side_features(images, kind, "out")[0], self.side_features(images, kind, "in")[0]
 
     def inside_cost(self, images, kind, side):
         """Mean squared error of predicting each tile's edge line from the lines inside it.
@@ -355,9 +423,20 @@ class EdgeModel:
         b = np.atleast_1d(np.asarray(b, dtype=np.int64))
         out, _ = self.features(images[a], kind)
         _, into = self.features(images[b], kind)
-        squared = np.sum((out.astype(np.float64) - into) ** 2, axis=1) / out.shape[1]
+        line = images.shape[1 if kind == "right" else 2]
+        squared = np.sum((out.astype(np.float64) - into) ** 2, axis=1) / self.effective_length(kind, line)
         inside = (self.inside_cost(images[a], kind, "out") + self.inside_cost(images[b], kind, "in")) / 2
         return np.sqrt(squared), np.sqrt(squared / inside)
+
+
+def _check_straddle(straddle):
+    """``{kind: weight}`` from a number or a dict, or a `SaltviewerError` saying what is wrong."""
+    weights = dict.fromkeys(KINDS, straddle) if not isinstance(straddle, dict) else dict(straddle)
+    if set(weights) != set(KINDS) or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
+                                             for w in weights.values()):
+        raise SaltviewerError(f"straddle must be a number >= 0 or a dict of one for 'right' and 'below', "
+                              f"got {straddle!r}.")
+    return {kind: float(weights[kind]) for kind in KINDS}
 
 
 def _model(images, model):

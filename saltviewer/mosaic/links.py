@@ -98,12 +98,13 @@ class Candidates:
     texture_out, texture_in : (n, 2) ndarray of float
         `edge_texture` of each side; a pair that rests on one edge alone needs both
         measures within `max_texture` (`textures_agree`).
-    length : int
-        ``2 L``.
+    length : float
+        What a squared distance is averaged over to make a cost (`EdgeModel.effective_length`;
+        default: the features' length).
     """
 
     def __init__(self, kind, out, into, a, b, distance, reach_out, reach_in, side_out, side_in, cap, inside_out,
-                 inside_in, loosen=1.0, texture_out=None, texture_in=None, max_texture=np.inf):
+                 inside_in, loosen=1.0, texture_out=None, texture_in=None, max_texture=np.inf, length=None):
         self.kind, self.out, self.into = kind, out, into
         self.a, self.b, self.distance = a, b, distance
         self.reach_out, self.reach_in = reach_out, reach_in
@@ -113,7 +114,7 @@ class Candidates:
         self.texture_out = zeros if texture_out is None else texture_out
         self.texture_in = zeros if texture_in is None else texture_in
         self.max_texture = float(max_texture)
-        self.length = out.shape[1]
+        self.length = float(out.shape[1] if length is None else length)
 
     def textures_agree(self, a, b):
         """Whether the textures of pairs ``(a[i], b[i])`` along the seam are alike: (m,) bool."""

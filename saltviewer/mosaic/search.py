@@ -38,10 +38,10 @@ __all__ = ["NeighbourPairs", "Candidates", "find_neighbours", "search_candidates
 
 # Defaults tuned on the 21,200 tiles of the TGS data (see benchmarks/bench_mosaic.py).
 RATIO = 0.95
-MAX_NORM = 1.75
+MAX_NORM = 2.0
 MAX_COST = 1.5
 LOOP_MAX_NORM = 2.0
-MAX_TEXTURE = 0.6
+MAX_TEXTURE = 0.9
 N_COMPONENTS = 24
 N_CANDIDATES = 8
 EPS = 5.0
@@ -194,6 +194,29 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
     stats : dict
         ``candidates`` (pairs scored exactly), ``fallbacks`` (ball queries), ``model``.
     """
+    with _blas_threads(1):
+        return _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, max_texture, min_contrast,
+                                  kinds, n_components, n_candidates, eps, verify, exact, workers)
+
+
+def _blas_threads(limit):
+    """A context in which BLAS runs on at most `limit` threads (none when threadpoolctl is absent).
+
+    The products of the search are small (tens of columns): on threads they gain nothing
+    and, on a busy machine, threads that wait for each other cost up to a hundred times
+    the work (the fit of the edge model: 1.7 s alone, 200 s under a training job).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:                                  # pragma: no cover - an optional speed-up
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return threadpool_limits(limits=limit, user_api="blas")
+
+
+def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, max_texture, min_contrast, kinds,
+                       n_components, n_candidates, eps, verify, exact, workers):
     images = check_images(images)
     _check_parameters(ratio, max_norm, max_cost, min_contrast, n_components, n_candidates, eps)
     if not (isinstance(max_texture, (int, float)) and max_texture > 0):
@@ -209,12 +232,9 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
     found, candidates = [], {}
     stats = {"tiles": len(images), "candidates": 0, "fallbacks": 0, "model": model.get_params()}
     for kind in kinds:
-        edge, predicted, inside_out, contrast_out, texture_out = model.describe(images, kind, "out")
-        out = np.concatenate([predicted, edge], axis=1)
-        edge, predicted, inside_in, contrast_in, texture_in = model.describe(images, kind, "in")
-        into = np.concatenate([edge, predicted], axis=1)
-        del edge, predicted
-        length = out.shape[1]
+        out, inside_out, contrast_out, texture_out = model.side_features(images, kind, "out")
+        into, inside_in, contrast_in, texture_in = model.side_features(images, kind, "in")
+        length = model.effective_length(kind, images.shape[1 if kind == "right" else 2])
         usable_out, usable_in = contrast_out >= min_contrast, contrast_in >= min_contrast
         # A pair passes when its distance is at most max_norm**2 times the mean inside cost of
         # its two sides (and max_cost**2); each side's bound is the most any pair of it may have.
@@ -248,7 +268,7 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
         found.append(NeighbourPairs(np.full(len(a), kind), a, b, cost, cost / np.sqrt(inside),
                                     np.sqrt(np.maximum(ratio_ab, ratio_ba))))
         candidates[kind] = Candidates(kind, out, into, *links, side_out, side_in, cap, inside_out, inside_in, loosen,
-                                      texture_out, texture_in, max_texture)
+                                      texture_out, texture_in, max_texture, length)
     return NeighbourPairs.concatenate(found), candidates, stats
 
 
