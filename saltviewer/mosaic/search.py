@@ -38,10 +38,10 @@ __all__ = ["NeighbourPairs", "Candidates", "find_neighbours", "search_candidates
 
 # Defaults tuned on the 21,200 tiles of the TGS data (see benchmarks/bench_mosaic.py).
 RATIO = 0.95
-MAX_NORM = 2.0
+MAX_NORM = 1.75
 MAX_COST = 1.5
 LOOP_MAX_NORM = 2.0
-MAX_TEXTURE = 0.9
+MAX_TEXTURE = 0.6
 N_COMPONENTS = 24
 N_CANDIDATES = 8
 EPS = 5.0
