@@ -442,7 +442,7 @@ class Loop:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+        fig, ax = plt.subplots(figsize=(10.5, 5), dpi=110)
         round0 = self.state.get("round0", {}).get("seed0", {}).get("eval")
         colours = {"fast": "tab:green", "default": "tab:blue", "long": "tab:purple", "long1": "tab:orange"}
         for recipe_name in RECIPES:
@@ -456,10 +456,10 @@ class Loop:
                             label=f"{order} order ({recipe_name} fine-tune)")
                     for k, g in points:
                         ax.scatter([k] * len(g["evals"]), g["evals"], color=colours.get(recipe_name), s=8, alpha=0.4)
-            for arm, colour, style in (("baseline", "black", "-"), ("blind", "tab:red", ":")):
+            for arm, style in (("baseline", "-."), ("blind", ":")):
                 g = summary.get(f"{recipe_name}/{arm}")
                 if g:
-                    ax.axhline(g["mean_eval"], color=colour, linestyle=style, linewidth=1,
+                    ax.axhline(g["mean_eval"], color=colours.get(recipe_name), linestyle=style, linewidth=1.2,
                                label=f"{arm} ({recipe_name}): {g['mean_eval']:.3f}")
             for name, g in summary.items():
                 if name.startswith(recipe_name + "/") and "+blind" in name:
@@ -475,7 +475,7 @@ class Loop:
         ax.set_title(f"Curation loop: {sizes.get('labelled')} labelled, pool {sizes.get('pool')}, "
                      f"fine-tuned from round 0", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         fig.savefig(RESULTS / ("loop_smoke.png" if self.args.smoke else "loop.png"))
         plt.close(fig)
