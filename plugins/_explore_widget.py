@@ -163,10 +163,9 @@ class ExploreWidget(QWidget):
         dataset = self.session.dataset
         self.explore_button.setEnabled(False)
         self.summary.setText(f"Exploring {len(dataset):,} tiles…")
-        worker = start_worker(explore_dataset, dataset, desc="Exploring the dataset", progress_arg="progress")
-        worker.returned.connect(self._on_explored)
-        worker.errored.connect(self._on_error)
-        worker.finished.connect(lambda: self.explore_button.setEnabled(self.session.is_open))
+        worker = start_worker(explore_dataset, dataset, desc="Exploring the dataset", progress_arg="progress",
+                              returned=self._on_explored, errored=self._on_error,
+                              finished=lambda: self.explore_button.setEnabled(self.session.is_open))
         self._worker = worker
         return worker
 
@@ -252,10 +251,10 @@ class ExploreWidget(QWidget):
 
         from ._workers import start_worker
 
-        worker = start_worker(write_report, self.session.dataset, out_dir, exploration=self.exploration,
-                              desc="Writing the report")
-        worker.returned.connect(lambda index: notify_info(f"report written to {index}"))
-        worker.errored.connect(lambda error: self._report(f"writing the report into {out_dir} failed: {error}", error))
+        worker = start_worker(
+            write_report, self.session.dataset, out_dir, exploration=self.exploration, desc="Writing the report",
+            returned=lambda index: notify_info(f"report written to {index}"),
+            errored=lambda error: self._report(f"writing the report into {out_dir} failed: {error}", error))
         return worker
 
     def _report(self, message, error):

@@ -220,15 +220,16 @@ class MosaicWidget(QWidget):
 
         from ._workers import Cancelled
 
-        worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset, desc="Finding mosaics",
-                              progress_arg="progress")          # a count and a Cancel in the activity dock
-        worker.returned.connect(lambda _: self.reload())
-        worker.errored.connect(lambda error: self.summary_label.setText("Finding mosaics was cancelled.")
-                               if isinstance(error, Cancelled) else
-                               report_error(f"finding mosaics failed: {error}", error, self.session.workspace_path,
-                                            "mosaics"))
-        worker.finished.connect(self._on_build_finished)
-        self._worker = worker
+        def failed(error):
+            if isinstance(error, Cancelled):
+                self.summary_label.setText("Finding mosaics was cancelled.")
+            else:
+                report_error(f"finding mosaics failed: {error}", error, self.session.workspace_path, "mosaics")
+
+        self._worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset,
+                                    desc="Finding mosaics", progress_arg="progress",   # a count and a Cancel
+                                    returned=lambda _: self.reload(), errored=failed,
+                                    finished=self._on_build_finished)
 
     def _on_build_finished(self):
         self._worker = None

@@ -175,12 +175,9 @@ class BatchActions:
         dataset, workspace = self.session.dataset, self.session.workspace
         self.queue.propose_button.setEnabled(False)
         self.set_status("Scoring the ensemble and proposing candidates… (Cancel in napari's activity dock)")
-        worker = start_worker(propose_candidates, dataset, workspace, desc="Finding candidates",
-                              progress_arg="progress")
-        worker.returned.connect(self._on_proposed)
-        worker.errored.connect(self._on_propose_failed)
-        worker.finished.connect(self._on_propose_finished)
-        self._worker = worker
+        self._worker = start_worker(propose_candidates, dataset, workspace, desc="Finding candidates",
+                                    progress_arg="progress", returned=self._on_proposed,
+                                    errored=self._on_propose_failed, finished=self._on_propose_finished)
 
     def _on_propose_failed(self, error):
         if isinstance(error, Cancelled):

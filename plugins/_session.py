@@ -209,10 +209,10 @@ class Session(QObject):
         from ._workers import start_worker
 
         dataset, workspace = self.dataset, self.workspace
-        worker = start_worker(dataset.use_cache, workspace, desc="Packing tiles into the workspace cache")
-        worker.errored.connect(lambda error: notify_error(f"packing the tiles into {workspace.path} failed: {error}"))
-        self._packing = worker
-        worker.finished.connect(lambda: setattr(self, "_packing", None))
+        self._packing = start_worker(
+            dataset.use_cache, workspace, desc="Packing tiles into the workspace cache",
+            errored=lambda error: notify_error(f"packing the tiles into {workspace.path} failed: {error}"),
+            finished=lambda: setattr(self, "_packing", None))
 
     def open_remembered(self):
         """Open the data folder and workspace of the last session, if they still exist.

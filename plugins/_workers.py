@@ -39,7 +39,8 @@ class _Progress:
                 self.total = int(args[1])
 
 
-def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, **kwargs):
+def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, returned=None, errored=None,
+                 finished=None, **kwargs):
     """Run ``function(*args, **kwargs)`` in a napari worker thread with a progress bar.
 
     Parameters
@@ -56,17 +57,26 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, *
         shows a Cancel button that stops the work at its next call (the worker's
         ``errored`` signal then carries a `Cancelled`). Without it the bar is a busy one.
 
+    returned, errored, finished : callable, optional
+        Connected to the worker's signals of those names before it starts. Pass them here:
+        a signal emitted from the worker thread reaches only the slots connected by then, so
+        a function that fails at once would leave a connection made after this call unheard
+        (seen as a lost error on PyQt5).
+
     Returns
     -------
     worker : napari.qt.threading.FunctionWorker
-        Already started; connect to ``returned``, ``errored`` and ``finished`` right
-        after this call (the worker's signals reach the main thread through its event loop,
-        so none is missed). ``worker.progress_bar`` is the napari progress object and
+        Already started. ``worker.progress_bar`` is the napari progress object and
         ``worker.cancel()`` cancels as the button does.
     """
     from napari.qt.threading import create_worker
     from napari.utils import cancelable_progress, progress
     from qtpy.QtCore import QTimer
+
+    def listen(worker):
+        for signal, slot in (("returned", returned), ("errored", errored), ("finished", finished)):
+            if slot is not None:
+                getattr(worker, signal).connect(slot)
 
     if progress_arg is None:
         bar = progress(total=0, desc=desc)
@@ -74,6 +84,7 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, *
         worker.progress_bar = bar
         worker.cancel = lambda: None
         worker.finished.connect(bar.close)
+        listen(worker)
         worker.start()
         return worker
     report = _Progress(desc)
@@ -110,6 +121,7 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, *
     worker.progress_timer = timer        # kept alive with the worker
     worker.cancel = cancel
     worker.finished.connect(finish)
+    listen(worker)
     timer.start()
     worker.start()
     return worker
