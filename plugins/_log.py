@@ -6,8 +6,8 @@ saltviewer's settings when no workspace is open, and the notification ends with 
 
     from ._log import report_error
 
-    worker.errored.connect(lambda error: report_error(f"finding mosaics failed: {error}", error,
-                                                      self.session.workspace_path, "mosaics"))
+    start_worker(find_mosaics, ..., errored=lambda error: report_error(
+        f"finding mosaics failed: {error}", error, self.session.workspace_path, "mosaics"))
 
     try:
         ...

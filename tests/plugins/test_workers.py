@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent("""
 
     done = []
     for tag in "ab":
-        start_worker(busy, tag, desc=f"busy {tag}").returned.connect(done.append)
+        start_worker(busy, tag, desc=f"busy {tag}", returned=done.append)
 
     def check():
         if len(done) == 2:
