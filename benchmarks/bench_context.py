@@ -1,15 +1,25 @@
-"""Context prediction: out-of-fold score of the same small U-Net fed each tile with its mosaic
-neighbours around it, against the tile mirrored out to the same window.
+"""Context prediction: the out-of-fold score of the project's U-Net fed each tile with its mosaic
+neighbours around it, against the same network fed the tile mirrored out to the same window.
 
-The labelled TGS tiles that the mosaics place (the only ones context can change) are split into
-folds by mosaic, so no mosaic has tiles on both sides; both arms train on the same folds with the
-same seed, epochs and network, and differ only in what fills the margin. Small on purpose: it
-shares the machine with the training benchmarks.
+Both arms are the training pipeline's own parts (`prepare_inputs` with the mosaics, `train_fold`
+with a `TrainingRecipe`, flip TTA, the tuned threshold): the same network (`build_unet(context=True)`,
+which on a mirrored window computes exactly what the plain U-Net computes), the same folds, seed,
+epochs and augmentation. They differ only in what fills the 14-pixel margin.
 
-Run: nice -n 19 python benchmarks/bench_context.py [--margin 13] [--folds 2] [--epochs 8]
+The tiles are the labelled TGS tiles that the default mosaics place (context can change no other
+tile). Folds:
+- ``--split coverage`` (default, as `train_model` makes them): a validation tile's neighbours may
+  be training tiles, as a test tile's are in use;
+- ``--split mosaic``: every mosaic on one side, so no validation tile has a neighbour the model
+  trained on (the stricter question: does context help in a region never seen).
+
+Each fold's out-of-fold probabilities are kept in --work, so a stopped run resumes.
+
+Run: nohup python benchmarks/bench_context.py [--epochs 24] [--folds 3] [--split coverage] &
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -20,69 +30,121 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import TGS, write_results  # noqa: E402
+from _util import RESULTS, TGS, write_results  # noqa: E402
+
+
+def paired_interval(difference, rng, n=2000):
+    means = np.array([difference[rng.integers(0, len(difference), len(difference))].mean() for _ in range(n)])
+    return [round(float(np.percentile(means, 2.5)), 4), round(float(np.percentile(means, 97.5)), 4)]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=TGS)
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/saltviewer-bench-ws"))
-    parser.add_argument("--margin", type=int, default=13)
-    parser.add_argument("--folds", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--width", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path("/work/bench/context"))
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=["coverage", "mosaic"], default="coverage")
+    parser.add_argument("--name", default=None, help="key in context.json (default: <split>_seed<seed>)")
     args = parser.parse_args()
 
-    import keras
-    import tensorflow as tf
-
-    from saltviewer import open_dataset
+    from saltviewer import competition_score, open_dataset
     from saltviewer.metric import image_precisions
-    from saltviewer.mosaic import build_mosaics, context_windows
-    from saltviewer.training.context import build_context_unet
-    from saltviewer.training.losses import BCEDice
+    from saltviewer.mosaic import build_mosaics
+    from saltviewer.recipe import TrainingRecipe
+    from saltviewer.thresholds import apply_threshold, tune_threshold
+    from saltviewer.training.fit import configure_backend, prepare_inputs, stratified_fold_assignment
+    from saltviewer.training.fold import train_fold
+    from saltviewer.training.models import context_margin
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    dataset = open_dataset(TGS)
+    configure_backend()
+    dataset = open_dataset(args.data)
     dataset.use_cache(args.workspace)
-    images = dataset.images()
-    mosaics = build_mosaics(dataset, images=images)
-    placed = [i for i in np.flatnonzero(dataset.has_mask) if mosaics.mosaic_index[i] >= 0]
-    indices = np.array(placed)
-    windows, neighbours = context_windows(mosaics, images, indices, args.margin)
-    mirrored = np.stack([np.pad(images[i], args.margin, mode="reflect") for i in indices])
-    masks = np.stack([dataset.mask(i) for i in indices]).astype(np.float32)[..., None]
-    # folds by mosaic: every mosaic on one side
-    rng = np.random.default_rng(args.seed)
-    numbers = np.unique(mosaics.mosaic_index[indices])
-    fold_of_mosaic = dict(zip(numbers.tolist(), rng.permutation(len(numbers)) % args.folds))
-    folds = np.array([fold_of_mosaic[int(mosaics.mosaic_index[i])] for i in indices])
-    results = {"tiles": len(indices), "tiles_with_a_placed_neighbour": int(neighbours.any(axis=1).sum()),
-               "mean_neighbours_placed": round(float(neighbours.sum(axis=1).mean()), 2),
-               "margin": args.margin, "folds": args.folds, "epochs": args.epochs, "width": args.width,
-               "threads": args.threads, "seed": args.seed}
-    for arm, inputs in (("mirror", mirrored), ("context", windows)):
-        oof = np.zeros((len(indices), 101, 101), np.float32)
-        start = time.perf_counter()
-        for fold in range(args.folds):
-            keras.utils.set_random_seed(args.seed + fold)
-            model = build_context_unet(args.margin, width=args.width)
-            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=BCEDice())
-            train, valid = folds != fold, folds == fold
-            x = inputs.astype(np.float32)[..., None] / 255.0
-            model.fit(x[train], masks[train], batch_size=16, epochs=args.epochs, verbose=0, shuffle=True)
-            oof[valid] = 1 / (1 + np.exp(-model.predict(x[valid], batch_size=32, verbose=0)[..., 0]))
-        precisions = image_precisions(masks[..., 0] > 0.5, oof > 0.5)
-        results[arm] = {"oof_score": round(float(precisions.mean()), 4), "seconds": round(time.perf_counter() - start)}
-        results[f"{arm}_precisions"] = precisions
-    difference = results.pop("context_precisions") - results.pop("mirror_precisions")
+    start = time.perf_counter()
+    mosaics = build_mosaics(dataset, images=dataset.images())
+    mosaic_seconds = time.perf_counter() - start
+    labelled = np.flatnonzero(dataset.has_mask)
+    rows = labelled[mosaics.mosaic_index[labelled] >= 0]
+    recipe = TrainingRecipe.from_scratch(folds=args.folds, epochs=args.epochs, width=args.width, seed=args.seed,
+                                         context=True).check()
+    margin = context_margin(128)
+    masks = dataset.masks(rows)
+    tiles = prepare_inputs(dataset, rows)
+    inputs = {"mirror": np.pad(tiles, ((0, 0), (margin, margin), (margin, margin), (0, 0)), mode="reflect"),
+              "context": prepare_inputs(dataset, rows, mosaics=mosaics, margin=margin)}
+    neighbours = np.array([(mosaics.neighbour_index[i] >= 0).sum() for i in rows])   # sides with a tile
+    if args.split == "coverage":
+        fold_of = stratified_fold_assignment(masks, args.folds, args.seed)
+    else:
+        rng = np.random.default_rng(args.seed)
+        numbers = np.unique(mosaics.mosaic_index[rows])
+        fold_of_mosaic = dict(zip(numbers.tolist(), rng.permutation(len(numbers)) % args.folds))
+        fold_of = np.array([fold_of_mosaic[int(mosaics.mosaic_index[i])] for i in rows])
+    name = args.name or f"{args.split}_seed{args.seed}"
+    work = args.work / name
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"{len(rows)} placed labelled tiles; folds {np.bincount(fold_of).tolist()}; mosaics in "
+          f"{mosaic_seconds:.1f} s", flush=True)
+
+    oof, seconds = {}, {}
+    for arm in ("mirror", "context"):
+        oof[arm] = np.zeros(masks.shape, np.float32)
+        seconds[arm] = 0.0
+        for k in range(args.folds):
+            path = work / f"{arm}_fold{k}.npz"
+            if path.is_file():
+                saved = np.load(path)
+                oof[arm][fold_of == k] = saved["probabilities"]
+                seconds[arm] += float(saved["seconds"])
+                continue
+            began = time.perf_counter()
+            x = inputs[arm]
+            card, probabilities, _ = train_fold(
+                k, args.folds, x, masks, fold_of, encoder="small", input_size=128, resize_mode="pad", channels=1,
+                encoder_weights="none", width=recipe.width, hypercolumn=recipe.hypercolumn, scse=recipe.scse,
+                schedule=recipe.schedule(), optimizer=recipe.optimizer, max_lr=recipe.peak_lr(),
+                min_lr_ratio=recipe.min_lr_ratio, swa_epochs=recipe.swa_epochs, batch_size=recipe.batch_size,
+                augment=recipe.augment, tta=recipe.tta, seed=recipe.seed, emit=lambda event: None, cancel=None,
+                deadline=None, bn_batches=recipe.bn_batches, base=(None, None, None), out=work / "fold.keras",
+                timing={}, n_labelled=len(rows), recipe=recipe, context=True)
+            took = time.perf_counter() - began
+            np.savez_compressed(path, probabilities=probabilities, seconds=took, card=json.dumps(card))
+            oof[arm][fold_of == k] = probabilities
+            seconds[arm] += took
+            print(f"{arm} fold {k}: val score {card['val_score']:.4f} in {took:.0f} s", flush=True)
+
+    results = {"tiles": int(len(rows)), "split": args.split, "folds": args.folds, "epochs": args.epochs,
+               "width": args.width, "seed": args.seed, "margin": margin, "encoder": "small",
+               "mean_sides_with_a_neighbour": round(float(neighbours.mean()), 2),
+               "mosaic_seconds": round(mosaic_seconds, 1)}
+    precisions = {}
+    for arm in ("mirror", "context"):
+        choice = tune_threshold(masks, oof[arm])
+        binary = apply_threshold(oof[arm], choice.threshold, choice.min_area)
+        precisions[arm] = image_precisions(masks, binary)
+        results[arm] = {"oof_score": round(float(choice.score), 4), "threshold": choice.threshold,
+                        "min_area": int(choice.min_area),
+                        "oof_score_at_0.5": round(float(competition_score(masks, apply_threshold(oof[arm], 0.5, 0))), 4),
+                        "train_seconds": round(seconds[arm])}
+    difference = precisions["context"] - precisions["mirror"]
+    rng = np.random.default_rng(0)
     results["context_minus_mirror"] = {
-        "mean": round(float(difference.mean()), 4),
-        "standard_error": round(float(difference.std(ddof=1) / np.sqrt(len(difference))), 4),
+        "mean": round(float(difference.mean()), 4), "interval_95": paired_interval(difference, rng),
         "tiles_better": int((difference > 0).sum()), "tiles_worse": int((difference < 0).sum())}
-    write_results("context", results)
+    for label, keep in (("4_sides", neighbours == 4), ("2_or_3_sides", (neighbours >= 2) & (neighbours <= 3)),
+                        ("1_side", neighbours == 1)):
+        if keep.any():
+            results[f"context_minus_mirror_{label}"] = {"tiles": int(keep.sum()),
+                                                        "mean": round(float(difference[keep].mean()), 4),
+                                                        "interval_95": paired_interval(difference[keep], rng)}
+    previous = json.loads((RESULTS / "context.json").read_text()) if (RESULTS / "context.json").is_file() else {}
+    runs = previous.get("runs", {}) if "runs" in previous else {}
+    runs[name] = results
+    write_results("context", {"runs": runs, "command": "python benchmarks/bench_context.py "
+                              "[--split coverage|mosaic] [--seed S] [--epochs 24] [--folds 3]"})
 
 
 if __name__ == "__main__":

@@ -79,6 +79,10 @@ class TrainingRecipe:
         share allows; only as many as the labelled training tiles (pseudo-labels take
         `pseudo_fraction` of them, so the time of an epoch does not depend on the pool); or
         a number.
+    context : bool or None
+        Feed each tile in a window with its mosaic neighbours' pixels around it
+        (`saltviewer.training.context`) instead of mirroring it out; None: as the parent
+        version, else off.
     """
 
     encoder: str = None
@@ -104,6 +108,7 @@ class TrainingRecipe:
     bn_batches: int = None
     pseudo_fraction: float = 1 / 3
     epoch_tiles: object = "labelled+pseudo"
+    context: bool = None
 
     def __post_init__(self):
         # normalise the sequences so that a recipe read back from JSON compares equal
@@ -175,6 +180,10 @@ class TrainingRecipe:
              "a number in [0, 1)")
         need(self.epoch_tiles in EPOCH_TILES or (_is_int(self.epoch_tiles) and self.epoch_tiles >= 1), "epoch_tiles",
              f"one of {', '.join(EPOCH_TILES)} or a positive number of tiles")
+        need(self.context is None or isinstance(self.context, bool), "context", "true or false")
+        if self.context:
+            need(self.resize_mode == "pad", "resize_mode", "'pad' with context (the window is cut, not resized)")
+            need(not self.channels, "channels", "empty with context (feature channels have no context windows yet)")
         return self
 
     # ------------------------------------------------------------------ derived

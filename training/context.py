@@ -1,64 +1,86 @@
-"""Models that see a tile with its neighbours around it: a context window in, the tile's mask out.
+"""Context inputs: each tile in a window with its mosaic neighbours' pixels around it.
 
-`saltviewer.mosaic.context_windows` cuts a window of ``101 + 2 * margin`` pixels around each
-tile (its placed neighbours' pixels, mirrored where none); `build_context_unet` predicts the
-middle tile's logits from it. The same network fed mirror-padded tiles is the comparison
-without context (benchmarks/bench_context.py), so the two differ in what fills the margin only.
+A model trained with ``TrainingRecipe(context=True)`` (``saltviewer train --context``) is the
+ordinary U-Net of `build_unet` with ``context=True``: it takes a window of
+``101 + 2 * context_margin(input_size)`` pixels (14 a side for the 128-pixel encoders) cut from
+the tile's stitched mosaic by `saltviewer.mosaic.context_windows`, where a model without
+context mirrors the tile out to the same size. A tile outside every mosaic, or a side with no
+placed neighbour, is mirrored exactly as before, so the two models differ only in what fills
+the margin where the mosaics know a neighbour.
+
+The mosaics are the workspace's (``saltviewer mosaic DATA --workspace WS``); training and
+prediction assemble and store them there first when the dataset has none yet.
 """
 
-import keras
-from keras import layers
+import numpy as np
 
-from .layers import ReflectPad2D
+from .._errors import SaltviewerError
 
-__all__ = ["build_context_unet"]
-
-TILE = 101
+__all__ = ["context_inputs", "workspace_mosaics", "card_context"]
 
 
-def _block(x, filters, name):
-    for k in range(2):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{k}")(x)
-        x = layers.BatchNormalization(name=f"{name}_bn{k}")(x)
-        x = layers.Activation("relu", name=f"{name}_relu{k}")(x)
-    return x
-
-
-def build_context_unet(margin, *, width=8, levels=3, name="context_unet"):
-    """A small U-Net from a context window to the logits of the tile in its middle.
+def workspace_mosaics(workspace, dataset, emit=None):
+    """The dataset's mosaics stored in the workspace, bound to it; assembled and stored first if none.
 
     Parameters
     ----------
-    margin : int
-        Pixels of context on each side of the tile (the window is ``101 + 2 margin``).
-    width : int
-        Filters of the first scale (doubled at each scale below).
-    levels : int
-        Scales below full resolution.
+    workspace : Workspace
+    dataset : Dataset
+    emit : callable, optional
+        Told (with a ``phase`` `ProgressEvent`) when the mosaics have to be assembled.
 
     Returns
     -------
-    model : keras.Model
-        ``(batch, 101 + 2 margin, 101 + 2 margin, 1)`` -> logits ``(batch, 101, 101, 1)``.
+    mosaics : saltviewer.mosaic.Mosaics
     """
-    size = TILE + 2 * margin
-    step = 2 ** levels
-    padded = -(-size // step) * step
-    before = (padded - size) // 2
-    after = padded - size - before
-    inputs = keras.Input((size, size, 1), name="windows")
-    x = ReflectPad2D(((before, after), (before, after)), name="reflect_pad")(inputs) if padded > size else inputs
-    skips = []
-    for level in range(levels):
-        x = _block(x, width * 2 ** level, f"down{level}")
-        skips.append(x)
-        x = layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    x = _block(x, width * 2 ** levels, "bottom")
-    for level in reversed(range(levels)):
-        x = layers.UpSampling2D(2, name=f"up{level}")(x)
-        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-        x = _block(x, width * 2 ** level, f"dec{level}")
-    logits = layers.Conv2D(1, 1, dtype="float32", name="logits")(x)
-    crop = before + margin
-    logits = layers.Cropping2D(((crop, padded - crop - TILE), (crop, padded - crop - TILE)), name="tile")(logits)
-    return keras.Model(inputs, logits, name=name)
+    from ..mosaic import build_mosaics, load_mosaics, mosaics_folder, write_mosaics
+
+    folder = mosaics_folder(workspace, dataset)
+    if not (folder / "mosaics.json").is_file():
+        if emit is not None:
+            from .callbacks import ProgressEvent
+
+            emit(ProgressEvent("phase", message="assembling mosaics for context"))
+        mosaics = build_mosaics(dataset, images=dataset.images())
+        write_mosaics(mosaics, folder, labelled=dataset)
+    return load_mosaics(workspace, dataset)
+
+
+def context_inputs(dataset, indices, mosaics, margin):
+    """Model inputs of a context model: ``(n, W, W, 1)`` uint8 windows, ``W = 101 + 2 margin``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The tiles; `mosaics` must be bound to it.
+    indices : sequence of int
+        Dataset positions of the tiles.
+    mosaics : Mosaics
+    margin : int
+        `saltviewer.training.models.context_margin` of the model's input size.
+
+    Returns
+    -------
+    x : (n, W, W, 1) ndarray of uint8
+        As `as_inputs` makes tiles (scaled to [0, 1] per batch).
+    placed : (n,) ndarray of int
+        How many of each tile's eight neighbours gave pixels.
+    """
+    from ..mosaic import context_windows
+
+    if getattr(mosaics, "neighbour_index", None) is None or len(mosaics.neighbour_index) != len(dataset):
+        raise SaltviewerError(f"context: the mosaics are not those of {dataset.root} ({len(dataset)} tiles); "
+                              f"run `saltviewer mosaic {dataset.root} --workspace WS` again.")
+    windows, placed = context_windows(mosaics, dataset.image, np.asarray(indices, dtype=np.int64), int(margin))
+    return windows[..., None], placed.sum(axis=1)
+
+
+def card_context(card):
+    """The context margin a version's models expect (0: plain tiles), from its card."""
+    context = (card or {}).get("context")
+    if not context:
+        return 0
+    margin = context.get("margin") if isinstance(context, dict) else None
+    if not isinstance(margin, int) or margin < 1:
+        raise SaltviewerError(f"model card: context {context!r} has no valid margin (a positive number of pixels).")
+    return margin

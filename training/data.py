@@ -51,8 +51,10 @@ def augment(x, y, rng, flip=0.5, affine=0.5, max_shift=8.0, scale=(0.9, 1.15), i
     Parameters
     ----------
     x : (H, W, C) ndarray of float32
-        Channel 0 is the image in [0, 1]; brightness and contrast change only it.
-    y : (H, W, 1) ndarray of float32 or None
+        Channel 0 is the image in [0, 1]; brightness and contrast change only it. A context
+        window (`saltviewer.mosaic.context_windows`) may be wider than `y` by the same margin
+        on every side; flips and moves keep the two aligned.
+    y : (h, w, 1) ndarray of float32 or None
     rng : numpy.random.Generator
     flip : float
         Probability of a horizontal flip (salt bodies have no left/right preference;
@@ -69,6 +71,9 @@ def augment(x, y, rng, flip=0.5, affine=0.5, max_shift=8.0, scale=(0.9, 1.15), i
     """
     x = x.copy()
     y = None if y is None else y.copy()
+    wider = None if y is None else (x.shape[0] - y.shape[0], x.shape[1] - y.shape[1])
+    if wider is not None and (wider[0] != wider[1] or wider[0] < 0 or wider[0] % 2):
+        raise SaltviewerError(f"augment: an input of {x.shape[:2]} is no window centred on a mask of {y.shape[:2]}.")
     if rng.random() < flip:
         x = x[:, ::-1].copy()
         y = None if y is None else y[:, ::-1].copy()
@@ -78,10 +83,34 @@ def augment(x, y, rng, flip=0.5, affine=0.5, max_shift=8.0, scale=(0.9, 1.15), i
         centre = (np.array(x.shape[:2]) - 1) / 2.0
         offset = centre - centre / s + shift
         matrix = np.array([1.0 / s, 1.0 / s])
-        for c in range(x.shape[-1]):
-            x[..., c] = ndimage.affine_transform(x[..., c], matrix, offset, order=1, mode="reflect")
-        if y is not None:
-            y[..., 0] = ndimage.affine_transform(y[..., 0], matrix, offset, order=0, mode="reflect")
+        margin = 0 if y is None else wider[0] // 2
+        if margin:
+            # A context window is wider than its tile's mask by the same margin on each side. The
+            # mask is known on the tile only, so where the move brings pixels from outside the tile
+            # into it, those pixels come from the tile mirrored out (as for a tile without context)
+            # and the mask is mirrored the same way; the margin keeps the moved neighbours.
+            inner = (slice(margin, -margin), slice(margin, -margin))
+            tile_region = np.zeros(x.shape[:2], np.float32)
+            tile_region[inner] = 1.0
+            # (linear sampling: a pixel that blends in any of the margin counts as from outside)
+            from_tile = ndimage.affine_transform(tile_region, matrix, offset, order=1, mode="constant") > 0.999
+            take_mirror = ~from_tile
+            take_mirror[:margin], take_mirror[-margin:], take_mirror[:, :margin], take_mirror[:, -margin:] = (
+                False, False, False, False)
+            for c in range(x.shape[-1]):
+                moved = ndimage.affine_transform(x[..., c], matrix, offset, order=1, mode="reflect")
+                if take_mirror.any():
+                    mirrored = np.pad(x[..., c][inner], margin, mode="reflect")
+                    moved[take_mirror] = ndimage.affine_transform(mirrored, matrix, offset, order=1,
+                                                                  mode="reflect")[take_mirror]
+                x[..., c] = moved
+            full = np.pad(y[..., 0], margin, mode="reflect")
+            y[..., 0] = ndimage.affine_transform(full, matrix, offset, order=0, mode="reflect")[inner]
+        else:
+            for c in range(x.shape[-1]):
+                x[..., c] = ndimage.affine_transform(x[..., c], matrix, offset, order=1, mode="reflect")
+            if y is not None:
+                y[..., 0] = ndimage.affine_transform(y[..., 0], matrix, offset, order=0, mode="reflect")
     if rng.random() < intensity:
         image = x[..., 0]
         mean = image.mean()

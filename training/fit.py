@@ -93,15 +93,27 @@ def _ids_hash(ids):
     return hashlib.sha1("\n".join(ids).encode()).hexdigest()[:16]
 
 
-def prepare_inputs(dataset, indices, channels=()):
+def prepare_inputs(dataset, indices, channels=(), *, mosaics=None, margin=0):
     """Model inputs for dataset rows: image / 255 plus the named feature channels.
+
+    With `mosaics` and a `margin` (a context model's, see `saltviewer.training.context`),
+    each tile comes in a window of ``101 + 2 margin`` pixels with its neighbours around it.
 
     Returns
     -------
     x : (n, 101, 101, 1 + len(channels)) ndarray
-        uint8 without extra channels, else float32 (see `as_inputs`).
+        uint8 without extra channels, else float32 (see `as_inputs`); ``(n, W, W, 1)``
+        uint8 windows with context.
     """
     from .data import as_inputs
+
+    if margin:
+        from .context import context_inputs
+
+        if channels:
+            raise SaltviewerError("context windows carry the image only; feature channels "
+                                  f"({' '.join(channels)}) cannot be combined with them yet.")
+        return context_inputs(dataset, indices, mosaics, margin)[0]
 
     images = dataset.images(indices)
     features = None
@@ -180,7 +192,9 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
     from ..thresholds import apply_threshold, tune_threshold
     from ..workspace import as_workspace
     from .callbacks import ProgressEvent
+    from .context import card_context, workspace_mosaics
     from .encoders import check_encoder_weights, encoder_spec
+    from .models import context_margin
 
     started = time.monotonic()
     wall_start = time.time()
@@ -209,6 +223,13 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
     width, hypercolumn, scse, optimizer = recipe.width, recipe.hypercolumn, recipe.scse, recipe.optimizer
     min_lr_ratio, swa_epochs, augment, tta = recipe.min_lr_ratio, recipe.swa_epochs, recipe.augment, recipe.tta
     bn_batches = recipe.bn_batches
+    context = recipe.context
+    if context is None:
+        context = bool(parent_card and card_context(parent_card))
+        recipe = recipe.replace(context=context).check()
+    margin = context_margin(input_size) if context else 0
+    if context and margin == 0:
+        raise SaltviewerError(f"context: input_size {input_size} leaves no margin around the {101}-pixel tile.")
     if parent_card:
         for key, value in (("encoder", encoder), ("input_size", input_size), ("resize_mode", resize_mode),
                            ("channels", list(channels))):
@@ -235,11 +256,13 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
         for tile_id, mask in corrections.items():
             if tile_id in position:
                 masks[position[tile_id]] = mask
-    x_labelled = prepare_inputs(dataset, labelled, channels)
+    mosaics = workspace_mosaics(workspace, dataset, emit) if context else None
+    x_labelled = prepare_inputs(dataset, labelled, channels, mosaics=mosaics, margin=margin)
     pseudo_ids, pseudo_masks = load_pseudo_labels(pseudo_labels, dataset, workspace)
     if pseudo_ids:
         pseudo_rows = np.array([dataset.index(i) for i in pseudo_ids])
-        x_all = np.concatenate([x_labelled, prepare_inputs(dataset, pseudo_rows, channels)])
+        x_all = np.concatenate([x_labelled, prepare_inputs(dataset, pseudo_rows, channels, mosaics=mosaics,
+                                                           margin=margin)])
         y_all = np.concatenate([masks, pseudo_masks])
     else:
         x_all, y_all = x_labelled, masks
@@ -267,7 +290,7 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
                 hypercolumn=hypercolumn, scse=scse, schedule=schedule, optimizer=optimizer, max_lr=max_lr,
                 min_lr_ratio=min_lr_ratio, swa_epochs=swa_epochs, batch_size=batch_size, augment=augment, timing=timing,
                 tta=tta, seed=seed, emit=emit, cancel=cancel, deadline=deadline, bn_batches=bn_batches,
-                n_labelled=len(labelled), recipe=recipe,
+                n_labelled=len(labelled), recipe=recipe, context=bool(context),
                 base=(workspace, base_version, parent_card), out=work / f"fold{k}.keras")
             cut_by_budget |= fold_card["cut_by_budget"]
             val = fold_of == k
@@ -319,6 +342,9 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
             "oof_count": int(has_oof.sum()), "oof_score": choice.score, "oof_score_at_0.5": score_at_half,
             "threshold": choice.threshold, "min_area": choice.min_area, "tta": bool(tta),
             "parent": base_version, "seed": seed,
+            "context": ({"margin": margin, "mosaics": len(mosaics),
+                         "labelled_tiles_placed": int((mosaics.mosaic_index[labelled] >= 0).sum())}
+                        if context else None),
             "timings": {"total_s": round(time.monotonic() - started, 1),
                         "folds_s": [f["seconds"] for f in fold_cards], "started": wall_start},
             "cut_by_budget": bool(cut_by_budget), "budget_minutes": budget_minutes,

@@ -66,7 +66,7 @@ def _probe_seconds_per_batch(model, batches, steps=3):
 def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, resize_mode, channels,
                 encoder_weights, width, hypercolumn, scse, schedule, optimizer, max_lr, min_lr_ratio, swa_epochs,
                 batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out, timing, n_labelled,
-                recipe):
+                recipe, context=False):
     """Train one fold; returns (fold card, validation probabilities, cut by budget)."""
     import keras
 
@@ -88,7 +88,8 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
     x_val, y_val = x_all[val_rows], y_all[val_rows]
     keras.utils.set_random_seed(seed * 1000 + k)
     model = build_unet(encoder, input_size=input_size, resize_mode=resize_mode, channels=channels,
-                       encoder_weights=encoder_weights, width=width, hypercolumn=hypercolumn, scse=scse)
+                       encoder_weights=encoder_weights, width=width, hypercolumn=hypercolumn, scse=scse,
+                       context=context)
     workspace, base_version, parent_card = base
     if base_version:
         _load_parent_weights(model, workspace, base_version, parent_card, k)

@@ -10,13 +10,26 @@ and returns **logits** ``(batch, 101, 101, 1)`` cropped (or resized) back to exa
 from .._errors import SaltviewerError
 from .encoders import build_encoder, check_encoder_weights, encoder_spec, residual_block
 
-__all__ = ["build_unet", "TILE"]
+__all__ = ["build_unet", "context_margin", "TILE"]
 
 TILE = 101
 
 
+def context_margin(input_size):
+    """Pixels of context on each side of the tile that a context model of this input size sees.
+
+    The window is ``101 + 2 * margin`` pixels, the margin rounded up so that the window is
+    centred on the tile (a horizontal flip keeps the tile in place); the model crops it to
+    `input_size`, the tile where a mirror-padding model puts it.
+
+    >>> context_margin(128), context_margin(101)
+    (14, 0)
+    """
+    return max(0, (int(input_size) - TILE + 1) // 2)
+
+
 def build_unet(encoder="small", *, input_size=None, resize_mode="pad", channels=1, encoder_weights="none",
-               width=16, decoder_blocks=1, hypercolumn=False, scse=True, name=None):
+               width=16, decoder_blocks=1, hypercolumn=False, scse=True, context=False, name=None):
     """Build a U-Net with the given encoder.
 
     Parameters
@@ -40,11 +53,18 @@ def build_unet(encoder="small", *, input_size=None, resize_mode="pad", channels=
     scse : bool
         Add a concurrent spatial/channel squeeze-excitation block at each decoder scale
         below full resolution.
+    context : bool
+        Take each tile in a window of ``101 + 2 * context_margin(input_size)`` pixels (its
+        mosaic neighbours around it, `saltviewer.mosaic.context_windows`) instead of
+        mirroring it out inside the graph; ``"pad"`` only. The weights are those of the
+        model without context: given the tile mirrored out to the window, it computes
+        exactly what that model computes.
 
     Returns
     -------
     model : keras.Model
-        ``(batch, 101, 101, channels)`` -> logits ``(batch, 101, 101, 1)`` (float32).
+        ``(batch, 101, 101, channels)`` -> logits ``(batch, 101, 101, 1)`` (float32); with
+        `context`, ``(batch, W, W, channels)`` windows in.
     """
     import keras
     from keras import layers
@@ -61,12 +81,24 @@ def build_unet(encoder="small", *, input_size=None, resize_mode="pad", channels=
     if channels < 1:
         raise SaltviewerError(f"channels must be at least 1; got {channels}.")
 
-    inputs = keras.Input((TILE, TILE, channels), name="tiles")
-    if resize_mode == "pad":
+    if context and (resize_mode != "pad" or size <= TILE):
+        raise SaltviewerError(f"context needs resize_mode 'pad' and an input_size above {TILE} (the window is "
+                              f"cut to it); got {resize_mode!r} and {size}.")
+    if context:
+        margin = context_margin(size)
+        window = TILE + 2 * margin
+        inputs = keras.Input((window, window, channels), name="windows")
+        before = (size - TILE) // 2
+        after = size - TILE - before
+        crop = ((margin - before, margin - after), (margin - before, margin - after))
+        x = layers.Cropping2D(crop, name="window_crop")(inputs) if window > size else inputs
+    elif resize_mode == "pad":
+        inputs = keras.Input((TILE, TILE, channels), name="tiles")
         before = (size - TILE) // 2
         after = size - TILE - before
         x = ReflectPad2D(((before, after), (before, after)), name="reflect_pad")(inputs) if size > TILE else inputs
     else:
+        inputs = keras.Input((TILE, TILE, channels), name="tiles")
         x = layers.Resizing(size, size, interpolation="bilinear", name="resize_in")(inputs)
 
     if spec.rgb:

@@ -85,6 +85,7 @@ def predict_dataset(data, workspace, versions=("latest",), *, split=None, tta=Tr
     from .._atomic import atomic_path
     from .callbacks import ProgressEvent
     from .._errors import TrainingCancelled
+    from .context import card_context, workspace_mosaics
     from .fit import prepare_inputs
     from .tta import predict_probabilities
 
@@ -106,6 +107,8 @@ def predict_dataset(data, workspace, versions=("latest",), *, split=None, tta=Tr
                 raise SaltviewerError(f"folds {list(folds)}: version {version} has folds 0..{len(models) - 1}.")
             models = [models[k] for k in folds]
         channels = tuple(card.get("channels") or ())
+        margin = card_context(card)
+        mosaics = workspace_mosaics(workspace, dataset) if margin else None
         previous = None
         done_before = np.zeros(len(dataset), bool)
         if workspace.has_predictions(version, dataset) and not wanted.all():
@@ -122,7 +125,7 @@ def predict_dataset(data, workspace, versions=("latest",), *, split=None, tta=Tr
             if len(rows):
                 if cancel is not None and cancel.is_set():
                     raise TrainingCancelled("cancelled")
-                x = prepare_inputs(dataset, rows, channels)
+                x = prepare_inputs(dataset, rows, channels, mosaics=mosaics, margin=margin)
                 out[rows - start] = predict_probabilities(models, x, batch_size=batch_size, tta=tta, cancel=cancel)
                 state["done"] += len(rows)
                 emit(ProgressEvent("batch", batch=state["done"], n_batches=total, message=version))

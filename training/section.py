@@ -70,6 +70,7 @@ class SectionPredictor:
         from ..calibration import version_calibration
         from ..ensemble import default_consensus_threshold, probability_level
         from ..workspace import as_workspace
+        from .context import card_context
 
         workspace = as_workspace(workspace)
         self.workspace_path = str(workspace.path)
@@ -78,6 +79,9 @@ class SectionPredictor:
         self.thresholds = np.array([0.5 if c.get("threshold") is None else float(c["threshold"]) for c in cards])
         self.min_area = int(round(float(np.mean([c.get("min_area") or 0 for c in cards]))))
         self.channels = [tuple(c.get("channels") or ()) for c in cards]
+        # A context model gets a section's tiles mirrored out to its window: the input a
+        # model without context sees (the section tiler hands over tiles, not windows).
+        self.margins = [card_context(c) for c in cards]
         tables, self.calibrated = [], []
         for version, card in zip(self.versions, cards):
             table = version_calibration(workspace, version, _card_dataset(card) if "calibration" not in card else None,
@@ -137,7 +141,11 @@ class SectionPredictor:
                 from ..features import compute_features
 
                 features = compute_features(grey, depths, channels)
-            x = _padded(as_inputs(grey, features), self.batch_size)
+            x = as_inputs(grey, features)
+            margin = self.margins[member]
+            if margin:
+                x = np.pad(x, ((0, 0), (margin, margin), (margin, margin), (0, 0)), mode="reflect")
+            x = _padded(x, self.batch_size)
             out[member] = quantize_probabilities(
                 predict_probabilities(self._models(version), x, batch_size=self.batch_size, tta=self.tta)[:len(grey)])
         return out

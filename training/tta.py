@@ -4,6 +4,8 @@ import numpy as np
 
 __all__ = ["predict_logits", "predict_probabilities", "sigmoid"]
 
+TILE = 101
+
 
 def sigmoid(z):
     """Logistic function of a numpy array, as float32: ``(tanh(z / 2) + 1) / 2``.
@@ -25,7 +27,7 @@ def predict_logits(model, x, batch_size=64, flip=False, cancel=None):
     ----------
     model : keras.Model
     x : (N, 101, 101, C) ndarray of uint8 or float32
-        As made by `as_inputs`.
+        As made by `as_inputs` (or context windows, ``(N, W, W, C)``, for a context model).
     flip : bool
         Predict the mirrored tiles and mirror the logits back.
     cancel : threading.Event, optional
@@ -38,7 +40,7 @@ def predict_logits(model, x, batch_size=64, flip=False, cancel=None):
     from .data import as_float
     from .._errors import TrainingCancelled
 
-    out = np.empty(x.shape[:3], np.float32)
+    out = np.empty((len(x), TILE, TILE), np.float32)
     for start in range(0, len(x), batch_size):
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("cancelled while predicting")
@@ -68,7 +70,7 @@ def predict_probabilities(models, x, batch_size=64, tta=True, cancel=None):
     """
     if not isinstance(models, (list, tuple)):
         models = [models]
-    total = np.zeros(x.shape[:3], np.float32)
+    total = np.zeros((len(x), TILE, TILE), np.float32)
     passes = 0
     for model in models:
         for flip in ((False, True) if tta else (False,)):

@@ -11,6 +11,7 @@ DESCRIPTION = ("Train one model per fold (stratified by salt coverage) with BCE 
 FLAGS = {"encoder": "--encoder", "folds": "--folds", "epochs": "--epochs", "encoder_weights": "--encoder-weights",
          "budget_minutes": "--budget", "channels": "--channels", "batch_size": "--batch-size",
          "optimizer": "--optimizer", "max_lr": "--lr", "input_size": "--input-size", "resize_mode": "--resize-mode",
+         "context": "--context",
          "width": "--width", "hypercolumn": "--hypercolumn", "tta": "--no-tta", "seed": "--seed",
          "pseudo_fraction": "--pseudo-fraction", "epoch_tiles": "--epoch-tiles", "swa_epochs": "--swa-epochs",
          "loss_schedule": "--epochs"}
@@ -30,6 +31,8 @@ def _epoch_tiles(text):
 
 
 def add_arguments(parser):
+    import argparse
+
     from ..training.encoders import ENCODERS      # no Keras: the encoders' table only
     from ._common import add_data_argument, add_workspace_argument
 
@@ -70,6 +73,10 @@ def add_arguments(parser):
     recipe.add_argument("--input-size", type=int, default=None, help="encoder input size (default 128)")
     recipe.add_argument("--resize-mode", default=None, choices=["pad", "resize"],
                         help="fit 101x101 tiles to the input size by padding (default) or resizing")
+    recipe.add_argument("--context", action=argparse.BooleanOptionalAction, default=None,
+                        help="feed each tile with its mosaic neighbours' pixels around it instead of mirroring it "
+                             "(the workspace's mosaics, assembled first if there are none; default: as the base "
+                             "version, else off)")
     recipe.add_argument("--width", type=int, default=None, help="base filters of the small encoder (default 16)")
     recipe.add_argument("--hypercolumn", action="store_true", default=None, help="hypercolumn decoder head")
     recipe.add_argument("--no-tta", dest="tta", action="store_false", default=None,
@@ -91,7 +98,8 @@ def build_recipe(args, parent=None):
              "channels": tuple(args.channels) if args.channels is not None else None,
              "batch_size": args.batch_size, "optimizer": args.optimizer, "max_lr": args.lr,
              "swa_epochs": args.swa_epochs, "input_size": args.input_size, "resize_mode": args.resize_mode,
-             "width": args.width, "hypercolumn": args.hypercolumn, "tta": args.tta, "seed": args.seed}
+             "width": args.width, "hypercolumn": args.hypercolumn, "tta": args.tta, "seed": args.seed,
+             "context": args.context}
     try:
         return recipe.replace(**{k: v for k, v in given.items() if v is not None}).check(), preset
     except SaltviewerError as error:
