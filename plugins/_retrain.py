@@ -39,6 +39,9 @@ class RetrainOptions:
     epochs, folds : int or None
     encoder_weights : str or None
     budget_minutes : float or None
+    context : bool or None
+        Feed each tile with its mosaic neighbours around it (`TrainingRecipe.context`);
+        None: as the parent version, else off.
     extra : dict
         More recipe settings (model width, input size, batch size: tests use tiny models
         this way).
@@ -51,6 +54,7 @@ class RetrainOptions:
     folds: object = None
     encoder_weights: object = None
     budget_minutes: object = None
+    context: object = None
     extra: dict = field(default_factory=dict)
 
     def recipe(self):
@@ -60,7 +64,8 @@ class RetrainOptions:
         recipe = TrainingRecipe.fine_tune() if self.base_version else TrainingRecipe.from_scratch()
         # (the widget fills `folds` with the parent's: a fine-tune keeps its folds)
         given = {"encoder": None if self.base_version else self.encoder, "epochs": self.epochs, "folds": self.folds,
-                 "encoder_weights": self.encoder_weights, "budget_minutes": self.budget_minutes}
+                 "encoder_weights": self.encoder_weights, "budget_minutes": self.budget_minutes,
+                 "context": self.context}
         return recipe.replace(**{k: v for k, v in given.items() if v is not None}, **self.extra)
 
 

@@ -95,6 +95,11 @@ class RetrainWidget(QWidget):
         self.budget_spin.setToolTip("Wall-time budget: each fold stops when its share runs out and keeps its best weights")
         self.pseudo_check = QCheckBox("include accepted pseudo-labels")
         self.pseudo_check.setChecked(bool(settings.get("pseudo_labels", True)))
+        self.context_check = QCheckBox("context from the mosaics")
+        self.context_check.setChecked(bool(settings.get("context", False)))
+        self.context_check.setToolTip("Context: each tile goes in with 14 pixels of its placed mosaic neighbours "
+                                      "around it instead of mirrored (the mosaics are assembled first if the "
+                                      "workspace has none). A fine-tune keeps its parent's choice.")
         self.base_combo = QComboBox()
         self.base_combo.setToolTip("Fine-tune from this version (the default: the newest; a short run that keeps "
                                    "its folds), or train from scratch (the long recipe)")
@@ -108,6 +113,7 @@ class RetrainWidget(QWidget):
         form.addRow("Budget", self.budget_spin)
         form.addRow("Start from", self.base_combo)
         form.addRow("", self.pseudo_check)
+        form.addRow("", self.context_check)
         form.addRow("", self.estimate_label)
         self.base_combo.currentIndexChanged.connect(self._on_base_changed)
         for spin in (self.epochs_spin, self.folds_spin, self.budget_spin):
@@ -197,6 +203,7 @@ class RetrainWidget(QWidget):
             if card.get("encoder"):
                 self.encoder_combo.setCurrentText(card["encoder"])
             self.folds_spin.setValue(int(card.get("folds") or preset.folds))
+            self.context_check.setChecked(bool(card.get("context")))
         else:
             preset = TrainingRecipe.from_scratch()
             self.folds_spin.setValue(preset.folds)
@@ -206,6 +213,7 @@ class RetrainWidget(QWidget):
         running = self.worker is not None
         self.encoder_combo.setEnabled(not version and not running)
         self.folds_spin.setEnabled(not version and not running)
+        self.context_check.setEnabled(not version and not running)
         self.train_button.setText(f"Fine-tune {version}" if version else "Train from scratch")
         self._update_estimate()
 
@@ -242,7 +250,8 @@ class RetrainWidget(QWidget):
         return RetrainOptions(encoder=None if base else self.encoder_combo.currentText(),
                               epochs=self.epochs_spin.value(), folds=self.folds_spin.value(),
                               pseudo_labels=self.pseudo_check.isChecked(), base_version=base,
-                              budget_minutes=budget or None, extra=dict(self.extra_options))
+                              budget_minutes=budget or None, context=None if base else self.context_check.isChecked(),
+                              extra=dict(self.extra_options))
 
     # ------------------------------------------------------------------ running
     @property
@@ -258,7 +267,7 @@ class RetrainWidget(QWidget):
             return
         options = self.options()
         save_settings(retrain={"encoder": self.encoder_combo.currentText(), "pseudo_labels": options.pseudo_labels,
-                               "budget": self.budget_spin.value()})
+                               "budget": self.budget_spin.value(), "context": self.context_check.isChecked()})
         self.cancel_event = threading.Event()
         # closing the viewer mid-run stops the child at its next batch
         self.destroyed.connect(lambda *_, cancel=self.cancel_event: cancel.set())
@@ -291,12 +300,13 @@ class RetrainWidget(QWidget):
         self.train_button.setEnabled(not running and self.session.is_open)
         self.cancel_button.setEnabled(running)
         for widget in (self.encoder_combo, self.epochs_spin, self.folds_spin, self.budget_spin, self.pseudo_check,
-                       self.base_combo, self.data_bar.open_button):
+                       self.context_check, self.base_combo, self.data_bar.open_button):
             widget.setEnabled(not running)
         if not running:
             version = self.base_combo.currentData()
             self.encoder_combo.setEnabled(not version)
             self.folds_spin.setEnabled(not version)
+            self.context_check.setEnabled(not version)
 
     def _on_event(self, event):
         from napari.utils import progress

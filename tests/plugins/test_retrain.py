@@ -198,6 +198,14 @@ def test_the_form_offers_a_fine_tune_of_the_newest_version_with_its_time(make_na
     assert widget.epochs_spin.value() == TrainingRecipe.from_scratch().epochs and widget.folds_spin.isEnabled()
     assert widget.train_button.text() == "Train from scratch"
     assert "training from scratch" in widget.estimate_label.text()
+    # context: the fine-tune took its parent's (none), from scratch it is the user's choice
+    assert widget.context_check.isEnabled()
+    widget.context_check.setChecked(True)
+    assert widget.options().recipe().context is True
+    widget.base_combo.setCurrentIndex(widget.base_combo.findData(version))
+    assert not widget.context_check.isChecked() and not widget.context_check.isEnabled()
+    assert widget.options().recipe().context is None        # train_model takes the parent's
+    widget.base_combo.setCurrentIndex(widget.base_combo.findData(None))
     # the estimate follows the measured speed: 40 tiles x 24 epochs x 3 folds in 180 s
     dataset = widget.session.dataset
     slow = json.loads(json.dumps(card))

@@ -92,3 +92,5 @@ def test_train_names_the_flag_of_a_bad_setting(sample_dir, tmp_path, capsys):
     assert err.count("\n") == 0 and "--pseudo-fraction: pseudo_fraction must be a number in [0, 1)" in err
     assert main(["train", str(sample_dir), "-w", str(tmp_path / "ws"), "--epochs", "0"]) == 1
     assert "--epochs: epochs must be an integer of at least 1, got 0" in capsys.readouterr().err
+    assert main(["train", str(sample_dir), "-w", str(tmp_path / "ws"), "--context", "--resize-mode", "resize"]) == 1
+    assert "--resize-mode: resize_mode must be 'pad' with context" in capsys.readouterr().err
