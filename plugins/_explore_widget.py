@@ -231,12 +231,14 @@ class ExploreWidget(QWidget):
             self.figure = None
             self._show_message(reason)
             return
-        self.figure = make_figure(name, self.exploration)
+        self.figure = make_figure(name, self.exploration, narrow=True)
         canvas = FigureCanvasQTAgg(self.figure)
         width, height = self.figure.get_size_inches() * self.figure.dpi
-        # as wide as the dock (never cut behind a scroll bar), as tall as the figure's shape asks
+        # as wide as the dock (never cut behind a scroll bar), as tall as the figure's shape asks:
+        # the narrow figures are drawn for about the dock's width, so their text keeps its size
         available = max(300, self.scroll.viewport().width())
-        canvas.setMinimumSize(min(int(width * 0.6), available - 4), int(min(width * 0.6, available) * height / width))
+        shown = min(int(width), available - 4)
+        canvas.setMinimumSize(shown, int(shown * height / width))
         self._set_view(canvas)
         self.canvas = canvas
         canvas.draw()

@@ -7,6 +7,8 @@ order with a title; `unavailable(name, exploration)` says why a figure cannot be
 a dataset (no masks, no depths), or None.
 """
 
+import textwrap
+
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -22,6 +24,8 @@ TITLE_SIZE = 13
 LABEL_SIZE = 11
 TICK_SIZE = 10
 SMALL_SIZE = 9
+#: Width in inches of the narrow layout: a dock beside the viewer is about 400 pixels wide.
+NARROW_WIDTH = 4.0
 
 TRAIN_COLOUR = "#1f77b4"
 TEST_COLOUR = "#ff7f0e"
@@ -33,6 +37,24 @@ _SALT_FILL = ListedColormap([OUTLINE_COLOUR])
 
 def _figure(width, height):
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _panels(n, narrow, width, height, **kwargs):
+    """A figure of `n` panels side by side (`width` x `height` inches), or, `narrow`, one above
+    the other in a figure `NARROW_WIDTH` inches wide (a dock beside the viewer)."""
+    if narrow:
+        fig = _figure(NARROW_WIDTH, 3.4 * n + 0.8)
+        kwargs = {("height_ratios" if k == "width_ratios" else k): v for k, v in kwargs.items()}
+        return fig, fig.subplots(n, 1, **kwargs)
+    fig = _figure(width, height)
+    return fig, fig.subplots(1, n, **kwargs)
+
+
+def _suptitle(fig, text, narrow):
+    """The figure's title, wrapped to the narrow layout's width."""
+    if narrow:
+        text = "\n".join(textwrap.wrap(text, 34))
+    fig.suptitle(text, fontsize=TITLE_SIZE, fontweight="bold")
 
 
 def _axes_style(ax, title=None, xlabel=None, ylabel=None):
@@ -80,13 +102,14 @@ def _empty_axes(ax, text):
 
 # -- the figures ---------------------------------------------------------------------------
 
-def coverage_figure(exploration):
-    """Salt coverage of the labelled tiles: its distribution, and the count per coverage class."""
+def coverage_figure(exploration, narrow=False):
+    """Salt coverage of the labelled tiles: its distribution, and the count per coverage class.
+
+    `narrow` stacks the panels for a dock (as every multi-panel figure here)."""
     _require_masks(exploration)
     coverage = exploration.coverage[exploration.has_mask]
     classes = exploration.coverage_class[exploration.has_mask]
-    fig = _figure(12, 4.6)
-    left, right = fig.subplots(1, 2, width_ratios=[1, 1.15])
+    fig, (left, right) = _panels(2, narrow, 12, 4.6, width_ratios=[1, 1.15])
     salty = coverage[coverage > 0] * 100
     left.hist(salty, bins=np.arange(0, 102, 2), color=SALT_COLOUR, alpha=0.85, edgecolor="white", linewidth=0.4)
     _axes_style(left, f"Coverage of the {len(salty):,} masks with salt", "salt coverage (% of tile)", "masks")
@@ -101,18 +124,16 @@ def coverage_figure(exploration):
     empty = exploration.empty_share
     _axes_style(right, f"Coverage classes ({empty:.1%} of masks are empty)", "coverage class (salt % of tile)",
                 "masks")
-    fig.suptitle(f"Salt coverage: {exploration.n_masks:,} masks of {_dataset_name(exploration)}",
-                 fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, f"Salt coverage: {exploration.n_masks:,} masks of {_dataset_name(exploration)}", narrow)
     return fig
 
 
-def depth_figure(exploration):
+def depth_figure(exploration, narrow=False):
     """Depth distribution of the train and test tiles."""
     _require_depths(exploration)
     depths, split = exploration.depths, exploration.split
     known = np.isfinite(depths)
-    fig = _figure(8, 4.6)
-    ax = fig.subplots()
+    fig, ax = _panels(1, narrow, 8, 4.6)
     bins = np.linspace(np.nanmin(depths), np.nanmax(depths), 41)
     for name, colour in (("train", TRAIN_COLOUR), ("test", TEST_COLOUR)):
         values = depths[known & (split == name)]
@@ -124,11 +145,11 @@ def depth_figure(exploration):
     ax.legend(fontsize=TICK_SIZE)
     missing = int((~known).sum())
     note = f"; {missing:,} tiles without depth" if missing else ""
-    fig.suptitle(f"Depth of the tiles of {_dataset_name(exploration)}{note}", fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, f"Depth of the tiles of {_dataset_name(exploration)}{note}", narrow)
     return fig
 
 
-def salt_depth_figure(exploration, bins=10):
+def salt_depth_figure(exploration, bins=10, narrow=False):
     """Salt versus depth: coverage of each labelled tile, and the share of tiles with salt per depth bin."""
     from .explore import salt_by_depth
 
@@ -139,8 +160,7 @@ def salt_depth_figure(exploration, bins=10):
         raise SaltviewerError("no labelled tile has a depth; cannot draw salt against depth.")
     depths, coverage = exploration.depths[labelled], exploration.coverage[labelled]
     table = salt_by_depth(depths, coverage, bins=bins)
-    fig = _figure(12, 4.6)
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = _panels(2, narrow, 12, 4.6)
     empty = coverage == 0
     left.scatter(depths[~empty], coverage[~empty] * 100, s=6, alpha=0.35, color=SALT_COLOUR, linewidths=0,
                  label=f"with salt ({(~empty).sum():,})")
@@ -159,16 +179,15 @@ def salt_depth_figure(exploration, bins=10):
     _axes_style(right, f"Salt per depth bin ({bins} bins of {width[0]:.0f} ft)", "depth (ft)",
                 "% of tiles / % of pixels")
     right.legend(fontsize=TICK_SIZE, loc="upper left")
-    fig.suptitle(f"Salt versus depth in {_dataset_name(exploration)}", fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, f"Salt versus depth in {_dataset_name(exploration)}", narrow)
     return fig
 
 
-def intensity_figure(exploration):
+def intensity_figure(exploration, narrow=False):
     """Grey levels: per-tile mean and standard deviation by split; salt and sediment pixels."""
     mean, std, split, blank = exploration.mean, exploration.std, exploration.split, exploration.blank
     panels = 3 if exploration.mask_pixels is not None else 2
-    fig = _figure(5 * panels, 4.6)
-    axes = fig.subplots(1, panels)
+    fig, axes = _panels(panels, narrow, 5 * panels, 4.6)
     for ax, values, label, top in ((axes[0], mean, "tile mean grey level (0-255)", 255),
                                    (axes[1], std, "tile standard deviation (grey levels)", None)):
         top = top if top is not None else max(float(values.max()), 1.0)
@@ -197,17 +216,20 @@ def intensity_figure(exploration):
         ax.set_xlim(0, 255)
         ax.legend(fontsize=TICK_SIZE, title="labelled non-blank tiles", title_fontsize=SMALL_SIZE)
     n_blank = int(blank.sum())
-    fig.suptitle(f"Intensity of the tiles of {_dataset_name(exploration)}: {n_blank:,} blank (constant) "
-                 f"tile{'s' if n_blank != 1 else ''} left out of the histograms",
-                 fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, f"Intensity of the tiles of {_dataset_name(exploration)}: {n_blank:,} blank (constant) "
+                   f"tile{'s' if n_blank != 1 else ''} left out of the histograms", narrow)
     return fig
 
 
-def examples_figure(exploration, per_class=6, seed=0):
+def examples_figure(exploration, per_class=6, seed=0, narrow=False):
     """Tiles drawn at random from each coverage class, with their mask filled and outlined."""
     _require_masks(exploration)
     rng = np.random.default_rng(seed)
-    fig = _figure(1.45 * per_class + 1.2, 1.5 * N_COVERAGE_CLASSES + 0.6)
+    if narrow:
+        per_class = min(per_class, 3)
+        fig = _figure(NARROW_WIDTH, 1.3 * N_COVERAGE_CLASSES + 1.2)
+    else:
+        fig = _figure(1.45 * per_class + 1.2, 1.5 * N_COVERAGE_CLASSES + 0.6)
     grid = fig.subplots(N_COVERAGE_CLASSES, per_class, squeeze=False)
     for k in range(N_COVERAGE_CLASSES):
         members = np.flatnonzero(exploration.coverage_class == k)
@@ -225,16 +247,20 @@ def examples_figure(exploration, per_class=6, seed=0):
                 ax.axis("on")
                 ax.set_xticks([])
                 ax.set_yticks([])
-    fig.suptitle(f"Example tiles per coverage class (class and count on the left;\nsalt filled and outlined in yellow)",
-                 fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, "Example tiles per coverage class (class and count on the left;"
+                   + (" " if narrow else "\n") + "salt filled and outlined in yellow)", narrow)
     return fig
 
 
-def suspicious_figure(exploration, per_reason=6):
+def suspicious_figure(exploration, per_reason=6, narrow=False):
     """Up to `per_reason` flagged masks for each rule of `SUSPICIOUS_REASONS`."""
     _require_masks(exploration)
     reasons = list(SUSPICIOUS_REASONS)
-    fig = _figure(1.55 * per_reason + 1.4, 1.75 * len(reasons) + 0.7)
+    if narrow:
+        per_reason = min(per_reason, 3)
+        fig = _figure(NARROW_WIDTH, 1.5 * len(reasons) + 1.2)
+    else:
+        fig = _figure(1.55 * per_reason + 1.4, 1.75 * len(reasons) + 0.7)
     grid = fig.subplots(len(reasons), per_reason, squeeze=False)
     for row, reason in enumerate(reasons):
         flagged = _most_telling(exploration, reason, per_reason)
@@ -258,8 +284,7 @@ def suspicious_figure(exploration, per_reason=6):
                 ax.set_yticks([])
                 total = int(exploration.suspicious[reason].sum())
                 ax.set_ylabel(f"{reason}\n({total:,} masks)", fontsize=LABEL_SIZE)
-    fig.suptitle("Suspicious masks: examples per rule (salt filled and outlined in yellow)",
-                 fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, "Suspicious masks: examples per rule (salt filled and outlined in yellow)", narrow)
     return fig
 
 
@@ -290,7 +315,7 @@ def _circle_specks(ax, mask, min_area):
             ax.scatter([col], [row], s=160, facecolors="none", edgecolors="#ff2d55", linewidths=1.6)
 
 
-def duplicates_figure(exploration, pairs=8):
+def duplicates_figure(exploration, pairs=8, narrow=False):
     """Near-duplicate pairs over the range of correlations found, and each group of identical tiles.
 
     Each pair is shown with one grey scale stretched over the two tiles' grey levels, so
@@ -300,27 +325,29 @@ def duplicates_figure(exploration, pairs=8):
     groups = exploration.duplicate_groups
     shown_pairs = np.linspace(0, len(near) - 1, min(pairs, len(near))).round().astype(int) if len(near) else []
     shown_groups = groups[:4]
-    cols = 4
-    pair_rows = int(np.ceil(len(shown_pairs) / 2))
+    cols = 2 if narrow else 4
+    pair_rows = int(np.ceil(len(shown_pairs) / (cols // 2)))
     group_rows = int(np.ceil(len(shown_groups) / cols))
     rows = pair_rows + group_rows
     title = (f"Near-duplicates (correlation >= {exploration.min_correlation:g}): {len(near):,} pairs"
              + (f", {len(shown_pairs)} shown from strongest to weakest" if len(near) else "")
              + f";\nexact duplicates: {len(groups):,} group{'s' if len(groups) != 1 else ''} of identical tiles")
+    if narrow:
+        title = title.replace(";\n", "; ")
     if rows == 0:
-        fig = _figure(8, 2.2)
+        fig = _figure(NARROW_WIDTH if narrow else 8, 2.2)
         ax = fig.subplots()
         _empty_axes(ax, "No exact or near-duplicate tiles were found.")
         ax.texts[0].set_fontsize(LABEL_SIZE + 1)
-        fig.suptitle(title, fontsize=TITLE_SIZE - 1, fontweight="bold")
+        _suptitle(fig, title, narrow)
         return fig
-    fig = _figure(2.1 * cols + 0.6, 2.35 * rows + 0.9)
+    fig = _figure(NARROW_WIDTH, 2.0 * rows + 1.6) if narrow else _figure(2.1 * cols + 0.6, 2.35 * rows + 0.9)
     grid = fig.subplots(rows, cols, squeeze=False)
     for ax in grid.ravel():
         ax.axis("off")
     for k, p in enumerate(shown_pairs):
         i, j = near[p]
-        row, col = divmod(k, 2)
+        row, col = divmod(k, cols // 2)
         low = int(min(exploration.images[i].min(), exploration.images[j].min()))
         high = int(max(exploration.images[i].max(), exploration.images[j].max()))
         for offset, t in enumerate((i, j)):
@@ -342,11 +369,11 @@ def duplicates_figure(exploration, pairs=8):
         if exploration.blank[group[0]]:
             label += f"\nall grey level {int(image[0, 0])}"
         _show_tile(ax, image, None, label)
-    fig.suptitle(title + "\n(grey scale stretched over each pair)", fontsize=TITLE_SIZE - 1, fontweight="bold")
+    _suptitle(fig, title + ("; " if narrow else "\n") + "(grey scale stretched over each pair)", narrow)
     return fig
 
 
-def features_figure(exploration, tile=None, names=None):
+def features_figure(exploration, tile=None, names=None, narrow=False):
     """The simple feature channels (`saltviewer.features`) of one tile, with colour bars."""
     from .features import FEATURE_NAMES, compute_features
 
@@ -357,9 +384,9 @@ def features_figure(exploration, tile=None, names=None):
     if "depth" in names and not np.isfinite(exploration.depths[i]):
         names = tuple(n for n in names if n != "depth")
     features = compute_features(exploration.images[i:i + 1], exploration.depths[i:i + 1], names)[0]
-    cols = 4
+    cols = 2 if narrow else 4
     rows = int(np.ceil((len(names) + 1) / cols))
-    fig = _figure(3.2 * cols, 3.0 * rows + 0.6)
+    fig = _figure(NARROW_WIDTH, 1.9 * rows + 0.9) if narrow else _figure(3.2 * cols, 3.0 * rows + 0.6)
     grid = fig.subplots(rows, cols, squeeze=False)
     for ax in grid.ravel():
         ax.axis("off")
@@ -391,7 +418,7 @@ def features_figure(exploration, tile=None, names=None):
         ax.set_title(title, fontsize=LABEL_SIZE)
         bar = fig.colorbar(shown, ax=ax, shrink=0.85)
         bar.ax.tick_params(labelsize=SMALL_SIZE)
-    fig.suptitle("Simple feature channels of one tile (saltviewer.features)", fontsize=TITLE_SIZE, fontweight="bold")
+    _suptitle(fig, "Simple feature channels of one tile (saltviewer.features)", narrow)
     return fig
 
 
@@ -463,9 +490,22 @@ def unavailable(name, exploration):
     return check(exploration) if check is not None else None
 
 
-def make_figure(name, exploration):
-    """Draw figure `name` (a key of `FIGURES`) and return the `Figure`."""
+def make_figure(name, exploration, narrow=False):
+    """Draw figure `name` (a key of `FIGURES`) and return the `Figure`.
+
+    `narrow`: panels one above the other, `NARROW_WIDTH` inches wide, for a dock (figures of one panel
+    or a grid of tiles are the same either way)."""
+    import inspect
+
     function, _, _ = _lookup(name)
+    if narrow and "narrow" in inspect.signature(function).parameters:
+        fig = function(exploration, narrow=True)
+        for ax in fig.axes:                      # panel titles wrapped to their panel's width
+            title = ax.get_title()
+            chars = max(12, int(40 * ax.get_position().width / 0.8))
+            if len(title) > chars and "\n" not in title:
+                ax.set_title("\n".join(textwrap.wrap(title, chars)), fontsize=ax.title.get_fontsize())
+        return fig
     return function(exploration)
 
 

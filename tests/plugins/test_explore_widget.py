@@ -30,6 +30,7 @@ def test_explore_shows_figures_summary_and_flagged_tiles(make_napari_viewer, qtb
             assert widget.canvas.width() > 100 and len(widget.figure.axes) > 0
             # as wide as the dock at most: never cut behind a scroll bar
             assert widget.canvas.minimumWidth() <= widget.scroll.viewport().width()
+            _assert_readable(widget.figure, name)
         else:
             assert widget.scroll.widget() is widget.reason
     assert widget.flagged.count() == len(flagged_tiles(exploration))
@@ -68,3 +69,17 @@ def test_a_flagged_tile_opens_in_review_with_why_it_was_flagged(make_napari_view
                   if type(w).__name__ == "ReviewWidget")
     qtbot.waitUntil(lambda: review.current is not None and review.current.tile == tile, timeout=20_000)
     assert f"Explore: {why}" in review.tile_box.reason_label.text()
+
+
+def _assert_readable(figure, name):
+    """No panel's titles, labels or ticks run into another's, and none leaves the figure."""
+    renderer = figure.canvas.get_renderer()
+    figure.canvas.draw()
+    boxes = [ax.get_tightbbox(renderer) for ax in figure.axes if ax.get_visible() and ax.axison]
+    width, height = figure.bbox.width, figure.bbox.height
+    for k, box in enumerate(boxes):
+        assert box.x0 >= -2 and box.x1 <= width + 2, f"{name}: panel {k} leaves the figure"
+        for other in boxes[k + 1:]:
+            overlap_x = min(box.x1, other.x1) - max(box.x0, other.x0)
+            overlap_y = min(box.y1, other.y1) - max(box.y0, other.y0)
+            assert overlap_x <= 2 or overlap_y <= 2, f"{name}: two panels' text overlaps"
