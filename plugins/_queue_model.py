@@ -20,8 +20,8 @@ COLUMNS = (
                    "training mask), mosaic edge (salt stops at an edge shared with a neighbour)"),
     ("Depth", "depth", "depth in feet (depths.csv)"),
     ("Cover", "coverage", "fraction of the tile that the proposed mask covers"),
-    ("Disagree", "disagreement", "1 - mean IoU between the model versions' masks "
-                                 "(for train tiles: 1 - IoU of the consensus with the training mask)"),
+    ("1−IoU", "disagreement", "disagreement: 1 - mean IoU between the model versions' masks "
+                              "(for train tiles: 1 - IoU of the consensus with the training mask)"),
     ("State", "state", "proposed (to review), accepted, corrected or rejected"),
 )
 
@@ -111,7 +111,7 @@ class QueueModel(QAbstractTableModel):
             if field == "coverage":
                 return f"{100 * value:.0f}%"
             if field == "disagreement":
-                return f"{value:.3f}"
+                return f"{value:.2f}"
             if field == "why":
                 return WHY_SHORT.get(str(value), str(value))
             return str(value)

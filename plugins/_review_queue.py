@@ -55,6 +55,9 @@ class QueuePanel(QWidget):
         self.reason_combo.setCurrentText(settings.get("review_reason", "every reason"))
         self.reason_combo.setToolTip("Why the item is queued: confident (the models agree), disputed (they "
                                      "disagree), label check, mosaic edge")
+        for combo in (self.state_combo, self.reason_combo):      # never cut the chosen word
+            longest = max((combo.itemText(k) for k in range(combo.count())), key=combo.fontMetrics().horizontalAdvance)
+            combo.setMinimumWidth(combo.fontMetrics().horizontalAdvance(longest) + 44)   # text, arrow, padding
         self.min_score = _fraction_box(0.0, "Least disagreement listed")
         self.max_score = _fraction_box(1.0, "Most disagreement listed")
         for widget in (self.state_combo, self.split_combo, self.reason_combo):
@@ -68,7 +71,7 @@ class QueuePanel(QWidget):
         filters.addWidget(self.split_combo, 0, 2, 1, 3)
         filters.addWidget(QLabel("Why"), 1, 0)
         filters.addWidget(self.reason_combo, 1, 1)
-        filters.addWidget(QLabel("Disagree"), 1, 2)
+        filters.addWidget(QLabel("1−IoU"), 1, 2)
         filters.addWidget(self.min_score, 1, 3)
         filters.addWidget(self.max_score, 1, 4)
         filters.setColumnStretch(1, 2)
@@ -86,8 +89,8 @@ class QueuePanel(QWidget):
         header.setSortIndicator([c[1] for c in COLUMNS].index("disagreement"), Qt.DescendingOrder)
         self.table.setSortingEnabled(True)     # sorts at once: most disagreement first
         metrics = self.table.fontMetrics()
-        samples = {"tile": "0123456789a", "why": "mosaic edge", "depth": "Depth", "coverage": "Cover",
-                   "disagreement": "Disagree▼"}          # room for the sort arrow where it is now
+        samples = {"tile": "0123456789", "why": "mosaic edge", "depth": "Depth", "coverage": "Cover",
+                   "disagreement": "1−IoU▼"}             # room for the sort arrow where it is now
         for column, (_, field, _) in enumerate(COLUMNS):
             if field in samples:
                 header.setSectionResizeMode(column, QHeaderView.Interactive)
