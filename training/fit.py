@@ -42,7 +42,7 @@ import numpy as np
 
 from .._errors import SaltviewerError, TrainingCancelled
 from .fold import fit_schedule, planned_swa_epochs, train_fold  # noqa: F401 - fit_schedule importable here too
-from .labels import load_label_corrections, load_pseudo_labels, mask_hash, parent_folds
+from .labels import load_label_corrections, load_pseudo_labels, load_training_labels, mask_hash, parent_folds
 from .labels import parent_score as _parent_score
 
 __all__ = ["train_model", "TrainResult", "TrainingCancelled", "default_loss_schedule", "load_pseudo_labels",
@@ -250,7 +250,7 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
     if len(labelled) == 0:
         raise SaltviewerError(f"{dataset.root}: has no labelled tiles (train/masks or train.csv) to train on.")
     masks = dataset.masks(labelled)
-    corrections = load_label_corrections(pseudo_labels, dataset, workspace)
+    pseudo_ids, pseudo_masks, corrections = load_training_labels(pseudo_labels, dataset, workspace)
     if corrections:
         position = {tile_id: k for k, tile_id in enumerate(dataset.ids[i] for i in labelled)}
         for tile_id, mask in corrections.items():
@@ -258,7 +258,6 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
                 masks[position[tile_id]] = mask
     mosaics = workspace_mosaics(workspace, dataset, emit) if context else None
     x_labelled = prepare_inputs(dataset, labelled, channels, mosaics=mosaics, margin=margin)
-    pseudo_ids, pseudo_masks = load_pseudo_labels(pseudo_labels, dataset, workspace)
     if pseudo_ids:
         pseudo_rows = np.array([dataset.index(i) for i in pseudo_ids])
         x_all = np.concatenate([x_labelled, prepare_inputs(dataset, pseudo_rows, channels, mosaics=mosaics,

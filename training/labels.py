@@ -20,6 +20,28 @@ def mask_hash(ids, masks):
     return digest.hexdigest()[:16]
 
 
+def load_training_labels(pseudo_labels, dataset, workspace):
+    """Pseudo-labels and label corrections for a training run, from one read of the store.
+
+    With ``pseudo_labels="accepted"`` both come from the same `masks_in_force` snapshot of
+    the curation store, so a decision made while training starts is in both or in neither.
+
+    Returns
+    -------
+    ids, masks, corrections
+        As `load_pseudo_labels` and `load_label_corrections` return them.
+    """
+    if isinstance(pseudo_labels, str) and pseudo_labels == "accepted" and Path(workspace.store_path).is_file():
+        from ..store import CurationStore, masks_in_force
+
+        with CurationStore(workspace.store_path) as store:
+            in_force = masks_in_force(store, dataset)
+        ids, masks = in_force.pseudo_label_arrays()
+        return ids, masks, in_force.label_corrections()
+    return (*load_pseudo_labels(pseudo_labels, dataset, workspace),
+            load_label_corrections(pseudo_labels, dataset, workspace))
+
+
 def load_pseudo_labels(pseudo_labels, dataset, workspace):
     """Resolve the ``pseudo_labels`` argument to ``(ids, masks)``.
 

@@ -156,6 +156,12 @@ def test_fine_tuning_from_a_base_version_with_accepted_pseudo_labels(trained, sa
     corrections = load_label_corrections("accepted", sample_dataset, copy)
     assert list(corrections) == [disputed] and np.array_equal(corrections[disputed], drawn)
     assert load_label_corrections(None, sample_dataset, copy) == {}
+    from saltviewer.training.labels import load_pseudo_labels, load_training_labels
+
+    ids, masks, together = load_training_labels("accepted", sample_dataset, copy)   # one read of the store
+    alone_ids, alone_masks = load_pseudo_labels("accepted", sample_dataset, copy)
+    assert ids == alone_ids and len(ids) == 3 and np.array_equal(masks, alone_masks)
+    assert list(together) == [disputed] and np.array_equal(together[disputed], drawn)
     child = train_model(sample_dir, copy, epochs=1, folds=1, base_version=result.version, tta=False,
                         pseudo_labels="accepted", **dict(TINY, encoder=None))
     assert child.card["parent"] == result.version and child.card["encoder"] == "small"
