@@ -28,9 +28,24 @@ Then mosaics that continue each other are joined, most certain first, and the jo
 mosaics grow again, until nothing changes. A join is proposed by a candidate pair between
 two mosaics' free sides; it moves the smaller mosaic and is taken when no two tiles would
 share a cell, every edge it makes (flat sides aside) is within the limits, and the product
-over those edges of each edge's distance over its nearest alternative among free sides is
-below ``ratio**2`` for a single edge or ``join_ratio`` for several: rows of tiles stack
-on each other through many weak edges at once.
+over those edges of each edge's distance over its nearest alternative among free sides
+(its *product*) is small enough:
+
+- a join that makes one edge: below ``ratio**2``, as a tile placed on one edge; or below
+  ``smooth_ratio`` when the edge is smooth (its distance at most ``smooth_edge`` times
+  its strict limit);
+- a join that makes two or more edges, n of them below edges: below
+  ``join_ratio * join_step**max(n - 2, 0)``, and its edges smooth on the whole (their
+  summed distance at most ``join_smooth`` times their summed strict limits).
+
+Rows of tiles stack on each other through many weak edges at once. Below seams of layered
+rock are weak one by one: the tiles one column aside continue the layers nearly as well,
+so a below edge's nearest alternative is often as near as the edge itself, and the product
+grows with the number of below edges even for a true join. The margin therefore grows
+with every below edge beyond two, while the summed smoothness keeps out strips that meet
+along seams rougher than the tiles' insides. Right seams are strong one by one, so they
+widen nothing: a right edge with a nearer alternative counts against its join in full
+(see benchmarks/bench_mosaic.py for the figures).
 """
 
 import heapq
@@ -38,14 +53,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._errors import SaltviewerError
 from .grid import STEP
 
-__all__ = ["grow_mosaics", "Placement", "GROW_RATIO", "LOOP_RATIO", "JOIN_RATIO"]
+__all__ = ["grow_mosaics", "Placement", "GROW_RATIO", "LOOP_RATIO", "JOIN_RATIO", "JOIN_STEP", "JOIN_SMOOTH",
+           "SMOOTH_EDGE", "SMOOTH_RATIO"]
 
-# Defaults tuned on the synthetic sample's true layout and on the TGS tiles (benchmarks/bench_mosaic.py).
+# Defaults tuned on the synthetic samples' true layout and on the TGS tiles (benchmarks/bench_mosaic.py).
 GROW_RATIO = 0.8
-LOOP_RATIO = 0.9
-JOIN_RATIO = 1.0
+LOOP_RATIO = 0.85
+JOIN_RATIO = 1.28
+JOIN_STEP = 2.5
+JOIN_SMOOTH = 0.6
+SMOOTH_EDGE = 0.4
+SMOOTH_RATIO = 0.8
 # A cell's neighbours: grid offset, the kind of edge, and whether the neighbour is `a` of it.
 _AROUND = (((0, -1), "right", True), ((-1, 0), "below", True), ((0, 1), "right", False), ((1, 0), "below", False))
 
@@ -93,9 +114,11 @@ class Placement:
 
 
 class _Growth:
-    def __init__(self, candidates, n_tiles, ratio, loop_ratio, join_ratio, record):
+    def __init__(self, candidates, n_tiles, ratio, loop_ratio, join_ratio, record, join_step=JOIN_STEP,
+                 join_smooth=JOIN_SMOOTH, smooth_edge=SMOOTH_EDGE, smooth_ratio=SMOOTH_RATIO):
         self.n = n_tiles
-        self.join_ratio = join_ratio
+        self.join_ratio, self.join_step, self.join_smooth = join_ratio, join_step, join_smooth
+        self.smooth_edge, self.smooth_ratio = smooth_edge, smooth_ratio
         self.ratio2, self.loop_ratio2 = ratio ** 2, loop_ratio ** 2
         self.candidates = candidates
         self.out_lists, self.in_lists, self.known = {}, {}, {}
@@ -367,14 +390,15 @@ class _Growth:
         return found
 
     def join_evidence(self, m, mo, dr, dc):
-        """Edges made by moving mosaic `mo` by (dr, dc) into mosaic `m`, and the product of their
-        ratios; None when tiles would collide or an edge is too rough."""
+        """Edges made by moving mosaic `mo` by (dr, dc) into mosaic `m`, the product of their
+        ratios and their smoothness (summed distance over summed strict limits); None when
+        tiles would collide or an edge is too rough."""
         cells = self.cells[m]
         moving = self.cells[mo]
         for r, c in moving:
             if (r + dr, c + dc) in cells:
                 return None
-        edges, product = [], 1.0
+        edges, product, summed, limits = [], 1.0, 0.0, 0.0
         for (r, c), t in moving.items():
             r, c = r + dr, c + dc
             for (er, ec), kind, neighbour_is_a in _AROUND:
@@ -389,22 +413,28 @@ class _Growth:
                     return None
                 alternative = min(self.alternative(kind, a, "out", b), self.alternative(kind, b, "in", a))
                 product *= d / alternative if alternative > 0 else np.inf
+                summed += d
+                limits += self.limit(kind, a, b)
                 edges.append((kind, a, b, d))
         if len(edges) == 1:                     # a single edge is held to the strict limits
             kind, a, b, d = edges[0]
             if not (d <= self.limit(kind, a, b) and self.alike(kind, a, b)):
                 return None
-        return (edges, product) if edges else None
+        return (edges, product, summed / limits if limits > 0 else np.inf) if edges else None
 
-    def join_threshold(self, count):
-        return self.ratio2 if count == 1 else self.join_ratio
+    def join_passes(self, edges, product, smooth):
+        """Whether a join's evidence clears its margin (see the module notes)."""
+        if len(edges) == 1:
+            return product < self.ratio2 or (smooth <= self.smooth_edge and product < self.smooth_ratio)
+        below = sum(kind == "below" for kind, _, _, _ in edges)
+        return smooth <= self.join_smooth and product < self.join_ratio * self.join_step ** max(below - 2, 0)
 
     def join_all(self):
         """Join every pair of mosaics whose meeting passes, most certain first; True if any did."""
         ranked = []
         for m, mo, dr, dc in self.proposals(self.dirty):
             found = self.join_evidence(m, mo, dr, dc)
-            if found is not None and found[1] < self.join_threshold(len(found[0])):
+            if found is not None and self.join_passes(*found):
                 ranked.append((found[1], m, mo, dr, dc))
         ranked.sort()
         self.dirty = set()
@@ -414,9 +444,9 @@ class _Growth:
                 self.dirty.update((m, mo))      # settled again in the next round
                 continue
             found = self.join_evidence(m, mo, dr, dc)
-            if found is None or found[1] >= self.join_threshold(len(found[0])):
+            if found is None or not self.join_passes(*found):
                 continue
-            edges, product = found
+            edges, product, _ = found
             moved = [((r + dr, c + dc), t) for (r, c), t in self.cells[mo].items()]
             self.cells[mo] = {}
             for (r, c), t in moved:
@@ -446,7 +476,8 @@ class _Growth:
 
 
 def grow_mosaics(candidates, seeds, n_tiles, ratio=GROW_RATIO, loop_ratio=LOOP_RATIO, join_ratio=JOIN_RATIO,
-                 record=False):
+                 record=False, *, join_step=JOIN_STEP, join_smooth=JOIN_SMOOTH, smooth_edge=SMOOTH_EDGE,
+                 smooth_ratio=SMOOTH_RATIO):
     """Grow mosaics from seeds (see the module notes).
 
     Parameters
@@ -461,11 +492,19 @@ def grow_mosaics(candidates, seeds, n_tiles, ratio=GROW_RATIO, loop_ratio=LOOP_R
     loop_ratio : float
         The margin for a cell with two or more (its summed cost against the runner-up's).
     join_ratio : float
-        Largest product, over the edges a join of two mosaics makes (two or more), of each
-        edge's distance over its nearest alternative; a join that makes one edge needs
-        ``ratio**2``.
+        Largest product, over the two edges a join of two mosaics makes, of each edge's
+        distance over its nearest alternative.
     record : bool
         Also return the `Placement` of every step.
+    join_step : float
+        Each below edge of a join beyond two multiplies the largest product by this.
+    join_smooth : float
+        Largest summed distance of a join's edges (two or more) over their summed strict
+        limits.
+    smooth_edge, smooth_ratio : float
+        A join that makes one edge needs a product below ``ratio**2``, or below
+        `smooth_ratio` when the edge's distance is at most `smooth_edge` times its strict
+        limit.
 
     Returns
     -------
@@ -475,7 +514,13 @@ def grow_mosaics(candidates, seeds, n_tiles, ratio=GROW_RATIO, loop_ratio=LOOP_R
     log : list of Placement
         Only when `record`.
     """
-    growth = _Growth(candidates, n_tiles, ratio, loop_ratio, join_ratio, record)
+    for name, value in (("ratio", ratio), ("loop_ratio", loop_ratio), ("join_ratio", join_ratio),
+                        ("join_step", join_step), ("join_smooth", join_smooth), ("smooth_edge", smooth_edge),
+                        ("smooth_ratio", smooth_ratio)):
+        if not (isinstance(value, (int, float)) and value > 0):
+            raise SaltviewerError(f"{name} must be a positive number, got {value!r}.")
+    growth = _Growth(candidates, n_tiles, ratio, loop_ratio, join_ratio, record, join_step, join_smooth, smooth_edge,
+                     smooth_ratio)
     growth.run(seeds)
     placements = growth.placements()
     return (placements, growth.log) if record else placements

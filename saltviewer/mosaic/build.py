@@ -4,7 +4,8 @@ import numpy as np
 
 from .._errors import SaltviewerError
 from . import search as _search
-from .assembly import GROW_RATIO, JOIN_RATIO, LOOP_RATIO, grow_mosaics
+from .assembly import (GROW_RATIO, JOIN_RATIO, JOIN_SMOOTH, JOIN_STEP, LOOP_RATIO, SMOOTH_EDGE, SMOOTH_RATIO,
+                       grow_mosaics)
 from .compatibility import EdgeModel
 from .grid import STEP, Mosaic, Mosaics, bound
 
@@ -139,7 +140,8 @@ def _worst_implied(images, moved, cells, pair, model):
 
 
 def build_mosaics(dataset, images=None, progress=None, *, grow_ratio=GROW_RATIO, loop_ratio=LOOP_RATIO,
-                  join_ratio=JOIN_RATIO, **search):
+                  join_ratio=JOIN_RATIO, join_step=JOIN_STEP, join_smooth=JOIN_SMOOTH, smooth_edge=SMOOTH_EDGE,
+                  smooth_ratio=SMOOTH_RATIO, **search):
     """Find the tiles of a dataset that continue each other and grow them into mosaics.
 
     Parameters
@@ -149,8 +151,9 @@ def build_mosaics(dataset, images=None, progress=None, *, grow_ratio=GROW_RATIO,
         The dataset's tiles if already in memory (default ``dataset.images()``).
     progress : callable, optional
         Called with a short message before each stage.
-    grow_ratio, loop_ratio, join_ratio : float
-        Margins of the growth (`grow_mosaics`).
+    grow_ratio, loop_ratio, join_ratio, join_step, join_smooth, smooth_edge, smooth_ratio : float
+        Margins of the growth and of the joins of mosaics (`grow_mosaics`; `grow_ratio` is
+        its `ratio`).
     **search
         Parameters of `find_neighbours` (the seeds and the candidates).
 
@@ -171,11 +174,11 @@ def build_mosaics(dataset, images=None, progress=None, *, grow_ratio=GROW_RATIO,
     seeds, candidates, stats = _search.search_candidates(images, **search)
     if progress:
         progress("growing mosaics")
-    placements = grow_mosaics(candidates, seeds, len(images), ratio=grow_ratio, loop_ratio=loop_ratio,
-                              join_ratio=join_ratio)
+    growth = dict(loop_ratio=loop_ratio, join_ratio=join_ratio, join_step=join_step, join_smooth=join_smooth,
+                  smooth_edge=smooth_edge, smooth_ratio=smooth_ratio)
+    placements = grow_mosaics(candidates, seeds, len(images), ratio=grow_ratio, **growth)
     stats["seeds"] = len(seeds)
-    parameters = dict(_parameters(search), grow_ratio=grow_ratio, loop_ratio=loop_ratio, join_ratio=join_ratio,
-                      model=stats.pop("model"))
+    parameters = dict(_parameters(search), grow_ratio=grow_ratio, **growth, model=stats.pop("model"))
     return mosaics_from_placements(placements, dataset, seeds, parameters, stats)
 
 

@@ -7,7 +7,8 @@ needs it).
 
 import numpy as np
 
-from saltviewer.mosaic.assembly import GROW_RATIO, JOIN_RATIO, LOOP_RATIO
+from saltviewer.mosaic.assembly import (GROW_RATIO, JOIN_RATIO, JOIN_SMOOTH, JOIN_STEP, LOOP_RATIO, SMOOTH_EDGE,
+                                       SMOOTH_RATIO)
 
 STEP = {"right": (0, 1), "below": (1, 0)}
 # The side of a tile that faces each neighbour: (kind, side of the tile, grid offset to the neighbour)
@@ -78,11 +79,13 @@ class _State:
 
 
 def replay_against_exhaustive_costs(candidates, log, costs=None, ratio=GROW_RATIO, loop_ratio=LOOP_RATIO,
-                                    join_ratio=JOIN_RATIO):
+                                    join_ratio=JOIN_RATIO, join_step=JOIN_STEP, join_smooth=JOIN_SMOOTH,
+                                    smooth_edge=SMOOTH_EDGE, smooth_ratio=SMOOTH_RATIO):
     """Replay a growth step by step and re-check every placement and join with the costs of all
     pairs: each edge's distance and limits, the margin over the best other free tile and, for a
     single neighbour, over the tile's best free rival; for a join, the product of each edge's
-    distance over its best free alternative.
+    distance over its best free alternative against the margin for its number of below edges,
+    and the edges' summed distance over their summed strict limits.
 
     Returns
     -------
@@ -110,15 +113,26 @@ def replay_against_exhaustive_costs(candidates, log, costs=None, ratio=GROW_RATI
             if abs(d - costs.row(kind, a)[b]) > 1e-4 * max(d, 1.0) + 1e-3:
                 wrong.append(entry)
         if entry.reason == "join":
-            product = 1.0
+            product, summed, limits = 1.0, 0.0, 0.0
             for kind, a, b, _ in entry.links:
                 alternative = min(best_free(kind, a, "out", b), best_free(kind, b, "in", a))
                 product *= costs.row(kind, a)[b] / alternative
+                summed += costs.row(kind, a)[b]
+                limits += candidates[kind].limit([a], [b])[0]
                 single = len(entry.links) == 1
                 if not within(kind, a, b, loose=not single) or (single and not
                                                                   candidates[kind].textures_agree([a], [b])[0]):
                     wrong.append(entry)
-            if product >= (ratio ** 2 if len(entry.links) == 1 else join_ratio):
+            smooth = summed / limits if limits > 0 else np.inf
+            tolerance = 1 + 1e-6
+            if len(entry.links) == 1:
+                passes = product < ratio ** 2 * tolerance or (smooth <= smooth_edge * tolerance
+                                                              and product < smooth_ratio * tolerance)
+            else:
+                below = sum(kind == "below" for kind, _, _, _ in entry.links)
+                passes = (smooth <= join_smooth * tolerance
+                          and product < join_ratio * join_step ** max(below - 2, 0) * tolerance)
+            if not passes:
                 wrong.append(entry)
             for (r, c), tile in state.cells.pop(entry.moved).items():
                 state.put(tile, entry.mosaic, r + entry.cell[0], c + entry.cell[1])
