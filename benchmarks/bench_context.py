@@ -51,11 +51,9 @@ def main():
     parser.add_argument("--name", default=None, help="key in context.json (default: <split>_seed<seed>)")
     args = parser.parse_args()
 
-    from saltviewer import competition_score, open_dataset
-    from saltviewer.metric import image_precisions
+    from saltviewer import open_dataset
     from saltviewer.mosaic import build_mosaics
     from saltviewer.recipe import TrainingRecipe
-    from saltviewer.thresholds import apply_threshold, tune_threshold
     from saltviewer.training.fit import configure_backend, prepare_inputs, stratified_fold_assignment
     from saltviewer.training.fold import train_fold
     from saltviewer.training.models import context_margin
@@ -89,11 +87,12 @@ def main():
     print(f"{len(rows)} placed labelled tiles; folds {np.bincount(fold_of).tolist()}; mosaics in "
           f"{mosaic_seconds:.1f} s", flush=True)
 
-    oof, seconds = {}, {}
-    for arm in ("mirror", "context"):
-        oof[arm] = np.zeros(masks.shape, np.float32)
-        seconds[arm] = 0.0
-        for k in range(args.folds):
+    # Fold by fold, both arms in turn: a run stopped early still holds paired folds.
+    oof = {arm: np.zeros(masks.shape, np.float32) for arm in ("mirror", "context")}
+    seconds = {"mirror": 0.0, "context": 0.0}
+    done = np.zeros(len(rows), bool)
+    for k in range(args.folds):
+        for arm in ("mirror", "context"):
             path = work / f"{arm}_fold{k}.npz"
             if path.is_file():
                 saved = np.load(path)
@@ -101,11 +100,10 @@ def main():
                 seconds[arm] += float(saved["seconds"])
                 continue
             began = time.perf_counter()
-            x = inputs[arm]
             card, probabilities, _ = train_fold(
-                k, args.folds, x, masks, fold_of, encoder="small", input_size=128, resize_mode="pad", channels=1,
-                encoder_weights="none", width=recipe.width, hypercolumn=recipe.hypercolumn, scse=recipe.scse,
-                schedule=recipe.schedule(), optimizer=recipe.optimizer, max_lr=recipe.peak_lr(),
+                k, args.folds, inputs[arm], masks, fold_of, encoder="small", input_size=128, resize_mode="pad",
+                channels=1, encoder_weights="none", width=recipe.width, hypercolumn=recipe.hypercolumn,
+                scse=recipe.scse, schedule=recipe.schedule(), optimizer=recipe.optimizer, max_lr=recipe.peak_lr(),
                 min_lr_ratio=recipe.min_lr_ratio, swa_epochs=recipe.swa_epochs, batch_size=recipe.batch_size,
                 augment=recipe.augment, tta=recipe.tta, seed=recipe.seed, emit=lambda event: None, cancel=None,
                 deadline=None, bn_batches=recipe.bn_batches, base=(None, None, None), out=work / "fold.keras",
@@ -115,19 +113,33 @@ def main():
             oof[arm][fold_of == k] = probabilities
             seconds[arm] += took
             print(f"{arm} fold {k}: val score {card['val_score']:.4f} in {took:.0f} s", flush=True)
+        done |= fold_of == k
+        write_context_results(args, name, rows, fold_of, done, masks, oof, seconds, neighbours, margin,
+                              mosaic_seconds)
 
-    results = {"tiles": int(len(rows)), "split": args.split, "folds": args.folds, "epochs": args.epochs,
+
+def write_context_results(args, name, rows, fold_of, done, masks, oof, seconds, neighbours, margin, mosaic_seconds):
+    """Scores of both arms on the folds both have finished, into context.json under `name`."""
+    from saltviewer import competition_score
+    from saltviewer.metric import image_precisions
+    from saltviewer.thresholds import apply_threshold, tune_threshold
+
+    folds_done = sorted(set(fold_of[done].tolist()))
+    masks, neighbours = masks[done], neighbours[done]
+    results = {"tiles": int(len(rows)), "tiles_scored": int(done.sum()), "folds_scored": folds_done,
+               "split": args.split, "folds": args.folds, "epochs": args.epochs,
                "width": args.width, "seed": args.seed, "margin": margin, "encoder": "small",
                "mean_sides_with_a_neighbour": round(float(neighbours.mean()), 2),
                "mosaic_seconds": round(mosaic_seconds, 1)}
     precisions = {}
     for arm in ("mirror", "context"):
-        choice = tune_threshold(masks, oof[arm])
-        binary = apply_threshold(oof[arm], choice.threshold, choice.min_area)
+        probabilities = oof[arm][done]
+        choice = tune_threshold(masks, probabilities)
+        binary = apply_threshold(probabilities, choice.threshold, choice.min_area)
         precisions[arm] = image_precisions(masks, binary)
         results[arm] = {"oof_score": round(float(choice.score), 4), "threshold": choice.threshold,
                         "min_area": int(choice.min_area),
-                        "oof_score_at_0.5": round(float(competition_score(masks, apply_threshold(oof[arm], 0.5, 0))), 4),
+                        "oof_score_at_0.5": round(float(competition_score(masks, apply_threshold(probabilities, 0.5, 0))), 4),
                         "train_seconds": round(seconds[arm])}
     difference = precisions["context"] - precisions["mirror"]
     rng = np.random.default_rng(0)
