@@ -187,6 +187,11 @@ def summary_lines(card):
     corrections = (card.get("label_corrections") or {}).get("count", 0)
     lines.append(f"trained on: {card['ids_count']} labelled tiles, {pseudo} pseudo-labels, "
                  f"{corrections} corrected training masks")
+    context = card.get("context")
+    if context:
+        lines.append(f"context: each tile with {context['margin']} pixels of its mosaic neighbours around it "
+                     f"({context['labelled_tiles_placed']} of the labelled tiles placed in "
+                     f"{context['mosaics']} mosaics; the others mirrored)")
     lines.append(f"threshold: {card['threshold']}  min area: {card['min_area']}")
     lines.append(f"oof score: {card['oof_score']:.4f}")
     parent = card.get("parent_oof_score")

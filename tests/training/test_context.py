@@ -105,6 +105,10 @@ def test_training_with_context_cuts_windows_from_the_mosaics(context_version, sa
     assert card["context"]["labelled_tiles_placed"] == int((mosaics.mosaic_index[labelled] >= 0).sum()) > 0
     models, _ = load_version_models(workspace, result.version)
     assert all(model.input_shape == (None, 129, 129, 1) for model in models)
+    from saltviewer.cli.train import summary_lines
+
+    said = [line for line in summary_lines(dict(card, version=result.version)) if line.startswith("context:")]
+    assert said and f"{card['context']['labelled_tiles_placed']} of the labelled tiles placed" in said[0]
 
 
 def test_prediction_of_a_context_version_uses_the_neighbours(context_version, sample_dir):
