@@ -13,7 +13,7 @@ tile). Folds:
 - ``--split mosaic``: every mosaic on one side, so no validation tile has a neighbour the model
   trained on (the stricter question: does context help in a region never seen).
 
-Each fold's out-of-fold probabilities are kept in --work, so a stopped run resumes.
+Each fold's out-of-fold probabilities, and the mosaics, are kept in --work, so a stopped run resumes on the same tiles.
 
 Run: nohup python benchmarks/bench_context.py [--epochs 24] [--folds 3] [--split coverage] &
 """
@@ -52,7 +52,7 @@ def main():
     args = parser.parse_args()
 
     from saltviewer import open_dataset
-    from saltviewer.mosaic import build_mosaics
+    from saltviewer.mosaic import build_mosaics, read_mosaics, write_mosaics
     from saltviewer.recipe import TrainingRecipe
     from saltviewer.training.fit import configure_backend, prepare_inputs, stratified_fold_assignment
     from saltviewer.training.fold import train_fold
@@ -61,8 +61,18 @@ def main():
     configure_backend()
     dataset = open_dataset(args.data)
     dataset.use_cache(args.workspace)
+    name = args.name or f"{args.split}_seed{args.seed}"
+    work = args.work / name
+    work.mkdir(parents=True, exist_ok=True)
+    # The mosaics are kept with the run: a resumed run cuts the same windows from the same
+    # mosaics (and scores the same tiles) even when the mosaic code has changed since.
     start = time.perf_counter()
-    mosaics = build_mosaics(dataset, images=dataset.images())
+    if (work / "mosaics" / "mosaics.json").is_file():
+        mosaics = read_mosaics(work / "mosaics", dataset)
+    else:
+        mosaics = build_mosaics(dataset, images=dataset.images())
+        write_mosaics(mosaics, work / "mosaics", labelled=dataset)
+        mosaics = read_mosaics(work / "mosaics", dataset)
     mosaic_seconds = time.perf_counter() - start
     labelled = np.flatnonzero(dataset.has_mask)
     rows = labelled[mosaics.mosaic_index[labelled] >= 0]
@@ -81,9 +91,6 @@ def main():
         numbers = np.unique(mosaics.mosaic_index[rows])
         fold_of_mosaic = dict(zip(numbers.tolist(), rng.permutation(len(numbers)) % args.folds))
         fold_of = np.array([fold_of_mosaic[int(mosaics.mosaic_index[i])] for i in rows])
-    name = args.name or f"{args.split}_seed{args.seed}"
-    work = args.work / name
-    work.mkdir(parents=True, exist_ok=True)
     print(f"{len(rows)} placed labelled tiles; folds {np.bincount(fold_of).tolist()}; mosaics in "
           f"{mosaic_seconds:.1f} s", flush=True)
 
