@@ -208,7 +208,7 @@ def test_fine_tune_starts_from_the_parents_weights_and_keeps_its_folds(trained, 
     card = child.card
     assert card["parent"] == result.version
     assert card["recipe"]["epoch_tiles"] == "labelled" and card["recipe"]["seed"] == 5
-    assert TrainingRecipe.from_card(card) == recipe.replace(encoder="small", input_size=128)
+    assert TrainingRecipe.from_card(card) == recipe.replace(encoder="small", input_size=128, context=False)
     assert card["pseudo_labels"]["count"] == 4 and card["label_corrections"] is None
     # an epoch is as long as the fold's labelled training tiles, a third of it pseudo-labels
     for fold in card["fold_details"]:
