@@ -96,7 +96,8 @@ class RetrainWidget(QWidget):
         self.pseudo_check = QCheckBox("include accepted pseudo-labels")
         self.pseudo_check.setChecked(bool(settings.get("pseudo_labels", True)))
         self.context_check = QCheckBox("context from the mosaics")
-        self.context_check.setChecked(bool(settings.get("context", False)))
+        self._scratch_context = bool(settings.get("context", False))
+        self.context_check.setChecked(self._scratch_context)
         self.context_check.setToolTip("Context: each tile goes in with 14 pixels of its placed mosaic neighbours "
                                       "around it instead of mirrored (the mosaics are assembled first if the "
                                       "workspace has none). A fine-tune keeps its parent's choice.")
@@ -203,10 +204,13 @@ class RetrainWidget(QWidget):
             if card.get("encoder"):
                 self.encoder_combo.setCurrentText(card["encoder"])
             self.folds_spin.setValue(int(card.get("folds") or preset.folds))
+            if self.context_check.isEnabled():        # the choice for a run from scratch, kept for later
+                self._scratch_context = self.context_check.isChecked()
             self.context_check.setChecked(bool(card.get("context")))
         else:
             preset = TrainingRecipe.from_scratch()
             self.folds_spin.setValue(preset.folds)
+            self.context_check.setChecked(self._scratch_context)
         self.epochs_spin.setValue(preset.epochs)
         for spin in (self.epochs_spin, self.folds_spin):
             spin.blockSignals(False)

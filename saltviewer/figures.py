@@ -493,20 +493,17 @@ def unavailable(name, exploration):
 def make_figure(name, exploration, narrow=False):
     """Draw figure `name` (a key of `FIGURES`) and return the `Figure`.
 
-    `narrow`: panels one above the other, `NARROW_WIDTH` inches wide, for a dock (figures of one panel
-    or a grid of tiles are the same either way)."""
-    import inspect
-
+    `narrow`: panels one above the other (grids of tiles with fewer columns), `NARROW_WIDTH`
+    inches wide, for a dock."""
     function, _, _ = _lookup(name)
-    if narrow and "narrow" in inspect.signature(function).parameters:
-        fig = function(exploration, narrow=True)
+    fig = function(exploration, narrow=narrow)
+    if narrow:
         for ax in fig.axes:                      # panel titles wrapped to their panel's width
             title = ax.get_title()
             chars = max(12, int(40 * ax.get_position().width / 0.8))
             if len(title) > chars and "\n" not in title:
                 ax.set_title("\n".join(textwrap.wrap(title, chars)), fontsize=ax.title.get_fontsize())
-        return fig
-    return function(exploration)
+    return fig
 
 
 def _lookup(name):

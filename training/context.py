@@ -63,16 +63,14 @@ def context_inputs(dataset, indices, mosaics, margin):
     -------
     x : (n, W, W, 1) ndarray of uint8
         As `as_inputs` makes tiles (scaled to [0, 1] per batch).
-    placed : (n,) ndarray of int
-        How many of each tile's eight neighbours gave pixels.
     """
     from ..mosaic import context_windows
 
     if getattr(mosaics, "neighbour_index", None) is None or len(mosaics.neighbour_index) != len(dataset):
         raise SaltviewerError(f"context: the mosaics are not those of {dataset.root} ({len(dataset)} tiles); "
                               f"run `saltviewer mosaic {dataset.root} --workspace WS` again.")
-    windows, placed = context_windows(mosaics, dataset.image, np.asarray(indices, dtype=np.int64), int(margin))
-    return windows[..., None], placed.sum(axis=1)
+    windows, _ = context_windows(mosaics, dataset.image, np.asarray(indices, dtype=np.int64), int(margin))
+    return windows[..., None]
 
 
 def card_context(card):

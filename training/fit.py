@@ -113,7 +113,7 @@ def prepare_inputs(dataset, indices, channels=(), *, mosaics=None, margin=0):
         if channels:
             raise SaltviewerError("context windows carry the image only; feature channels "
                                   f"({' '.join(channels)}) cannot be combined with them yet.")
-        return context_inputs(dataset, indices, mosaics, margin)[0]
+        return context_inputs(dataset, indices, mosaics, margin)
 
     images = dataset.images(indices)
     features = None

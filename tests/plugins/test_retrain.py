@@ -206,6 +206,7 @@ def test_the_form_offers_a_fine_tune_of_the_newest_version_with_its_time(make_na
     assert not widget.context_check.isChecked() and not widget.context_check.isEnabled()
     assert widget.options().recipe().context is None        # train_model takes the parent's
     widget.base_combo.setCurrentIndex(widget.base_combo.findData(None))
+    assert widget.context_check.isChecked()                 # the choice for a run from scratch comes back
     # the estimate follows the measured speed: 40 tiles x 24 epochs x 3 folds in 180 s
     dataset = widget.session.dataset
     slow = json.loads(json.dumps(card))
