@@ -5,6 +5,7 @@ the growth against the costs of all pairs).
 
 Run: nice -n 15 python benchmarks/bench_mosaic.py [--workspace WS] [--repeat 3] [--part all]
      nice -n 15 python benchmarks/bench_mosaic.py --part seeds   # nine more samples, merged in
+     python benchmarks/bench_mosaic.py --part seams         # what one seam's cost can tell, merged in
      python benchmarks/bench_mosaic.py --time-only          # one timed run in this process, as JSON
 
 The workspace keeps the packed tile cache (built on the first run); default
@@ -113,6 +114,82 @@ def seeds_figures(tmp, seeds=(2, 3, 4, 5, 6, 8, 9, 10, 11)):
         total["precision"] = round(1 - total["wrong_edges"] / total["edges_found"], 4)
         total["recall_textured"] = round(total["found_textured"] / total["true_textured"], 4)
     return dict(totals, seeds=list(seeds), tiles_each=500)
+
+
+# ------------------------------------------------------------------ how far one seam alone can go
+RATIO_BINS = (0.0, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
+
+
+def seam_figures(tmp, seeds=(0, 2, 3, 4, 5, 6)):
+    """What a single seam's cost can tell, kind by kind, on synthetic samples (400+100 tiles each):
+    every pair of sides scored (the default `EdgeModel`), flat sides left out.
+
+    - of the true textured edges: the share whose two tiles are each other's best match, the
+      share that also passes the growth's ratio test alone (0.8), and where the nearest
+      look-alike of the others comes from (another section, or the same one);
+    - of the mutual best pairs, binned by their ratio (best over runner-up, the worse of the two
+      tiles): how many, and the share that are true edges;
+    - the tiles with a single true neighbour whose edge is not a mutual best match within the
+      search's ratio (0.95): no assembly can place them from the seams, a ceiling on recall.
+    """
+    per_kind = {kind: {"true_textured": 0, "mutual_best": 0, "passes_0.8_alone": 0, "look_alike_other_section": 0,
+                       "look_alike_same_section": 0, "bins": {}} for kind in ("right", "below")}
+    textured_total, forced_misses = 0, 0
+    for seed in seeds:
+        root = make_sample(Path(tmp) / f"seams{seed}", n_train=400, n_test=100, seed=seed)
+        dataset = open_dataset(root)
+        images = dataset.images()
+        truth = {(kind, dataset.index(a), dataset.index(b)) for kind, a, b in _truth(root, dataset)}
+        with open(root / "sample_layout.csv", newline="") as handle:
+            section = {dataset.index(r["id"]): int(r["section"]) for r in csv.DictReader(handle)}
+        degree = np.zeros(len(images), int)
+        for _, a, b in truth:
+            degree[a] += 1
+            degree[b] += 1
+        model = EdgeModel().fit(images)
+        for kind, figures in per_kind.items():
+            out, into = (f.astype(np.float64) for f in model.features(images, kind))
+            d = (out ** 2).sum(1)[:, None] + (into ** 2).sum(1)[None] - 2 * out @ into.T
+            np.fill_diagonal(d, np.inf)
+            d[edge_contrast(images, kind, "out") < 4.0] = np.inf
+            d[:, edge_contrast(images, kind, "in") < 4.0] = np.inf
+
+            def ratio_and_rivals(a, b):
+                row, col = d[a].copy(), d[:, b].copy()
+                row[b] = col[a] = np.inf
+                return np.sqrt(max(d[a, b] / row.min(), d[a, b] / col.min())), row.argmin(), col.argmin()
+
+            for k, a, b in truth:
+                if k != kind or not np.isfinite(d[a, b]):
+                    continue
+                textured_total += 1
+                figures["true_textured"] += 1
+                ratio, rival_b, rival_a = ratio_and_rivals(a, b)
+                figures["mutual_best"] += int(ratio < 1)
+                figures["passes_0.8_alone"] += int(ratio < 0.8)
+                if ratio >= 0.8:
+                    nearest = rival_b if d[a, rival_b] <= d[rival_a, b] else rival_a
+                    figures["look_alike_same_section" if section[nearest] == section[a]
+                            else "look_alike_other_section"] += 1
+                forced_misses += int(min(degree[a], degree[b]) == 1 and ratio >= 0.95)
+            best_b, best_a = d.argmin(1), d.argmin(0)
+            for a in range(len(images)):
+                b = best_b[a]
+                if not np.isfinite(d[a, b]) or best_a[b] != a:
+                    continue
+                ratio = ratio_and_rivals(a, b)[0]
+                low = max(x for x in RATIO_BINS if x <= ratio) if ratio < 1 else RATIO_BINS[-2]
+                cell = figures["bins"].setdefault(f"{low:g}", [0, 0])
+                cell[0] += 1
+                cell[1] += int((kind, a, b) in truth)
+    for figures in per_kind.values():
+        figures["bins"] = {f"ratio from {low}": {"pairs": n, "true_share": round(t / n, 3)}
+                           for low, (n, t) in sorted(figures["bins"].items(), key=lambda x: float(x[0]))}
+        for key in ("mutual_best", "passes_0.8_alone"):
+            figures[key + "_share"] = round(figures[key] / max(figures["true_textured"], 1), 3)
+    return dict(per_kind, seeds=list(seeds), tiles_each=500,
+                single_neighbour_edges_no_seam_can_place=forced_misses,
+                recall_ceiling_from_them=round(1 - forced_misses / max(textured_total, 1), 4))
 
 
 # ------------------------------------------------------------------ timing, in a process of its own
@@ -338,7 +415,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=WORKSPACE)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--part", choices=("all", "synthetic", "seeds", "tgs", "referee", "rules"), default="all",
+    parser.add_argument("--part", choices=("all", "synthetic", "seeds", "seams", "tgs", "referee", "rules"), default="all",
                         help="seeds: nine more synthetic samples, default margins against the flat ones before "
                              "(merged into the results file)")
     parser.add_argument("--oof", type=Path, action="append", default=[],
@@ -359,6 +436,12 @@ def main():
         results = json.loads((RESULTS / "mosaic.json").read_text()) if (RESULTS / "mosaic.json").is_file() else {}
         with tempfile.TemporaryDirectory() as tmp:
             results["synthetic_more_samples"] = seeds_figures(tmp)
+        write_results("mosaic", {k: v for k, v in results.items() if k not in ("machine", "measured")})
+        return
+    if args.part == "seams":
+        results = json.loads((RESULTS / "mosaic.json").read_text()) if (RESULTS / "mosaic.json").is_file() else {}
+        with tempfile.TemporaryDirectory() as tmp:
+            results["what_one_seam_tells"] = seam_figures(tmp)
         write_results("mosaic", {k: v for k, v in results.items() if k not in ("machine", "measured")})
         return
     if args.part == "referee" and (TGS / "train" / "images").is_dir():
