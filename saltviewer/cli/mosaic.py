@@ -35,6 +35,9 @@ def add_arguments(parser):
     search.add_argument("--max-texture", type=float, default=nb.MAX_TEXTURE,
                         help="largest difference between the textures of two tiles along a seam that rests on one "
                              f"edge alone (log units; default {nb.MAX_TEXTURE})")
+    search.add_argument("--max-contrast-change", type=float, default=nb.MAX_CONTRAST_CHANGE,
+                        help="largest difference between the spreads of grey levels of two tiles near a seam that "
+                             f"rests on one edge alone (log units, 0.8 = a factor 2.2; default {nb.MAX_CONTRAST_CHANGE})")
     search.add_argument("--min-contrast", type=float, default=nb.MIN_CONTRAST,
                         help=f"flatter edges (std in grey levels) never match (default {nb.MIN_CONTRAST})")
     search.add_argument("--exact", action="store_true",
@@ -73,7 +76,7 @@ def run(args):
     start = time.perf_counter()
     mosaics = build_mosaics(dataset, images=images, ratio=args.ratio, max_norm=args.max_norm,
                             max_cost=args.max_cost, loop_max_norm=args.loop_max_norm, max_texture=args.max_texture,
-                            min_contrast=args.min_contrast, exact=args.exact, verify=args.verify)
+                            max_contrast_change=args.max_contrast_change, min_contrast=args.min_contrast, exact=args.exact, verify=args.verify)
     found = time.perf_counter() - start
     pairs_path, json_path = write_mosaics(mosaics, out, labelled=dataset)
     counts = mosaics.counts()

@@ -132,8 +132,8 @@ class _Growth:
                 zeros = [0.0] * n_tiles
                 self.reach_out[kind] = self.reach_in[kind] = self.side_out[kind] = self.side_in[kind] = zeros
                 self.cap[kind], self.loosen[kind] = 0.0, 1.0
-                self.texture_out[kind] = self.texture_in[kind] = [(0.0, 0.0)] * n_tiles
-                self.max_texture[kind] = np.inf
+                self.texture_out[kind] = self.texture_in[kind] = [(0.0,)] * n_tiles
+                self.max_texture[kind] = (np.inf,)
                 continue
             self.out_lists[kind], self.in_lists[kind] = found.lists()
             self.known[kind] = {}
@@ -141,7 +141,7 @@ class _Growth:
             self.side_out[kind], self.side_in[kind] = found.side_out.tolist(), found.side_in.tolist()
             self.cap[kind], self.loosen[kind] = found.cap, found.loosen
             self.texture_out[kind], self.texture_in[kind] = found.texture_out.tolist(), found.texture_in.tolist()
-            self.max_texture[kind] = found.max_texture
+            self.max_texture[kind] = tuple(found.max_texture.tolist())
         self.materialised = set()  # (kind, out side, tile) whose list has been read
         self.where = {}            # tile -> (mosaic, row, col)
         self.cells = []            # mosaic -> {(row, col): tile}
@@ -197,8 +197,8 @@ class _Growth:
 
     def alike(self, kind, a, b):
         """Whether the textures of `a` and `b` along their seam agree (see `Candidates.textures_agree`)."""
-        (a1, a2), (b1, b2), limit = self.texture_out[kind][a], self.texture_in[kind][b], self.max_texture[kind]
-        return abs(a1 - b1) <= limit and abs(a2 - b2) <= limit
+        return all(abs(x - y) <= limit for x, y, limit in
+                   zip(self.texture_out[kind][a], self.texture_in[kind][b], self.max_texture[kind]))
 
     def free_side(self, tile, offset):
         place = self.where.get(tile)

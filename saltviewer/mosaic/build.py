@@ -185,6 +185,7 @@ def build_mosaics(dataset, images=None, progress=None, *, grow_ratio=GROW_RATIO,
 def _parameters(search):
     defaults = {"ratio": _search.RATIO, "max_norm": _search.MAX_NORM, "max_cost": _search.MAX_COST,
                 "loop_max_norm": _search.LOOP_MAX_NORM, "max_texture": _search.MAX_TEXTURE,
+                "max_contrast_change": _search.MAX_CONTRAST_CHANGE,
                 "min_contrast": _search.MIN_CONTRAST, "n_components": _search.N_COMPONENTS,
                 "n_candidates": _search.N_CANDIDATES, "eps": _search.EPS, "verify": False, "exact": False}
     return {k: search.get(k, v) for k, v in defaults.items()}

@@ -95,9 +95,12 @@ class Candidates:
         ``(loop_max_norm / max_norm)**2``: the looser limits of an edge that closes a loop.
     inside_out, inside_in : (n,) ndarray of float
         Inside costs (`EdgeModel.inside_cost`).
-    texture_out, texture_in : (n, 2) ndarray of float
-        `edge_texture` of each side; a pair that rests on one edge alone needs both
-        measures within `max_texture` (`textures_agree`).
+    texture_out, texture_in : (n, k) ndarray of float
+        Texture measures of each side (`EdgeModel.describe`: `edge_texture`, then
+        `band_contrast`); a pair that rests on one edge alone needs every measure within
+        its limit (`textures_agree`).
+    max_texture : float or (k,) array of float
+        The limits: one for all measures, or one each.
     length : float
         What a squared distance is averaged over to make a cost (`EdgeModel.effective_length`;
         default: the features' length).
@@ -110,10 +113,11 @@ class Candidates:
         self.reach_out, self.reach_in = reach_out, reach_in
         self.side_out, self.side_in, self.cap, self.loosen = side_out, side_in, float(cap), float(loosen)
         self.inside_out, self.inside_in = inside_out, inside_in
-        zeros = np.zeros((len(out), 2))
+        zeros = np.zeros((len(out), 1))
         self.texture_out = zeros if texture_out is None else texture_out
         self.texture_in = zeros if texture_in is None else texture_in
-        self.max_texture = float(max_texture)
+        self.max_texture = np.broadcast_to(np.asarray(max_texture, dtype=float),
+                                           (self.texture_out.shape[1],)).copy()
         self.length = float(out.shape[1] if length is None else length)
 
     def textures_agree(self, a, b):

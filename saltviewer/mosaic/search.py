@@ -9,7 +9,8 @@ answers "which left borders are nearest to this right border". A pair is kept (a
   ``min_contrast`` grey levels (blank tiles and flat bands would match everything);
 - the seam is about as smooth as the tiles' insides: ``norm`` is at most ``max_norm``
   and the cost at most ``max_cost``, and the two tiles' textures along the seam are
-  alike (``max_texture``);
+  alike (``max_texture``) and so are the spreads of their grey levels near it
+  (``max_contrast_change``);
 - it is the mutual best match: `b` is the nearest left border to `a`'s right border and
   `a` the nearest right border to `b`'s left border (ties count as no match);
 - it passes the ratio test on both sides: the best distance is below ``ratio`` times the
@@ -42,6 +43,7 @@ MAX_NORM = 1.75
 MAX_COST = 1.5
 LOOP_MAX_NORM = 2.0
 MAX_TEXTURE = 0.6
+MAX_CONTRAST_CHANGE = 0.8
 N_COMPONENTS = 24
 N_CANDIDATES = 8
 EPS = 5.0
@@ -177,9 +179,9 @@ def _check_parameters(ratio, max_norm, max_cost, min_contrast, n_components, n_c
 
 
 def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max_cost=MAX_COST,
-                      loop_max_norm=LOOP_MAX_NORM, max_texture=MAX_TEXTURE, min_contrast=MIN_CONTRAST, kinds=KINDS,
-                      n_components=N_COMPONENTS, n_candidates=N_CANDIDATES, eps=EPS, verify=False, exact=False,
-                      workers=-1):
+                      loop_max_norm=LOOP_MAX_NORM, max_texture=MAX_TEXTURE, max_contrast_change=MAX_CONTRAST_CHANGE,
+                      min_contrast=MIN_CONTRAST, kinds=KINDS, n_components=N_COMPONENTS, n_candidates=N_CANDIDATES,
+                      eps=EPS, verify=False, exact=False, workers=-1):
     """The seeds (mutual best pairs that pass every test) and the scored candidates of each kind.
 
     Parameters are those of `find_neighbours`; `model` is the `EdgeModel` (default: one
@@ -195,8 +197,9 @@ def search_candidates(images, model=None, *, ratio=RATIO, max_norm=MAX_NORM, max
         ``candidates`` (pairs scored exactly), ``fallbacks`` (ball queries), ``model``.
     """
     with _blas_threads(1):
-        return _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, max_texture, min_contrast,
-                                  kinds, n_components, n_candidates, eps, verify, exact, workers)
+        return _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, max_texture,
+                                  max_contrast_change, min_contrast, kinds, n_components, n_candidates, eps, verify,
+                                  exact, workers)
 
 
 def _blas_threads(limit):
@@ -215,12 +218,15 @@ def _blas_threads(limit):
     return threadpool_limits(limits=limit, user_api="blas")
 
 
-def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, max_texture, min_contrast, kinds,
-                       n_components, n_candidates, eps, verify, exact, workers):
+def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, max_texture, max_contrast_change,
+                       min_contrast, kinds, n_components, n_candidates, eps, verify, exact, workers):
     images = check_images(images)
     _check_parameters(ratio, max_norm, max_cost, min_contrast, n_components, n_candidates, eps)
     if not (isinstance(max_texture, (int, float)) and max_texture > 0):
         raise SaltviewerError(f"max_texture must be a positive number, got {max_texture!r}.")
+    if not (isinstance(max_contrast_change, (int, float)) and max_contrast_change > 0):
+        raise SaltviewerError(f"max_contrast_change must be a positive number (log units), got {max_contrast_change!r}.")
+    alike = np.array([max_texture, max_texture, max_contrast_change], dtype=float)
     if not (isinstance(loop_max_norm, (int, float)) and loop_max_norm >= max_norm):
         raise SaltviewerError(f"loop_max_norm must be a number >= max_norm ({max_norm}), got {loop_max_norm!r}.")
     loosen = (loop_max_norm / max_norm) ** 2
@@ -261,19 +267,20 @@ def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, 
             ratio_ab, ratio_ba = cost_ab[a] / second_ab[a], cost_ba[b] / second_ba[b]
         distance = _squared_distances(out, into, a, b)
         keep = distance <= np.minimum((side_out[a] + side_in[b]) / 2, cap)
-        keep &= np.all(np.abs(texture_out[a] - texture_in[b]) <= max_texture, axis=1)
+        keep &= np.all(np.abs(texture_out[a] - texture_in[b]) <= alike, axis=1)
         a, b, distance, ratio_ab, ratio_ba = a[keep], b[keep], distance[keep], ratio_ab[keep], ratio_ba[keep]
         inside = (inside_out[a] + inside_in[b]) / 2
         cost = np.sqrt(distance / length)
         found.append(NeighbourPairs(np.full(len(a), kind), a, b, cost, cost / np.sqrt(inside),
                                     np.sqrt(np.maximum(ratio_ab, ratio_ba))))
         candidates[kind] = Candidates(kind, out, into, *links, side_out, side_in, cap, inside_out, inside_in, loosen,
-                                      texture_out, texture_in, max_texture, length)
+                                      texture_out, texture_in, alike, length)
     return NeighbourPairs.concatenate(found), candidates, stats
 
 
 def find_neighbours(images, *, model=None, ratio=RATIO, max_norm=MAX_NORM, max_cost=MAX_COST,
-                    loop_max_norm=LOOP_MAX_NORM, max_texture=MAX_TEXTURE, min_contrast=MIN_CONTRAST, kinds=KINDS,
+                    loop_max_norm=LOOP_MAX_NORM, max_texture=MAX_TEXTURE, max_contrast_change=MAX_CONTRAST_CHANGE,
+                    min_contrast=MIN_CONTRAST, kinds=KINDS,
                     n_components=N_COMPONENTS, n_candidates=N_CANDIDATES, eps=EPS, verify=False, exact=False,
                     workers=-1, return_stats=False):
     """Find the pairs of tiles that continue each other to the right and below.
@@ -297,6 +304,10 @@ def find_neighbours(images, *, model=None, ratio=RATIO, max_norm=MAX_NORM, max_c
     max_texture : float
         Largest difference between the two sides' `edge_texture` (either measure, in log
         units): a pair that rests on one edge alone must also join alike textures.
+    max_contrast_change : float
+        Largest difference between the two sides' `band_contrast` (the spread of grey
+        levels in the 24 lines along the seam, in log units: 0.8 is a factor 2.2), for a
+        pair that rests on one edge alone.
     min_contrast : float
         Edge lines with a smaller standard deviation (grey levels) never match.
     kinds : sequence of {"right", "below"}
@@ -338,6 +349,7 @@ def find_neighbours(images, *, model=None, ratio=RATIO, max_norm=MAX_NORM, max_c
     """
     pairs, _, stats = search_candidates(images, model, ratio=ratio, max_norm=max_norm, max_cost=max_cost,
                                         loop_max_norm=loop_max_norm, max_texture=max_texture,
+                                        max_contrast_change=max_contrast_change,
                                         min_contrast=min_contrast, kinds=kinds, n_components=n_components,
                                         n_candidates=n_candidates, eps=eps, verify=verify, exact=exact,
                                         workers=workers)
