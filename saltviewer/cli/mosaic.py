@@ -11,24 +11,6 @@ DESCRIPTION = ("Find the tiles of DATA that continue each other across an edge (
                "listed and, with --workspace, queued for review.")
 
 
-def _per_kind(text):
-    """``--max-norm 2`` (both kinds) or ``--max-norm 2,1.75`` (right, below)."""
-    import argparse
-
-    parts = text.split(",")
-    try:
-        values = [float(part) for part in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2) or min(values, default=0) <= 0:
-        raise argparse.ArgumentTypeError(f"expected one positive number, or two (right,below), got {text!r}")
-    return values[0] if len(values) == 1 else {"right": values[0], "below": values[1]}
-
-
-def _show(value):
-    return f"{value['right']:g} right, {value['below']:g} below" if isinstance(value, dict) else f"{value:g}"
-
-
 def add_arguments(parser):
     from pathlib import Path
 
@@ -42,18 +24,17 @@ def add_arguments(parser):
     search = parser.add_argument_group("search (defaults tuned on the TGS data)")
     search.add_argument("--ratio", type=float, default=nb.RATIO,
                         help=f"best match must be nearer than RATIO x the runner-up, from both tiles (default {nb.RATIO})")
-    search.add_argument("--max-norm", type=_per_kind, default=nb.MAX_NORM, metavar="LIMIT[,BELOW]",
-                        help="largest boundary cost relative to the tiles' inside cost (about 1 = seamless); one "
-                             "number for both kinds of seam or two, right then below "
-                             f"(default {_show(nb.MAX_NORM)})")
+    search.add_argument("--max-norm", type=float, default=nb.MAX_NORM,
+                        help="largest boundary cost relative to the tiles' inside cost "
+                             f"(about 1 = seamless; default {nb.MAX_NORM})")
     search.add_argument("--max-cost", type=float, default=nb.MAX_COST,
                         help=f"largest boundary cost in edge standard deviations (default {nb.MAX_COST})")
     search.add_argument("--loop-max-norm", type=float, default=nb.LOOP_MAX_NORM,
                         help="largest boundary cost of an edge that closes a loop of matches, relative to the "
                              f"tiles' inside cost (default {nb.LOOP_MAX_NORM})")
-    search.add_argument("--max-texture", type=_per_kind, default=nb.MAX_TEXTURE, metavar="LIMIT[,BELOW]",
+    search.add_argument("--max-texture", type=float, default=nb.MAX_TEXTURE,
                         help="largest difference between the textures of two tiles along a seam that rests on one "
-                             f"edge alone (log units; one number or right,below; default {_show(nb.MAX_TEXTURE)})")
+                             f"edge alone (log units; default {nb.MAX_TEXTURE})")
     search.add_argument("--max-contrast-change", type=float, default=nb.MAX_CONTRAST_CHANGE,
                         help="largest difference between the spreads of grey levels of two tiles near a seam that "
                              f"rests on one edge alone (log units, 0.8 = a factor 2.2; default {nb.MAX_CONTRAST_CHANGE})")

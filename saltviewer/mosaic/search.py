@@ -39,16 +39,14 @@ __all__ = ["NeighbourPairs", "Candidates", "find_neighbours", "search_candidates
 
 # Defaults tuned on the 21,200 tiles of the TGS data (see benchmarks/bench_mosaic.py).
 RATIO = 0.95
-# Right seams are strong one by one (on the synthetic samples 99.6% of the true ones are mutual best
-# matches, against 81% of the below seams: bench_mosaic.py --part seams), so they take looser limits.
-MAX_NORM = {"right": 2.0, "below": 1.75}
+MAX_NORM = 1.75
 MAX_COST = 1.5
 LOOP_MAX_NORM = 2.0
-MAX_TEXTURE = {"right": 0.9, "below": 0.6}
+MAX_TEXTURE = 0.6
 MAX_CONTRAST_CHANGE = 0.8
 N_COMPONENTS = 24
 N_CANDIDATES = 8
-EPS = 2.0
+EPS = 5.0
 
 
 def _search_both_ways(out, into, queries, indexed, limit_out, limit_in, ratio, n_components, n_candidates,
@@ -163,20 +161,11 @@ def _listed_reach(query, distance, radius, k):
     return reach
 
 
-def per_kind(value, name):
-    """``{kind: number}`` from one positive number or a dict of one per kind, or a `SaltviewerError`."""
-    values = dict(value) if isinstance(value, dict) else dict.fromkeys(KINDS, value)
-    if set(values) != set(KINDS) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
-                                            for v in values.values()):
-        raise SaltviewerError(f"{name} must be a positive number or a dict of one for 'right' and 'below', "
-                              f"got {value!r}.")
-    return {kind: float(values[kind]) for kind in KINDS}
-
-
 def _check_parameters(ratio, max_norm, max_cost, min_contrast, n_components, n_candidates, eps):
     if not (isinstance(ratio, (int, float)) and 0 < ratio <= 1):
         raise SaltviewerError(f"ratio must be a number in (0, 1], got {ratio!r}.")
-    per_kind(max_norm, "max_norm")
+    if not (isinstance(max_norm, (int, float)) and max_norm > 0):
+        raise SaltviewerError(f"max_norm must be a positive number, got {max_norm!r}.")
     if not (isinstance(max_cost, (int, float)) and max_cost > 0):
         raise SaltviewerError(f"max_cost must be a positive number (edge standard deviations), got {max_cost!r}.")
     if not (isinstance(min_contrast, (int, float)) and min_contrast >= 0):
@@ -233,12 +222,14 @@ def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, 
                        min_contrast, kinds, n_components, n_candidates, eps, verify, exact, workers):
     images = check_images(images)
     _check_parameters(ratio, max_norm, max_cost, min_contrast, n_components, n_candidates, eps)
-    max_norm, max_texture = per_kind(max_norm, "max_norm"), per_kind(max_texture, "max_texture")
+    if not (isinstance(max_texture, (int, float)) and max_texture > 0):
+        raise SaltviewerError(f"max_texture must be a positive number, got {max_texture!r}.")
     if not (isinstance(max_contrast_change, (int, float)) and max_contrast_change > 0):
         raise SaltviewerError(f"max_contrast_change must be a positive number (log units), got {max_contrast_change!r}.")
-    if not (isinstance(loop_max_norm, (int, float)) and loop_max_norm >= max(max_norm.values())):
-        raise SaltviewerError(f"loop_max_norm must be a number >= max_norm ({max(max_norm.values()):g}), "
-                              f"got {loop_max_norm!r}.")
+    alike = np.array([max_texture, max_texture, max_contrast_change], dtype=float)
+    if not (isinstance(loop_max_norm, (int, float)) and loop_max_norm >= max_norm):
+        raise SaltviewerError(f"loop_max_norm must be a number >= max_norm ({max_norm}), got {loop_max_norm!r}.")
+    loosen = (loop_max_norm / max_norm) ** 2
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     for kind in kinds:
         check_kind(kind)
@@ -247,17 +238,14 @@ def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, 
     found, candidates = [], {}
     stats = {"tiles": len(images), "candidates": 0, "fallbacks": 0, "model": model.get_params()}
     for kind in kinds:
-        norm_limit = max_norm[kind]
-        loosen = (loop_max_norm / norm_limit) ** 2
-        alike = np.array([max_texture[kind], max_texture[kind], max_contrast_change], dtype=float)
         out, inside_out, contrast_out, texture_out = model.side_features(images, kind, "out")
         into, inside_in, contrast_in, texture_in = model.side_features(images, kind, "in")
         length = model.effective_length(kind, images.shape[1 if kind == "right" else 2])
         usable_out, usable_in = contrast_out >= min_contrast, contrast_in >= min_contrast
         # A pair passes when its distance is at most max_norm**2 times the mean inside cost of
         # its two sides (and max_cost**2); each side's bound is the most any pair of it may have.
-        side_out = np.where(usable_out, norm_limit ** 2 * inside_out * length, 0.0)
-        side_in = np.where(usable_in, norm_limit ** 2 * inside_in * length, 0.0)
+        side_out = np.where(usable_out, max_norm ** 2 * inside_out * length, 0.0)
+        side_in = np.where(usable_in, max_norm ** 2 * inside_in * length, 0.0)
         cap = max_cost ** 2 * length
         bound_out = np.where(usable_out, np.minimum((side_out + side_in.max(initial=0)) / 2, cap), 0.0)
         bound_in = np.where(usable_in, np.minimum((side_in + side_out.max(initial=0)) / 2, cap), 0.0)
@@ -305,19 +293,17 @@ def find_neighbours(images, *, model=None, ratio=RATIO, max_norm=MAX_NORM, max_c
         The edge compatibility (default: `EdgeModel` fitted on `images`).
     ratio : float in (0, 1]
         A match must be nearer than ``ratio`` times the runner-up, seen from both tiles.
-    max_norm : float or dict
+    max_norm : float
         Largest seam cost relative to each tile's inside cost (about 1 for a seamless
-        boundary; see `saltviewer.mosaic.compatibility`): one for both kinds or
-        ``{"right": ..., "below": ...}`` (default: 2.0 right, 1.75 below).
+        boundary; see `saltviewer.mosaic.compatibility`).
     max_cost : float
         Largest seam cost, in standard deviations of the edge lines.
     loop_max_norm : float
         The looser norm limit of an edge that closes a loop in the assembly; the search
         gathers candidates out to it (it does not change the pairs returned).
-    max_texture : float or dict
+    max_texture : float
         Largest difference between the two sides' `edge_texture` (either measure, in log
-        units): a pair that rests on one edge alone must also join alike textures (one for
-        both kinds or one each; default 0.9 right, 0.6 below).
+        units): a pair that rests on one edge alone must also join alike textures.
     max_contrast_change : float
         Largest difference between the two sides' `band_contrast` (the spread of grey
         levels in the 24 lines along the seam, in log units: 0.8 is a factor 2.2), for a

@@ -451,20 +451,6 @@ def test_the_mosaic_command_refuses_bad_input_in_one_line(tmp_path, sample_dir):
     assert result.returncode == 1 and "ratio" in result.stderr and "Traceback" not in result.stderr
     result = _saltviewer("mosaic", tmp_path / "missing", "--out", tmp_path / "o")
     assert result.returncode == 1 and "no such folder" in result.stderr
-    result = _saltviewer("mosaic", sample_dir, "--out", tmp_path / "o", "--max-norm", "2,x")
-    assert result.returncode == 2 and "--max-norm" in result.stderr and "two (right,below)" in result.stderr
-    assert not (tmp_path / "o").exists()
-
-
-def test_the_mosaic_command_takes_a_limit_per_kind_of_seam(tmp_path, sample_dir):
-    """One number sets both kinds; two set right, then below; mosaics.json records what was used."""
-    for value, expected in (("1.5", {"right": 1.5, "below": 1.5}), ("2.5,1.25", {"right": 2.5, "below": 1.25})):
-        out = tmp_path / value
-        result = _saltviewer("mosaic", sample_dir, "--out", out, "--max-norm", value, "--loop-max-norm", 2.5,
-                             "--review", 0)
-        assert result.returncode == 0, result.stderr
-        recorded = json.loads((out / "mosaics.json").read_text())["parameters"]["max_norm"]
-        assert {kind: float(recorded[kind] if isinstance(recorded, dict) else recorded) for kind in expected} == expected
 
 
 def test_mosaics_without_a_dataset_refuse_array_tiles():

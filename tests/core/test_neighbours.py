@@ -80,11 +80,6 @@ def _unlike(image_a, image_b, kind, max_texture, max_contrast_change):
         max_contrast_change
 
 
-def _of(limit, kind):
-    """A limit for one kind of seam: the number itself, or its entry in a dict of one per kind."""
-    return limit[kind] if isinstance(limit, dict) else limit
-
-
 def _straddle_parts(image, kind, side, model):
     """One side's parts in the second-line errors across a seam (`EdgeModel` straddle lines):
     ``own``, its second line less what its edge line predicts of it, and ``feeds``, what its
@@ -141,9 +136,9 @@ def reference_pairs(images, model, ratio=nb.RATIO, max_norm=nb.MAX_NORM, max_cos
             second_b = np.partition(column, 1)[1]
             if not (first < ratio ** 2 * second and first < ratio ** 2 * second_b):
                 continue                                    # ratio test, both sides
-            if first > max_cost ** 2 or first > _of(max_norm, kind) ** 2 * (outs[a][2] + ins[b][2]) / 2:
+            if first > max_cost ** 2 or first > max_norm ** 2 * (outs[a][2] + ins[b][2]) / 2:
                 continue                                    # rougher than the tiles' insides
-            if _unlike(images[a], images[b], kind, _of(max_texture, kind), max_contrast_change):
+            if _unlike(images[a], images[b], kind, max_texture, max_contrast_change):
                 continue                                    # unlike textures along the seam
             kept.add((kind, a, b))
     return kept
@@ -257,14 +252,12 @@ def overlapping():
 
 
 @pytest.mark.parametrize("settings", [dict(ratio=1.0), dict(ratio=0.7), dict(max_norm=5.0, max_cost=3.0),
-                                      dict(min_contrast=0.0),
-                                      dict(max_norm={"right": 1.5, "below": 3.0}, max_texture={"right": 0.4, "below": 1.2})])
+                                      dict(min_contrast=0.0)])
 def test_kdtree_search_agrees_with_brute_force_on_random_sets(overlapping, settings):
     images, model = overlapping
     reference = reference_pairs(images, model, **settings)
     assert len(reference) >= 10
-    norm = settings.get("max_norm", 0)
-    loop = dict(loop_max_norm=max(max(norm.values()) if isinstance(norm, dict) else norm, nb.LOOP_MAX_NORM))
+    loop = dict(loop_max_norm=max(settings.get("max_norm", nb.MAX_NORM), nb.LOOP_MAX_NORM))
     # The check keeps nothing the reference rejects; with a close search it misses nothing either.
     checked = find_neighbours(images, model=model, verify=True, **settings, **loop).as_set()
     assert checked <= reference and len(checked) >= 0.95 * len(reference)
@@ -354,9 +347,9 @@ def _vectorised_reference(images, model):
                 continue
             if not (first < nb.RATIO ** 2 * rows[a, 1] and first < nb.RATIO ** 2 * cols[b, 1]):
                 continue
-            if first > nb.MAX_COST ** 2 or first > _of(nb.MAX_NORM, kind) ** 2 * (inside_out[a] + inside_in[b]) / 2:
+            if first > nb.MAX_COST ** 2 or first > nb.MAX_NORM ** 2 * (inside_out[a] + inside_in[b]) / 2:
                 continue
-            if np.any(np.abs(texture_out[a] - texture_in[b]) > _of(nb.MAX_TEXTURE, kind)):
+            if np.any(np.abs(texture_out[a] - texture_in[b]) > nb.MAX_TEXTURE):
                 continue
             if abs(spread_out[a] - spread_in[b]) > nb.MAX_CONTRAST_CHANGE:
                 continue
@@ -429,8 +422,7 @@ def test_costs_match_the_feature_distances_and_the_reference(puzzle):
 def test_kept_pairs_report_their_scores(puzzle):
     images, _ = puzzle
     pairs = find_neighbours(images)
-    for kind in nb.KINDS:
-        assert np.all(pairs.norm[pairs.kind == kind] <= nb.MAX_NORM[kind] + 1e-9)
+    assert np.all(pairs.norm <= nb.MAX_NORM + 1e-9)
     assert np.all(pairs.ratio < nb.RATIO)
     assert np.all(pairs.cost <= nb.MAX_COST + 1e-9)
     assert set(pairs.kind) == {"right", "below"}
@@ -452,7 +444,6 @@ def test_each_tile_side_is_used_once(puzzle):
     (dict(max_cost=0), "max_cost"), (dict(min_contrast=-2), "min_contrast"), (dict(n_components=0), "n_components"),
     (dict(n_candidates=0), "n_candidates"), (dict(eps=-1), "eps"), (dict(kinds=["left"]), "kind"),
     (dict(loop_max_norm=1.0), "loop_max_norm"), (dict(max_texture=0), "max_texture"),
-    (dict(max_norm={"right": 2.0}), "max_norm"), (dict(max_texture={"right": 1, "below": -1}), "max_texture"),
     (dict(max_contrast_change=0), "max_contrast_change"), (dict(max_contrast_change="wide"), "max_contrast_change"),
 ])
 def test_bad_parameters_name_themselves(puzzle, settings, words):
