@@ -76,7 +76,8 @@ def run(args):
     start = time.perf_counter()
     mosaics = build_mosaics(dataset, images=images, ratio=args.ratio, max_norm=args.max_norm,
                             max_cost=args.max_cost, loop_max_norm=args.loop_max_norm, max_texture=args.max_texture,
-                            max_contrast_change=args.max_contrast_change, min_contrast=args.min_contrast, exact=args.exact, verify=args.verify)
+                            max_contrast_change=args.max_contrast_change, min_contrast=args.min_contrast,
+                            exact=args.exact, verify=args.verify)
     found = time.perf_counter() - start
     pairs_path, json_path = write_mosaics(mosaics, out, labelled=dataset)
     counts = mosaics.counts()
