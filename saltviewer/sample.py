@@ -175,9 +175,9 @@ def make_sample(out_dir, n_train=400, n_test=100, seed=0, overwrite=False):
     salt_idx = rng.permutation(np.flatnonzero(~empty))
     n_empty = min(len(empty_idx), max(total - len(salt_idx), round(EMPTY_SHARE * total)))
     order = rng.permutation(np.concatenate([empty_idx[:n_empty], salt_idx[:total - n_empty]]))
-    ids = set()
+    ids = {}   # a dict, not a set: its order is the order of the draws, whatever PYTHONHASHSEED is
     while len(ids) < total:
-        ids.add(f"{int(rng.integers(0, 16 ** 10)):010x}")
+        ids[f"{int(rng.integers(0, 16 ** 10)):010x}"] = None
     ids = sorted(ids, key=lambda _: rng.random())
 
     for sub in ("train/images", "train/masks", "test/images"):

@@ -148,7 +148,8 @@ def test_tile_problems_surface_when_the_tile_loads(data):
 
 def test_disagreeing_train_csv_and_mask_png_is_reported(data):
     mask_path = sorted((data / "train" / "masks").glob("*.png"))[0]
-    Image.fromarray(np.full((101, 101), 255, np.uint8)).save(mask_path)
+    flipped = ~read_mask(mask_path)   # differs from the CSV's mask in every pixel, whatever the tile
+    Image.fromarray(np.where(flipped, 255, 0).astype(np.uint8)).save(mask_path)
     problems = check_dataset(data)
     assert any("differs from" in p and mask_path.stem in p for p in problems)
 

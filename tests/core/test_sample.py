@@ -1,4 +1,7 @@
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -22,6 +25,18 @@ def test_sample_is_valid_deterministic_and_about_forty_percent_empty(tmp_path):
     coverage = masks.mean(axis=(1, 2))
     assert (coverage > 0.5).sum() >= 10 and ((coverage > 0) & (coverage < 0.5)).sum() >= 10
     assert np.isfinite(ds.depths).all() and ds.depths.min() > 0
+
+
+def test_sample_does_not_depend_on_the_hash_seed(tmp_path):
+    """The same seed gives the same files in two interpreters with different string hashing."""
+    code = "import sys; from saltviewer import make_sample; make_sample(sys.argv[1], 30, 10, seed=7)"
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path / hash_seed)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    for name in ("train.csv", "sample_layout.csv"):
+        assert (tmp_path / "1" / name).read_text() == (tmp_path / "2" / name).read_text()
 
 
 def test_sample_tiles_continue_their_neighbours(tmp_path):
