@@ -48,13 +48,24 @@ def fit_schedule(schedule, epochs):
     return [(loss, c) for (loss, _), c in zip(schedule, counts)]
 
 
+def _jit_compile():
+    """Whether `model.compile` asks for XLA: on TensorFlow no, as before (``tf.function`` runs the
+    step as one graph already), on JAX yes: there ``False`` runs the
+    train step eagerly, op by op, many times slower, and under a data-parallel distribution each of
+    those small ops is its own multi-device program, whose all-reduces deadlocked now and then on
+    XLA's CPU devices (CI: "Termination timeout ... exceeded")."""
+    import keras
+
+    return keras.backend.backend() != "tensorflow"
+
+
 def _probe_seconds_per_batch(model, batches, steps=3):
     """Time a few training steps that leave the weights as they are (SGD with learning rate 0)."""
     import keras
 
     from .losses import BCEDice
 
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=BCEDice(), jit_compile=False)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=BCEDice(), jit_compile=_jit_compile())
     x, y = batches[0]
     model.train_on_batch(x, y)                      # trace
     start = time.monotonic()
@@ -134,7 +145,7 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
         steps = len(batches) * stage_epochs
         lr = CosineRestarts(max_lr, cycle_steps=steps, min_lr=max_lr * min_lr_ratio,
                             warmup_steps=min(len(batches), steps // 10) if stage == 0 and not base_version else 0)
-        model.compile(optimizer=make_optimizer(optimizer, lr), loss=get_loss(loss_name), jit_compile=False)
+        model.compile(optimizer=make_optimizer(optimizer, lr), loss=get_loss(loss_name), jit_compile=_jit_compile())
         # The control goes last, so a cancel set by the progress callback stops at this batch end.
         callbacks = [validation, best, reporter, control]
         if stage == len(original) - 1:
