@@ -31,7 +31,7 @@ rows and cols, the counts, the parameters and the conflicts).
 
 from .assembly import Placement, grow_mosaics
 from .build import MAX_IMPLIED_NORM, assemble, build_mosaics, mosaics_from_pairs, mosaics_from_placements
-from .compatibility import KINDS, EdgeModel
+from .compatibility import KINDS, EdgeModel, content_order
 from .context import context_windows
 from .edges import BoundaryScore, boundary_consistency, boundary_proposals, queue_boundary_items, review_items
 from .files import FORMAT, FORMAT_VERSION, load_mosaics, mosaics_folder, read_mosaics, read_pairs, write_mosaics
@@ -44,6 +44,6 @@ from .search import find_neighbours, search_candidates
 __all__ = ["Mosaic", "Mosaics", "BoundaryScore", "assemble", "build_mosaics", "stitch", "boundary_consistency",
            "review_items", "boundary_proposals", "queue_boundary_items", "render_mosaic", "write_mosaics",
            "read_mosaics", "load_mosaics", "mosaics_folder", "read_pairs", "DIRECTIONS", "mosaics_from_pairs",
-           "mosaics_from_placements", "grow_mosaics", "Placement", "EdgeModel", "KINDS", "find_neighbours",
+           "mosaics_from_placements", "grow_mosaics", "Placement", "EdgeModel", "content_order", "KINDS", "find_neighbours",
            "search_candidates", "Candidates", "NeighbourPairs", "MAX_IMPLIED_NORM", "FORMAT", "FORMAT_VERSION",
            "context_windows", "RULES", "POSTPROCESS_RULES", "RuleFinding", "mosaic_rules", "rule_proposals", "queue_rule_items", "vertical_columns"]

@@ -8,14 +8,16 @@ that to prove what it did not look at.
 import numpy as np
 
 
-def _principal_axes(features, n_components, sample=8192):
+def _principal_axes(features, n_components, sample=None):
     """Orthonormal (D, k) basis of the leading principal directions of the rows.
 
     Any orthonormal basis keeps the search exact; a good one only makes it faster, so
     it is fitted on an evenly spaced subset of at most `sample` rows.
     """
-    step = max(1, len(features) // sample)
-    subset = features[::step]
+    if sample is not None and len(features) > sample:
+        subset = features[::len(features) // sample]
+    else:
+        subset = features
     centred = subset - subset.mean(axis=0)
     values, vectors = np.linalg.eigh(centred.T @ centred)
     order = np.argsort(values)[::-1][:n_components]

@@ -50,7 +50,7 @@ import numpy as np
 
 from .._errors import SaltviewerError
 
-__all__ = ["KINDS", "EdgeModel", "border_features", "pair_costs", "edge_contrast", "edge_texture", "band_contrast",
+__all__ = ["KINDS", "EdgeModel", "content_order", "border_features", "pair_costs", "edge_contrast", "edge_texture", "band_contrast",
            "check_images", "check_kind"]
 
 KINDS = ("right", "below")
@@ -58,7 +58,7 @@ SIDES = ("out", "in")
 DEPTH = 6               # lines a prediction looks back on
 REACH = 2               # lateral offsets either side
 RIDGE = 1e-3            # ridge penalty, relative to the number of samples
-MAX_TILES = 384         # tiles the fit looks at (evenly spaced)
+MAX_TILES = 768         # tiles the fit looks at (chosen by content: content_order)
 TARGETS = 6             # lines of each tile the fit predicts (evenly spaced)
 MIN_CONTRAST = 4.0
 SMOOTHING = 1.0         # pixels: the Gaussian blur along the edge lines before they are compared
@@ -161,6 +161,26 @@ def _predict(block, coefficients):
     return out
 
 
+def content_order(images):
+    """Positions of the tiles sorted by a checksum of their pixels (CRC-32, then the pixel sum).
+
+    A sample taken from the front of this order depends on what the tiles hold, not on their
+    names or their order in the dataset: identical tiles tie, and are interchangeable.
+    Evenly spaced positions would pick other tiles when tiles are renamed or added, and the
+    fit, and with it the mosaics, would follow the names.
+    """
+    import zlib
+
+    images = np.ascontiguousarray(images)
+    checksums = np.fromiter((zlib.crc32(tile) for tile in images), dtype=np.int64, count=len(images))
+    sums = np.zeros(len(images), dtype=np.int64)
+    _, first, counts = np.unique(checksums, return_inverse=True, return_counts=True)
+    tied = counts[first] > 1                        # identical tiles, or (rarely) a shared checksum
+    if tied.any():
+        sums[tied] = images[tied].reshape(int(tied.sum()), -1).sum(axis=1, dtype=np.int64)
+    return np.lexsort((sums, checksums))
+
+
 class EdgeModel:
     """The linear prediction of a tile's next line that scores edges (see the module notes).
 
@@ -243,16 +263,16 @@ class EdgeModel:
         Parameters
         ----------
         images : (n, H, W) ndarray
-            The tiles; the same lines are used every time (evenly spaced tiles), so the
-            fit is deterministic.
+            The tiles; the fit looks at `max_tiles` of them chosen by their content alone
+            (`content_order`), so the same tiles under other names or in another order give
+            the same model.
 
         Returns
         -------
         self : EdgeModel
         """
         images = check_images(images)
-        step = max(1, len(images) // self.max_tiles)
-        subset = images[::step][:self.max_tiles]
+        subset = images[content_order(images)[:self.max_tiles]]
         self.coef_, self.residual_ = {}, {}
         for kind in KINDS:
             length = subset.shape[1] if kind == "below" else subset.shape[2]
