@@ -11,8 +11,10 @@ import numpy as np
 def _principal_axes(features, n_components, sample=None):
     """Orthonormal (D, k) basis of the leading principal directions of the rows.
 
-    Any orthonormal basis keeps the search exact; a good one only makes it faster, so
-    it is fitted on an evenly spaced subset of at most `sample` rows.
+    Any orthonormal basis keeps the search exact; a good one only makes it faster. It is
+    fitted on every row (0.2 s for the TGS tiles' two kinds of seams), so that the rows'
+    order, which follows the tiles' names, cannot change it; `sample` takes an evenly spaced
+    subset of about that many rows instead.
     """
     if sample is not None and len(features) > sample:
         subset = features[::len(features) // sample]

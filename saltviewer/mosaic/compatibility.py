@@ -174,8 +174,8 @@ def content_order(images):
     images = np.ascontiguousarray(images)
     checksums = np.fromiter((zlib.crc32(tile) for tile in images), dtype=np.int64, count=len(images))
     sums = np.zeros(len(images), dtype=np.int64)
-    _, first, counts = np.unique(checksums, return_inverse=True, return_counts=True)
-    tied = counts[first] > 1                        # identical tiles, or (rarely) a shared checksum
+    _, inverse, counts = np.unique(checksums, return_inverse=True, return_counts=True)
+    tied = counts[inverse] > 1                        # identical tiles, or (rarely) a shared checksum
     if tied.any():
         sums[tied] = images[tied].reshape(int(tied.sum()), -1).sum(axis=1, dtype=np.int64)
     return np.lexsort((sums, checksums))
