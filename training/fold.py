@@ -50,10 +50,10 @@ def fit_schedule(schedule, epochs):
 
 def _jit_compile():
     """Whether `model.compile` asks for XLA: on TensorFlow no, as before (``tf.function`` runs the
-    step as one graph already), on JAX yes: there ``False`` runs the
-    train step eagerly, op by op, many times slower, and under a data-parallel distribution each of
-    those small ops is its own multi-device program, whose all-reduces deadlocked now and then on
-    XLA's CPU devices (CI: "Termination timeout ... exceeded")."""
+    step as one graph already); on JAX yes, since there ``False`` runs the train step eagerly, op
+    by op, many times slower, and under a data-parallel distribution each of those small ops is
+    its own multi-device program, whose all-reduces deadlocked now and then on XLA's CPU devices
+    (CI: "Termination timeout ... exceeded")."""
     import keras
 
     return keras.backend.backend() != "tensorflow"

@@ -4,7 +4,6 @@ dataset) must give the same model, the same search and the same mosaics."""
 import numpy as np
 
 from saltviewer import make_sample, open_dataset
-
 from saltviewer.mosaic import EdgeModel, content_order, search_candidates
 from saltviewer.mosaic._kdtree import _principal_axes
 from saltviewer.mosaic.assembly import grow_mosaics
