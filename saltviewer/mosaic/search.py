@@ -28,6 +28,8 @@ comparison of all pairs keeps too and the candidate step can only miss a pair.
 ``exact=True`` settles every border completely instead, at a much higher cost.
 """
 
+import os
+
 import numpy as np
 
 from .._errors import SaltviewerError
@@ -235,9 +237,9 @@ def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, 
         check_kind(kind)
     if model is None:
         model = EdgeModel(min_contrast=min_contrast).fit(images) if len(images) else EdgeModel.extrapolating()
-    found, candidates = [], {}
     stats = {"tiles": len(images), "candidates": 0, "fallbacks": 0, "model": model.get_params()}
-    for kind in kinds:
+
+    def one_kind(kind):
         out, inside_out, contrast_out, texture_out = model.side_features(images, kind, "out")
         into, inside_in, contrast_in, texture_in = model.side_features(images, kind, "in")
         length = model.effective_length(kind, images.shape[1 if kind == "right" else 2])
@@ -252,14 +254,12 @@ def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, 
         a, b, ratio_ab, ratio_ba, scored, balls, links = _search_both_ways(
             out, into, usable_out, usable_in, bound_out, bound_in, ratio, n_components, n_candidates, eps,
             verify and not exact, workers, loosen * bound_out, loosen * bound_in)
-        stats["candidates"] += scored
-        stats["fallbacks"] += balls
         if exact:
             best_b, cost_ab, second_ab, fb1 = _best_two(out, into, usable_out, usable_in, bound_out, ratio,
                                                         n_components, n_candidates, workers)
             best_a, cost_ba, second_ba, fb2 = _best_two(into, out, usable_in, usable_out, bound_in, ratio,
                                                         n_components, n_candidates, workers)
-            stats["fallbacks"] += fb1 + fb2
+            balls += fb1 + fb2
             a = np.flatnonzero(best_b >= 0)
             b = best_b[a]
             mutual = best_a[b] == a
@@ -271,10 +271,26 @@ def _search_candidates(images, model, ratio, max_norm, max_cost, loop_max_norm, 
         a, b, distance, ratio_ab, ratio_ba = a[keep], b[keep], distance[keep], ratio_ab[keep], ratio_ba[keep]
         inside = (inside_out[a] + inside_in[b]) / 2
         cost = np.sqrt(distance / length)
-        found.append(NeighbourPairs(np.full(len(a), kind), a, b, cost, cost / np.sqrt(inside),
-                                    np.sqrt(np.maximum(ratio_ab, ratio_ba))))
-        candidates[kind] = Candidates(kind, out, into, *links, side_out, side_in, cap, inside_out, inside_in, loosen,
-                                      texture_out, texture_in, alike, length)
+        pairs = NeighbourPairs(np.full(len(a), kind), a, b, cost, cost / np.sqrt(inside),
+                               np.sqrt(np.maximum(ratio_ab, ratio_ba)))
+        return pairs, scored, balls, Candidates(kind, out, into, *links, side_out, side_in, cap, inside_out,
+                                                inside_in, loosen, texture_out, texture_in, alike, length)
+
+    # The kinds are independent and their work is mostly numpy, which lets go of the GIL: on a
+    # machine with more than one core they run side by side (the same results, in kind order).
+    if len(kinds) > 1 and workers != 1 and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+            results = list(pool.map(one_kind, kinds))
+    else:
+        results = [one_kind(kind) for kind in kinds]
+    found, candidates = [], {}
+    for kind, (pairs, scored, balls, kind_candidates) in zip(kinds, results):
+        found.append(pairs)
+        candidates[kind] = kind_candidates
+        stats["candidates"] += scored
+        stats["fallbacks"] += balls
     return NeighbourPairs.concatenate(found), candidates, stats
 
 
@@ -324,7 +340,9 @@ def find_neighbours(images, *, model=None, ratio=RATIO, max_norm=MAX_NORM, max_c
         Settle every border completely (no pair is ever missed); much slower on large
         sets.
     workers : int
-        Threads for the tree queries (-1: all cores).
+        Threads for the tree queries (-1: all cores); with more than 1 (or -1 on a machine
+        of several cores) the two kinds of seams are also searched side by side, on two
+        threads, 1 runs everything in turn (the same results either way).
     return_stats : bool
         Also return a dict of counts: ``candidates`` (pairs scored exactly) and
         ``fallbacks`` (ball queries run to verify or settle).

@@ -236,6 +236,24 @@ def test_kdtree_search_agrees_with_brute_force_on_the_puzzle(puzzle):
     assert find_neighbours(images, model=model, exact=True).as_set() == reference
 
 
+def test_the_kinds_searched_side_by_side_give_what_one_after_the_other_gives(puzzle):
+    """The search runs the right and below seams on two threads; with ``workers=1`` it runs them in
+    turn. Seeds, scored candidates and counts must be the same to the last bit."""
+    from saltviewer.mosaic.search import search_candidates
+
+    images, _ = puzzle
+    model = EdgeModel().fit(images)
+    together = search_candidates(images, model=model)
+    in_turn = search_candidates(images, model=model, workers=1)
+    assert together[2] == in_turn[2] and together[2]["candidates"] > 0
+    for name in ("kind", "a", "b", "cost", "norm", "ratio"):
+        np.testing.assert_array_equal(getattr(together[0], name), getattr(in_turn[0], name))
+    assert list(together[1]) == list(in_turn[1]) == ["right", "below"]
+    for kind in ("right", "below"):
+        for name in ("a", "b", "distance", "reach_out", "reach_in", "side_out", "side_in", "texture_out"):
+            np.testing.assert_array_equal(getattr(together[1][kind], name), getattr(in_turn[1][kind], name))
+
+
 @pytest.fixture(scope="module")
 def overlapping():
     """Many similar tiles (pieces of one large section with overlaps and noise): near ties
