@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The tests, as the README runs them (after scripts/setup.sh), under a virtual display:
 #   1. the whole suite, with napari on a Qt6 binding (PyQt6 unless $QT_API names another);
-#   2. the napari tests (tests/plugins) again on PyQt5, when PyQt5 is installed.
+#   2. the napari tests (tests/plugins) again on PyQt5, when PyQt5 is installed, but for the ones
+#      marked slow (the Retrain dock training through TensorFlow in its child process: what they
+#      add to the Qt parts other tests cover is the training, which pass 1 has run already).
 # With arguments, only pass 1, on those arguments: bash scripts/test.sh tests/core -x
 # The Python is the clone's .venv when setup made one, else $PYTHON (default python3).
 # Exit status: 0 when every pass passed, else the first failing pass's.
@@ -20,8 +22,8 @@ env ${QT6:+QT_API=$QT6} "${XVFB[@]}" "$PY" -m pytest -q "$@"
 status=$?
 if [ $# -eq 0 ] && [ "$QT6" != pyqt5 ]; then
   if has PyQt5; then
-    echo "test: pass 2: tests/plugins, napari on pyqt5"
-    QT_API=pyqt5 "${XVFB[@]}" "$PY" -m pytest -q -p no:cacheprovider tests/plugins
+    echo "test: pass 2: tests/plugins but the slow ones, napari on pyqt5"
+    QT_API=pyqt5 "${XVFB[@]}" "$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/plugins
     second=$?
     [ "$status" != 0 ] || status=$second
   else
