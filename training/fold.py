@@ -59,14 +59,16 @@ def _jit_compile():
     return keras.backend.backend() != "tensorflow"
 
 
-def _build_optimizer(model):
-    """Create the optimizer's variables now rather than in the first training step.
+def _compile(model, optimizer, loss):
+    """`model.compile` (XLA as `_jit_compile` says), then the optimizer's variables created at once.
 
     On TensorFlow a ``tf.function`` whose first call creates variables is traced twice (once
     to create them, once more without), and tracing the step of even a small U-Net takes
-    many seconds: built here, each compile costs one trace (a stage of a tiny model 12 s
-    instead of 22 s). The variables are the same either way (zeros, and the step count).
+    many seconds: with the optimizer built here, each compile costs one trace (a stage of a
+    tiny model 12 s instead of 22 s). The variables are the same either way (zeros, and the
+    step count).
     """
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=_jit_compile())
     model.optimizer.build(model.trainable_variables)
 
 
@@ -76,8 +78,7 @@ def _probe_seconds_per_batch(model, batches, steps=3):
 
     from .losses import BCEDice
 
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=BCEDice(), jit_compile=_jit_compile())
-    _build_optimizer(model)
+    _compile(model, keras.optimizers.SGD(learning_rate=0.0), BCEDice())
     x, y = batches[0]
     model.train_on_batch(x, y)                      # trace
     start = time.monotonic()
@@ -157,8 +158,7 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
         steps = len(batches) * stage_epochs
         lr = CosineRestarts(max_lr, cycle_steps=steps, min_lr=max_lr * min_lr_ratio,
                             warmup_steps=min(len(batches), steps // 10) if stage == 0 and not base_version else 0)
-        model.compile(optimizer=make_optimizer(optimizer, lr), loss=get_loss(loss_name), jit_compile=_jit_compile())
-        _build_optimizer(model)
+        _compile(model, make_optimizer(optimizer, lr), get_loss(loss_name))
         # The control goes last, so a cancel set by the progress callback stops at this batch end.
         callbacks = [validation, best, reporter, control]
         if stage == len(original) - 1:

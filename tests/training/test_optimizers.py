@@ -71,10 +71,10 @@ def test_bad_momentum_is_refused():
 
 
 def test_an_optimizer_built_before_fit_traces_the_step_once_and_trains_the_same():
-    """training/fold.py builds the optimizer right after compile: on TensorFlow the training step
-    is then traced once instead of twice (the first trace creating the optimizer's variables),
-    and the weights come out exactly as before."""
-    from saltviewer.training.fold import _build_optimizer
+    """training/fold.py compiles through `_compile`, which builds the optimizer at once: on
+    TensorFlow the training step is then traced once instead of twice (the first trace creating
+    the optimizer's variables), and the weights come out exactly as before."""
+    from saltviewer.training.fold import _compile, _jit_compile
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(24, 8, 8, 1)).astype("float32")
@@ -87,10 +87,12 @@ def test_an_optimizer_built_before_fit_traces_the_step_once_and_trains_the_same(
         traces = []
         step = model.train_step
         model.train_step = lambda data: (traces.append(1), step(data))[1]
-        model.compile(optimizer=NormalizedSGD(learning_rate=CosineRestarts(0.05, cycle_steps=6)),
-                      loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        optimizer = NormalizedSGD(learning_rate=CosineRestarts(0.05, cycle_steps=6))
+        loss = keras.losses.BinaryCrossentropy(from_logits=True)
         if build_first:
-            _build_optimizer(model)
+            _compile(model, optimizer, loss)
+        else:
+            model.compile(optimizer=optimizer, loss=loss, jit_compile=_jit_compile())
         model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         results[build_first] = (len(traces), [np.array(w) for w in model.get_weights()])
     for before, after in zip(results[False][1], results[True][1]):
