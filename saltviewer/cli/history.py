@@ -19,6 +19,8 @@ def _line(event):
         what = f"undo of event {event.undoes}"
     elif event.redoes is not None:
         what = f"{event.action} (redo)"
+    if event.how is not None:                 # how a decision was made: reviewed, or unseen in a batch
+        what = f"{what} [{event.how}{'' if event.reviewed else ', unseen'}]"
     detail = event.detail
     extra = "; ".join(str(detail[k]) for k in ("reason", "batch", "source", "note") if detail.get(k))
     if event.action in ("propose", "repropose") and detail.get("models"):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .._errors import SaltviewerError
 from .codec import decode_mask
+from .provenance import legacy_how
 from .records import Event, Item
 from .schema import APPLICATION_ID, SCHEMA_VERSION, _newer_schema, migrate
 
@@ -26,7 +27,7 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 ITEM_COLUMNS = ("id, tile, kind, split, state, criterion, reason, models, scores, disagreement, agreement, "
                 "coverage, uncertain, dataset, created_at, created_by, updated_at, updated_by, revision")
 EVENT_COLUMNS = ("e.id, e.batch, e.item, i.tile, i.kind, e.action, e.state_before, e.state_after, e.undoes, "
-                 "e.detail, e.user, e.at, e.redoes")
+                 "e.detail, e.user, e.at, e.redoes, e.how")
 
 
 def default_user():
@@ -226,12 +227,12 @@ class StoreConnection:
 
     @staticmethod
     def _append(db, batch, item, action, state_before, state_after, user, at, *, mask_before=None,
-                mask_after=None, proposed_mask=None, undoes=None, redoes=None, detail=None):
+                mask_after=None, proposed_mask=None, undoes=None, redoes=None, detail=None, how=None):
         cursor = db.execute(
             "INSERT INTO events (batch, item, action, state_before, state_after, mask_before, mask_after, "
-            "proposed_mask, undoes, redoes, detail, user, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "proposed_mask, undoes, redoes, detail, user, at, how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (batch, item, action, state_before, state_after, mask_before, mask_after, proposed_mask, undoes, redoes,
-             json.dumps(detail or {}, sort_keys=True), user, at))
+             json.dumps(detail or {}, sort_keys=True), user, at, how))
         return cursor.lastrowid
 
     @staticmethod
@@ -267,8 +268,10 @@ class StoreConnection:
             rows = db.execute(sql, values).fetchall()
         events = []
         for row in rows:
-            event = Event(*row[:9], json.loads(row[9]), row[10], row[11], row[12])
+            detail = json.loads(row[9])
+            event = Event(*row[:9], detail, row[10], row[11], row[12],
+                          how=row[13] or (legacy_how(row[5], detail) if row[5] in DECISIONS else None))
             if masks:
-                event.mask = decode_mask(row[13])
+                event.mask = decode_mask(row[14])
             events.append(event)
         return events

@@ -201,15 +201,16 @@ class UndoRedo:
             batch = self._next_batch(db)
             restored = []
             for decision, undo in zip(plan.events, plan.undos):
-                row = db.execute("SELECT d.action, d.state_after, d.mask_after, d.detail, i.id, i.state, i.mask "
+                row = db.execute("SELECT d.action, d.state_after, d.mask_after, d.detail, d.how, i.id, i.state, i.mask "
                                  "FROM events e JOIN events d ON d.id = e.undoes JOIN items i ON i.id = e.item "
                                  f"WHERE e.id = ? AND {_CURRENT} AND NOT EXISTS "
                                  "(SELECT 1 FROM events r WHERE r.redoes = e.id)", (undo.id,)).fetchone()
                 if row is None:
                     continue
-                action, state_after, mask_after, detail, item_id, state, current = row
+                action, state_after, mask_after, detail, how, item_id, state, current = row
                 event = self._append(db, batch, item_id, action, state, state_after, user, at, mask_before=current,
-                                     mask_after=mask_after, redoes=undo.id, detail=_redo_detail(detail, decision))
+                                     mask_after=mask_after, redoes=undo.id, detail=_redo_detail(detail, decision),
+                                     how=how)
                 self._set_state(db, item_id, state_after, mask_after, user, at, event)
                 restored.append(item_id)
             return [self._fetch(db, item_id) for item_id in restored]

@@ -4,7 +4,9 @@ and the docks read masks by.
 A tile's mask in force is its *curated* mask where a person decided one (an accepted or
 corrected item of the curation store: a pseudo-label on an unlabelled tile, or a label
 correction on a labelled one), else its ground-truth mask, else none. A rejected or still
-proposed item puts nothing in force (a labelled tile keeps its training mask).
+proposed item puts nothing in force (a labelled tile keeps its training mask). Each curated
+mask also says whether a person saw the tile when deciding it (`MasksInForce.reviewed`):
+reviewed unlabelled tiles train as labels, those accepted unseen as pseudo-labels.
 
 Examples
 --------
@@ -12,6 +14,7 @@ Examples
 ...     in_force = masks_in_force(store, dataset)
 >>> in_force("0a1b2c3d4e")        # (101, 101) bool, or None           # doctest: +SKIP
 >>> ids, masks = in_force.pseudo_label_arrays()                        # doctest: +SKIP
+>>> reviewed_ids, _ = in_force.pseudo_label_arrays(reviewed=True)       # doctest: +SKIP
 """
 
 import numpy as np
@@ -35,22 +38,29 @@ class MasksInForce:
         Curated masks of ``"pseudo"`` items (unlabelled tiles), in dataset order.
     corrections : dict of str to (101, 101) ndarray of bool
         Curated masks of ``"label"`` items (training masks a person replaced), in dataset order.
+    reviewed : set of str, optional
+        The curated tiles a person decided while seeing them (`saltviewer.store.is_reviewed`);
+        by default all of them.
 
     Attributes
     ----------
     curated : dict of str to (101, 101) ndarray of bool
         Every curated mask, both kinds, in dataset order.
+    reviewed : frozenset of str
+        Curated tiles decided while seen: on unlabelled tiles these train as labels.
     """
 
-    def __init__(self, dataset, pseudo, corrections):
+    def __init__(self, dataset, pseudo, corrections, reviewed=None):
         self.dataset = dataset
         self.pseudo = dict(pseudo)
         self.corrections = dict(corrections)
         self.curated = dict(sorted({**self.corrections, **self.pseudo}.items(), key=lambda kv: dataset.index(kv[0])))
+        self.reviewed = frozenset(self.curated if reviewed is None else reviewed)
 
     def __repr__(self):
-        return (f"<MasksInForce: {len(self.pseudo)} pseudo-labels, {len(self.corrections)} label corrections, "
-                f"{int(np.count_nonzero(self.dataset.has_mask))} training masks>")
+        reviewed = sum(1 for tile in self.pseudo if tile in self.reviewed)
+        return (f"<MasksInForce: {len(self.pseudo)} pseudo-labels ({reviewed} reviewed), {len(self.corrections)} "
+                f"label corrections, {int(np.count_nonzero(self.dataset.has_mask))} training masks>")
 
     def __call__(self, tile):
         """The mask in force of a tile: (101, 101) ndarray of bool, or None where it has none."""
@@ -81,8 +91,14 @@ class MasksInForce:
             elif self.dataset.has_mask[index]:
                 yield tile_id, self.dataset.mask(index), "truth"
 
-    def pseudo_label_arrays(self):
+    def pseudo_label_arrays(self, reviewed=None):
         """The curated masks of unlabelled tiles as arrays, for training.
+
+        Parameters
+        ----------
+        reviewed : bool, optional
+            True: only the tiles a person decided while seeing them (they train as labels);
+            False: only those accepted unseen (they train as pseudo-labels); None: all.
 
         Returns
         -------
@@ -91,7 +107,8 @@ class MasksInForce:
             fingerprint of the pseudo-labels depends on it).
         masks : (M, 101, 101) ndarray of bool
         """
-        ids = sorted(tile_id for tile_id in self.pseudo if not self.dataset.has_mask[self.dataset.index(tile_id)])
+        ids = sorted(tile_id for tile_id in self.pseudo if not self.dataset.has_mask[self.dataset.index(tile_id)]
+                     and (reviewed is None or (tile_id in self.reviewed) == bool(reviewed)))
         masks = (np.stack([np.asarray(self.pseudo[tile_id], bool) for tile_id in ids]) if ids
                  else np.zeros((0,) + TILE_SHAPE, bool))
         return ids, masks
@@ -116,5 +133,7 @@ def masks_in_force(store, dataset):
         Callable: ``in_force(tile)`` is the tile's (101, 101) bool mask in force, or None
         where the tile has neither a curated nor a ground-truth mask.
     """
-    return MasksInForce(dataset, store.pseudo_labels(dataset, kinds=("pseudo",)),
-                        store.pseudo_labels(dataset, kinds=("label",)))
+    curated = store.curated(dataset)
+    return MasksInForce(dataset, {tile: c[0] for tile, c in curated.items() if c[1] == "pseudo"},
+                        {tile: c[0] for tile, c in curated.items() if c[1] == "label"},
+                        reviewed={tile for tile, c in curated.items() if c[4]})

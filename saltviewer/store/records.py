@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .provenance import is_reviewed
 from .reasons import is_disputed, reason_of
 
 __all__ = ["Proposal", "Item", "Event", "ProposeReport", "UndoPlan"]
@@ -138,6 +139,9 @@ class Event:
         For ``undo``: the id of the decision it takes back.
     redoes : int or None
         For a decision made again by `CurationStore.redo`: the id of the undo it takes back.
+    how : str or None
+        For a decision, how it was made (`saltviewer.store.HOWS`: ``"tile"``, ``"grid"``,
+        ``"mosaic"`` or ``"batch"``); None for proposals and undos.
     detail : dict
         Provenance (criterion, reason, models, scores) or the person's note.
     user, at : str
@@ -158,7 +162,13 @@ class Event:
     user: str
     at: str
     redoes: object = None
+    how: object = None
     mask: object = None
+
+    @property
+    def reviewed(self):
+        """True for a decision a person made while seeing the tile (`is_reviewed`)."""
+        return self.action in ("accept", "reject", "correct") and is_reviewed(self.action, self.how)
 
     @property
     def note(self):

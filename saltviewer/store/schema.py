@@ -4,6 +4,11 @@ Version 1: the ``datasets``, ``items`` and ``events`` tables; the history is app
 (triggers refuse updates and deletes of events and deletes of items).
 Version 2: ``events.redoes`` (a decision made again by redo names the undo it takes back)
 and an index of events by user (undo takes back a person's own last decision).
+Version 3: ``events.how``: how a decision was made (``tile``: one tile shown; ``grid``: on a
+page of tiles a person looked at; ``mosaic``: in a mosaic shown stitched; ``batch``: in a batch
+accepted unseen). A reviewed tile trains as a label, an unseen one as a pseudo-label
+(`saltviewer.store.decision_how`). Decisions written before version 3 keep NULL; their way
+is read from the event (`legacy_how`).
 
 A store is brought up to date when it is opened, in one transaction; a store written by
 a newer schema is refused, unchanged.
@@ -14,7 +19,7 @@ from .._errors import SaltviewerError
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "MIGRATIONS", "migrate"]
 
 #: Schema version written by this saltviewer; stores from a newer one are refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x53564331            # "SVC1": marks an SQLite file as a saltviewer curation store
 
 
@@ -81,8 +86,13 @@ def _schema_2(db):
     db.execute("CREATE INDEX events_user ON events (user, id)")
 
 
+def _schema_3(db):
+    """How each decision was made (one tile, a grid page, a mosaic, an unseen batch)."""
+    db.execute("ALTER TABLE events ADD COLUMN how TEXT CHECK (how IS NULL OR how IN ('tile', 'grid', 'mosaic', 'batch'))")
+
+
 #: ``(version, function)`` pairs; function(db) moves a store from ``version - 1`` to ``version``.
-MIGRATIONS = ((1, _schema_1), (2, _schema_2))
+MIGRATIONS = ((1, _schema_1), (2, _schema_2), (3, _schema_3))
 
 
 def migrate(db, path, migrations=MIGRATIONS):

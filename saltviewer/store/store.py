@@ -43,6 +43,7 @@ from .._errors import SaltviewerError
 from .base import ITEM_COLUMNS, KINDS, STATES, StoreConnection, now
 from .codec import check_mask, decode_mask, encode_mask
 from .history import UndoRedo
+from .provenance import check_how, is_reviewed, legacy_how
 from .reasons import REASONS, accept_refusal, batch_acceptable, reason_of
 from .records import Proposal, ProposeReport
 
@@ -248,6 +249,43 @@ class CurationStore(UndoRedo, StoreConnection):
         rows = sorted((dataset.index(tile), tile, blob) for tile, blob in rows if tile in known)
         return {tile: decode_mask(blob) for _, tile, blob in rows}
 
+    def curated(self, dataset, kinds=("pseudo", "label")):
+        """Masks in force of accepted and corrected items, with how each was decided.
+
+        The decision in force on an item is its last decision not taken back by an undo.
+
+        Parameters
+        ----------
+        dataset : Dataset
+        kinds : sequence of str
+
+        Returns
+        -------
+        curated : dict of str to (mask, kind, action, how, reviewed)
+            Tile id to its (101, 101) bool mask in force, the item's kind, the decision
+            (``"accept"`` or ``"correct"``), how it was made (`HOWS`) and whether that makes
+            the tile a reviewed label (`is_reviewed`); in dataset order.
+        """
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise SaltviewerError(f"kinds must be among {', '.join(KINDS)}, got {bad[0]!r}.")
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT i.tile, i.kind, i.mask, e.action, e.how, e.detail FROM items i LEFT JOIN events e ON e.id = ("
+                "SELECT MAX(d.id) FROM events d WHERE d.item = i.id AND d.action IN ('accept', 'reject', 'correct') "
+                "AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = d.id)) "
+                f"WHERE i.state IN ('accepted', 'corrected') AND i.kind IN ({', '.join('?' * len(kinds))})",
+                kinds).fetchall()
+        known = self._dataset_ids(dataset)
+        out = {}
+        for _, tile, kind, blob, action, how, detail in sorted(
+                (dataset.index(row[0]), *row) for row in rows if row[0] in known):
+            action = action or ("correct" if kind == "pseudo" else "accept")
+            how = how or legacy_how(action, json.loads(detail) if detail else {})
+            out[tile] = (decode_mask(blob), kind, action, how, is_reviewed(action, how))
+        return out
+
     def label_corrections(self, dataset):
         """Training masks replaced by review (accepted or corrected ``"label"`` items)."""
         return self.pseudo_labels(dataset, kinds=("label",))
@@ -344,28 +382,35 @@ class CurationStore(UndoRedo, StoreConnection):
         report.revision = self.revision()
         return report
 
-    def accept(self, dataset, tile, kind=None, *, user=None, note=None):
+    def accept(self, dataset, tile, kind=None, *, user=None, note=None, how="tile"):
         """Accept the proposed mask of a tile; it becomes the mask in force.
 
         Accepting an item that is already accepted with the same mask changes nothing. A
         disputed proposal (`reasons.is_disputed`) is refused: take one model's mask or
         draw one with `correct`.
 
+        Parameters
+        ----------
+        how : {"tile", "grid", "mosaic", "batch"}
+            How the person decided (`saltviewer.store.provenance`): ``"tile"`` when the tile
+            was shown on its own. A tile decided while seen trains as a label, one accepted
+            unseen (``"batch"``) as a pseudo-label.
+
         Returns
         -------
         item : Item
         """
-        return self._decide(dataset, tile, kind, "accept", None, user, note)
+        return self._decide(dataset, tile, kind, "accept", None, user, note, how=how)
 
-    def reject(self, dataset, tile, kind=None, *, user=None, note=None):
+    def reject(self, dataset, tile, kind=None, *, user=None, note=None, how="tile"):
         """Reject a tile's proposal: no mask in force (for ``"label"``: keep the training mask)."""
-        return self._decide(dataset, tile, kind, "reject", None, user, note)
+        return self._decide(dataset, tile, kind, "reject", None, user, note, how=how)
 
-    def correct(self, dataset, tile, mask, kind=None, *, user=None, note=None, source=None):
+    def correct(self, dataset, tile, mask, kind=None, *, user=None, note=None, source=None, how="tile"):
         """Put a mask drawn (or chosen) by a person in force.
 
         A tile with no item yet gets one (criterion ``"manual"``), so any unlabelled tile
-        can be labelled by hand.
+        can be labelled by hand. A corrected tile is always a reviewed one.
 
         Parameters
         ----------
@@ -373,11 +418,14 @@ class CurationStore(UndoRedo, StoreConnection):
         source : str, optional
             Where the mask came from (``"v0002"`` for a model's mask, ``"consensus at 0.40"``),
             kept in the history.
+        how : {"tile", "grid", "mosaic", "batch"}
+            Where the person drew it (see `accept`).
         """
         mask = check_mask(mask, f"mask for tile {tile!r}")
-        return self._decide(dataset, tile, kind, "correct", mask, user, note, source)
+        return self._decide(dataset, tile, kind, "correct", mask, user, note, source, how=how)
 
-    def _decide(self, dataset, tile, kind, action, mask, user, note, source=None):
+    def _decide(self, dataset, tile, kind, action, mask, user, note, source=None, how="tile"):
+        how = check_how(how)
         index, kind = self._check_tile(dataset, tile, kind)
         user = user or self.user
         detail = {} if note is None or not str(note).strip() else {"note": str(note).strip()}
@@ -417,7 +465,7 @@ class CurationStore(UndoRedo, StoreConnection):
             if new_state == state and new_mask == current:
                 return self._fetch(db, item_id)
             event = self._append(db, batch, item_id, action, state, new_state, user, at, mask_before=current,
-                                 mask_after=new_mask, detail=detail)
+                                 mask_after=new_mask, detail=detail, how=how)
             self._set_state(db, item_id, new_state, new_mask, user, at, event)
             return self._fetch(db, item_id)
 
@@ -456,7 +504,7 @@ class CurationStore(UndoRedo, StoreConnection):
         return [item for item in chosen if batch_acceptable(item.criterion, item.kind)]
 
     def accept_all(self, dataset, min_agreement, *, kind="pseudo", criterion=None, reason=None, split=None,
-                   max_disagreement=None, tiles=None, user=None, note=None):
+                   max_disagreement=None, tiles=None, user=None, note=None, how="batch"):
         """Accept every `batch_candidates` item (or those of `tiles` among them), as one undoable batch.
 
         Parameters
@@ -464,6 +512,8 @@ class CurationStore(UndoRedo, StoreConnection):
         tiles : sequence of str, optional
             Only these tiles (what a person saw in a preview); any that changed since, or
             that the rule does not allow, are left out.
+        how : {"batch", "grid", "mosaic", "tile"}
+            ``"batch"`` (the default): accepted unseen, so the tiles train as pseudo-labels.
 
         Returns
         -------
@@ -477,9 +527,10 @@ class CurationStore(UndoRedo, StoreConnection):
             chosen = [item for item in chosen if item.tile in wanted]
         detail = {"batch": f"accept all with agreement >= {float(min_agreement):g}"}
         decisions = [(item.tile, item.kind, "accept", None) for item in chosen]
-        return [tile for tile, _ in self.decide_batch(dataset, decisions, user=user, note=note, detail=detail)]
+        return [tile for tile, _ in self.decide_batch(dataset, decisions, user=user, note=note, detail=detail,
+                                                      how=how)]
 
-    def decide_batch(self, dataset, decisions, *, user=None, note=None, detail=None):
+    def decide_batch(self, dataset, decisions, *, user=None, note=None, detail=None, how="batch"):
         """Several decisions as one batch: one transaction, one undo.
 
         Parameters
@@ -491,6 +542,10 @@ class CurationStore(UndoRedo, StoreConnection):
         note : str, optional
         detail : dict, optional
             Recorded with each event (``{"batch": "triage grid page 3"}``).
+        how : {"batch", "grid", "mosaic", "tile"}
+            How the person decided them (`saltviewer.store.provenance`): ``"grid"`` for a
+            page of tiles looked at, ``"mosaic"`` for tiles shown in a mosaic, ``"batch"``
+            (the default) for tiles accepted unseen. Corrections are reviewed whatever it is.
 
         Returns
         -------
@@ -505,6 +560,7 @@ class CurationStore(UndoRedo, StoreConnection):
             written.
         """
         user = user or self.user
+        how = check_how(how)
         detail = dict(detail or {})
         if note is not None and str(note).strip():
             detail["note"] = str(note).strip()
@@ -536,7 +592,7 @@ class CurationStore(UndoRedo, StoreConnection):
                 if new_state == state and new_mask == current:
                     continue
                 event = self._append(db, batch, item_id, action, state, new_state, user, at, mask_before=current,
-                                     mask_after=new_mask, detail=detail)
+                                     mask_after=new_mask, detail=detail, how=how)
                 self._set_state(db, item_id, new_state, new_mask, user, at, event)
                 decided.append((tile, new_state))
         return decided

@@ -642,7 +642,7 @@ def test_a_version_1_store_is_migrated_and_keeps_its_history(workspace, sample_d
     assert "redoes" not in [row[1] for row in db.execute("PRAGMA table_info(events)")]
     db.close()
     with CurationStore(workspace.store_path, user="ana") as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         store.propose(sample_dataset, _proposals(sample_dataset))
         tile = _tiles(sample_dataset)[1]
         store.accept(sample_dataset, tile)
