@@ -45,6 +45,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import RESULTS, TGS, write_results  # noqa: E402
 
+from saltviewer.loop import paired_ci, precision_curve  # noqa: E402,F401  (bench_selection imports them from here)
+
 ACCEPT_AT = 0.8          # the simulated reviewer accepts a proposal scoring at least this against the truth
 TARGET_PRECISION = 0.90  # the pseudo-label share is the largest whose out-of-fold precision reaches this
 SHARES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -95,48 +97,6 @@ def evaluate_version(workspace, version, dataset, truth):
     probabilities = predict_probabilities(models, prepare_inputs(dataset, rows), tta=card.get("tta", True))
     masks = apply_threshold(probabilities, card.get("threshold") or 0.5, card.get("min_area") or 0)
     return image_precisions(truth, masks)
-
-
-def paired_ci(a, b, seed=0, n=10000):
-    """Mean of b - a over images and its 95% bootstrap interval (images resampled in pairs)."""
-    diff = np.asarray(b, float) - np.asarray(a, float)
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(n, len(diff)))].mean(axis=1)
-    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
-# ---------------------------------------------------------------------------------- selection curves
-def precision_curve(ensemble, indices, truth, shares, ranks, empty_share):
-    """Mean per-image precision of the ranked selection at each share, for each ranking.
-
-    Returns {rank: [{share, candidates, salt, empty, precision, salt_precision}]} and the
-    threshold criterion's point {candidates, precision}.
-    """
-    from saltviewer.metric import image_precisions
-    from saltviewer.pseudo import select_candidates
-
-    scores = ensemble.scores(indices, truth=False, images=True)
-    consensus = np.zeros((len(indices), 101, 101), bool)
-    where = {int(i): k for k, i in enumerate(indices)}
-    for positions, _, masks in ensemble.consensus(indices, chunk=512):
-        for i, mask in zip(positions, masks):
-            consensus[where[int(i)]] = mask
-    precision = image_precisions(truth, consensus)
-
-    def point(selection):
-        chosen = selection.positions
-        salt = ~selection.empty
-        return {"candidates": int(len(chosen)), "salt": int(salt.sum()), "empty": int((~salt).sum()),
-                "precision": round(float(precision[chosen].mean()), 4) if len(chosen) else None,
-                "salt_precision": round(float(precision[chosen][salt].mean()), 4) if salt.any() else None,
-                "empty_precision": round(float(precision[chosen][~salt].mean()), 4) if (~salt).any() else None}
-
-    curves = {}
-    for rank in ranks:
-        curves[rank] = [dict(share=s, **point(select_candidates(scores, share=s, rank=rank, empty_share=empty_share)))
-                        for s in shares]
-    threshold = point(select_candidates(scores, "agreement", empty_share=empty_share))
-    return curves, threshold, {"all_tiles_precision": round(float(precision.mean()), 4), "tiles": len(indices)}
 
 
 def oof_ensemble(work, workspace, dataset, versions):

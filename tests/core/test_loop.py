@@ -67,3 +67,141 @@ def test_simulated_reviewer_accepts_good_proposals_and_corrects_the_rest(sample_
     np.testing.assert_array_equal(labels[tiles[0]], truth[tiles[0]])
     with pytest.raises(SaltviewerError, match="accept_at"):
         simulate_review(None, dataset, [], truth, accept_at=2)
+
+
+# ---------------------------------------------------------------------------------- the loop's figures
+def _paired_ci_by_hand(a, b, seed, n):
+    """The bootstrap written out: n resamples of image pairs, one image at a time, and the
+    percentiles by linear interpolation between the sorted means."""
+    diffs = [y - x for x, y in zip(a, b)]
+    m = len(diffs)
+    rng = np.random.default_rng(seed)
+    means = []
+    for _ in range(n):
+        total = 0.0
+        for _ in range(m):
+            total += diffs[int(rng.integers(0, m))]
+        means.append(total / m)
+    means.sort()
+
+    def percentile(q):
+        position = q / 100 * (n - 1)
+        below = int(position)
+        above = min(below + 1, n - 1)
+        return means[below] + (means[above] - means[below]) * (position - below)
+
+    return sum(diffs) / m, percentile(2.5), percentile(97.5)
+
+
+@pytest.mark.parametrize("m, seed", [(1, 0), (7, 3), (60, 11)])
+def test_paired_ci_matches_the_bootstrap_written_out(m, seed):
+    from saltviewer.loop import paired_ci
+
+    rng = np.random.default_rng(seed)
+    a = rng.choice(np.arange(11) / 10, m)                    # per-image precisions
+    b = np.clip(a + rng.choice([-0.2, 0.0, 0.1, 0.3], m), 0, 1)
+    fast = paired_ci(a, b, seed=seed, n=400)
+    slow = _paired_ci_by_hand(list(a), list(b), seed, 400)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+    assert fast[1] <= fast[0] <= fast[2]
+    assert paired_ci(a, b, seed=seed, n=400) == fast            # seeded
+
+
+def test_paired_ci_resamples_images_in_pairs():
+    """Two models whose scores move together image by image: the paired interval is narrow and
+    excludes 0, where a small, steady gain would be lost among the images' own spread."""
+    from saltviewer.loop import paired_ci
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 0.9, 300)
+    b = a + 0.02 + rng.normal(0, 0.01, 300)
+    mean, low, high = paired_ci(a, b)
+    assert mean == pytest.approx(np.mean(b - a)) and 0 < low < mean < high < 0.03
+    # the spread of the mean of 300 differences: about 1.96 standard errors each side
+    half = 1.96 * np.std(b - a) / np.sqrt(300)
+    assert (high - low) / 2 == pytest.approx(half, rel=0.15)
+    assert paired_ci(a, a) == (0.0, 0.0, 0.0)
+    with pytest.raises(SaltviewerError, match="equally long"):
+        paired_ci(a, b[:-1])
+    with pytest.raises(SaltviewerError, match="non-empty"):
+        paired_ci([], [])
+
+
+def _precision_by_hand(truth, mask):
+    """The competition's per-image precision, one image and one IoU threshold at a time."""
+    from fractions import Fraction
+
+    if not truth.any():
+        return 1.0 if not mask.any() else 0.0
+    iou = Fraction(int((truth & mask).sum()), int((truth | mask).sum()))
+    return sum(iou > Fraction(k, 20) for k in range(10, 20)) / 10
+
+
+@pytest.fixture(scope="module")
+def figures_ensemble(sample_dataset, tmp_path_factory):
+    """Three hand-made members over the sample's labelled tiles: right on some tiles, shifted on
+    others, a false blob on some empty ones; no network."""
+    from saltviewer import Ensemble, Workspace
+
+    dataset = sample_dataset
+    workspace = Workspace(tmp_path_factory.mktemp("figures") / "ws")
+    rng = np.random.default_rng(5)
+    labelled = dataset.indices("train")
+    shift = rng.choice([0, 0, 0, 2, 6, 15], len(dataset))      # per tile: how far the members are off
+    versions = []
+    for v in range(3):
+        probs = np.full((len(dataset), 101, 101), 0.04, np.float32)
+        for i in labelled:
+            truth = dataset.mask(i)
+            if truth.any():
+                probs[i][np.roll(truth, shift[i] * (v + 1) // 2, axis=1)] = 0.93
+            elif shift[i] == 15 and v < 2:                       # salt where there is none
+                probs[i][30:50, 30:50] = 0.9
+        probs += rng.uniform(0, 0.03, probs.shape).astype(np.float32)
+        version = workspace.add_version({"encoder": "hand-made", "threshold": 0.5})
+        workspace.write_predictions(version, dataset, np.clip(probs, 0, 1))
+        versions.append(version)
+    return Ensemble(workspace, dataset, versions), labelled
+
+
+@pytest.mark.parametrize("empty_share", [None, 0.3])
+def test_precision_curve_matches_the_precision_of_each_selected_tile_by_hand(figures_ensemble, sample_dataset,
+                                                                            empty_share):
+    from saltviewer.loop import precision_curve
+    from saltviewer.pseudo import select_candidates
+
+    ensemble, labelled = figures_ensemble
+    truth = sample_dataset.masks(labelled)
+    shares, ranks = (0.1, 0.3, 0.6, 1.0), ("expected-iou", "agreement")
+    curves, threshold, overall = precision_curve(ensemble, labelled, truth, shares, ranks, empty_share)
+
+    consensus = {int(i): next(ensemble.consensus([i]))[2][0] for i in labelled}      # one tile at a time
+    by_hand = {int(i): _precision_by_hand(t, consensus[int(i)]) for i, t in zip(labelled, truth)}
+    assert overall == {"all_tiles_precision": round(sum(by_hand.values()) / len(labelled), 4),
+                       "tiles": len(labelled)}
+    assert 0 < overall["all_tiles_precision"] < 1                 # some tiles right, some wrong
+
+    scores = ensemble.scores(labelled, truth=False, images=True)
+
+    def expected(selection):
+        tiles = [int(labelled[p]) for p in selection.positions]
+        salt = [i for i in tiles if consensus[i].any()]
+        empty = [i for i in tiles if not consensus[i].any()]
+
+        def mean(group):
+            return round(sum(by_hand[i] for i in group) / len(group), 4) if group else None
+
+        return {"candidates": len(tiles), "salt": len(salt), "empty": len(empty), "precision": mean(tiles),
+                "salt_precision": mean(salt), "empty_precision": mean(empty)}
+
+    assert list(curves) == list(ranks)
+    for rank in ranks:
+        assert [point["share"] for point in curves[rank]] == list(shares)
+        for point in curves[rank]:
+            selection = select_candidates(scores, share=point["share"], rank=rank, empty_share=empty_share)
+            assert {k: v for k, v in point.items() if k != "share"} == expected(selection), (rank, point)
+        counts = [point["candidates"] for point in curves[rank]]
+        assert counts == sorted(counts) and counts[0] > 0
+    assert threshold == expected(select_candidates(scores, "agreement", empty_share=empty_share))
+    # the most confident tiles are the better ones: the first share is at least as precise as all
+    assert all(curves[rank][0]["precision"] >= curves[rank][-1]["precision"] for rank in ranks)
