@@ -1,7 +1,9 @@
 """Errors in the docks: the traceback in WS/logs/, the notification says where."""
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,16 +48,62 @@ def test_without_a_workspace_the_log_goes_beside_the_settings(config_dir):
     assert "in _boom" in path.read_text()
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root writes anywhere")
+def _as_nobody(call):
+    """`call()` in a forked child that has dropped root's rights (uid and gid 65534, "nobody"),
+    so a folder's permissions hold as they do for anyone else; its result comes back through a
+    pipe. Root ignores permission bits, and CI runs as root."""
+    import pickle
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                          # the child: never returns into pytest
+        status = 1
+        try:
+            os.close(reader)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            with os.fdopen(writer, "wb") as pipe:
+                pickle.dump(call(), pipe)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data, "the child as nobody failed"
+    return pickle.loads(data)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_an_unwritable_folder_keeps_the_message_alone(tmp_path):
+    """A workspace folder nobody may write: no log, the message alone. As root (CI), the call runs
+    in a child that has given up root's rights, in a folder under /tmp it can reach."""
+    import tempfile
+
     from saltviewer.plugins._log import error_message
 
-    tmp_path.joinpath("ws").mkdir()
-    tmp_path.joinpath("ws").chmod(0o500)
+    root = os.geteuid() == 0
+    base = Path(tempfile.mkdtemp(prefix="saltviewer-log-")) if root else tmp_path
+    ws = base / "ws"
+    ws.mkdir()
+    if root:
+        base.chmod(0o755)                               # nobody may enter, not write
+    ws.chmod(0o500 if not root else 0o555)
     try:
-        assert error_message("it failed", _raised(), tmp_path / "ws") == ("it failed", None)
+        def call():
+            return error_message("it failed", _raised(), ws)
+
+        assert (_as_nobody(call) if root else call()) == ("it failed", None)
+        assert not (ws / "logs").exists()
+        ws.chmod(0o700)                                 # and with the right to write, the log is kept
+        line, where = call()
+        assert where is not None and where.parent == ws / "logs" and line.endswith(f"{where.name})")
     finally:
-        tmp_path.joinpath("ws").chmod(0o700)
+        ws.chmod(0o700)
+        if root:
+            shutil.rmtree(base)
 
 
 def test_a_file_in_the_way_keeps_the_message_alone(tmp_path):
