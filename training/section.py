@@ -272,7 +272,7 @@ def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scal
     from .._atomic import atomic_open, atomic_path
     from ..seismic import fit_scaling, open_segy, predict_section, write_segy_like
     from ..seismic.tiling import check_overlap
-    from ..seismic.volume import open_target, predict_volume, section_mask
+    from ..seismic.volume import output_chunks, predict_volume, section_mask, volume_output
 
     started = time.monotonic()
     out = Path(out)
@@ -294,22 +294,19 @@ def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scal
         values = (section_mask(blended, *rule) if mask else blended).T.astype(np.float32)
         with atomic_path(array_path, suffix=".npy") as tmp:
             np.save(tmp, values)
+            write_segy_like(data, out, values)
         n_tiles = _count_tiles(image.shape, overlap)
     else:
         n_sections = data.shape[0] if direction == "inline" else data.shape[1]
         width = data.shape[1] if direction == "inline" else data.shape[0]
         n_tiles = n_sections * _count_tiles((data.n_samples, width), overlap)
-        per_block = (chunks or (2, 512))[0]
-        target, finish = open_target(array_path, data.shape, np.float32, (per_block, data.shape[1], data.n_samples))
-        ok = False
-        try:
+        blocks = output_chunks(data.shape, direction, chunks, rule)
+        # the array is kept only when every trace was written and the SEG-Y beside it is complete
+        with volume_output(array_path, data.shape, blocks) as target:
             predict_volume(data, predictor, overlap, direction=direction, engine=engine, scheduler=scheduler,
-                           chunks=chunks, mask_rule=rule, target=target, num_workers=num_workers, progress=progress)
-            ok = True
-        finally:
-            finish(ok)
-        values = _open_array(array_path)
-    write_segy_like(data, out, values)
+                           chunks=chunks, mask_rule=rule, target=target, num_workers=num_workers, progress=progress,
+                           output_name=str(out))
+            write_segy_like(data, out, target)
     seconds = time.monotonic() - started
     settings = {"input": str(data.path.resolve()), "geometry": data.describe(), "values": "mask" if mask else "probability",
                 "meaning": ("1 = salt, 0 = not salt" if mask else
@@ -322,18 +319,3 @@ def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scal
     with atomic_open(sidecar, "w", encoding="utf-8") as handle:
         json.dump(settings, handle, indent=2)
     return SegyPrediction(out, array_path, sidecar, data.kind, settings["values"], n_tiles, seconds, settings)
-
-
-def _open_array(path):
-    """A written ``.npy`` (memory-mapped) or ``.zarr`` array, for reading back."""
-    path = Path(path)
-    if path.suffix == ".zarr":
-        import zarr
-
-        return zarr.open_array(str(path), mode="r")
-    from ..seismic.volume import NpyTarget
-
-    values = np.load(path, mmap_mode="r")
-    return NpyTarget(path, values.shape, values.dtype)
-
-

@@ -20,9 +20,9 @@ from .segy import SAMPLE_FORMATS, SeismicData, VolumeArray, ibm_to_float32, open
 from .tiling import TILE, blend_window, predict_section, tile_grid, tile_starts
 from .write import write_segy_like
 from .folder import TileManifest, cut_tiles, read_manifest, section_masks
-from .volume import predict_volume, section_mask
+from .volume import block_widths, check_written, output_chunks, predict_volume, section_mask, volume_output
 
 __all__ = ["open_segy", "SeismicData", "VolumeArray", "ibm_to_float32", "SAMPLE_FORMATS", "AmplitudeScaling",
            "fit_scaling", "SCALING_METHODS", "TILE", "tile_starts", "tile_grid", "blend_window", "predict_section",
            "write_segy_like", "cut_tiles", "TileManifest", "read_manifest", "section_masks", "predict_volume",
-           "section_mask"]
+           "section_mask", "volume_output", "output_chunks", "check_written", "block_widths"]

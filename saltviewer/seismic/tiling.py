@@ -140,6 +140,10 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
         probabilities = np.asarray(predict(tiles, r), np.float32)
         if probabilities.shape != tiles.shape:
             raise SaltviewerError(f"predict returned {probabilities.shape} for tiles {tiles.shape}.")
+        bad = np.flatnonzero(np.isnan(probabilities).any(axis=(1, 2)))
+        if len(bad):                           # NaN marks the unwritten traces of an output
+            raise SaltviewerError(f"predict returned NaN for {len(bad)} of {len(tiles)} tiles (the first at "
+                                  f"row {int(r[bad[0]])}, column {int(c[bad[0]])}).")
         for k, (y, x) in enumerate(zip(r, c)):
             a, b = max(x, c0), min(x + tile, c1)
             total[y:y + tile, a - c0:b - c0] += probabilities[k, :, a - x:b - x] * window[:, a - x:b - x]

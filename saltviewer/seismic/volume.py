@@ -8,11 +8,19 @@ section's grid that touches the block; the block is tiled on that global grid
 section at once. Blocks are written to the output (a zarr array or a ``.npy`` file) as they
 finish, so memory stays at a few blocks per worker whatever the volume's size.
 
+Nothing is lost on the way out. A zarr chunk is written whole or not at all by one task: the
+blocks are cut on the zarr chunks' grid (`output_chunks` gives the chunks that fit the blocks,
+and blocks that would share a chunk of a given target are merged first), since two tasks
+writing parts of one chunk each read, change and store the whole chunk, and one of them loses.
+The output starts filled with NaN, and `check_written` reads it back after the last block: a
+trace still NaN was never written, and the run fails with one line instead of leaving zeros.
+
 Local threads by default (``scheduler=None``); a ``dask.distributed`` scheduler address runs
 the blocks on that cluster, whose workers must see the SEG-Y file, the workspace and the
 output folder at the same paths.
 """
 
+import contextlib
 import threading
 
 import numpy as np
@@ -21,7 +29,8 @@ from .._atomic import atomic_path
 from .._errors import SaltviewerError
 from .tiling import TILE, predict_section
 
-__all__ = ["predict_volume", "section_mask", "NpyTarget", "open_target"]
+__all__ = ["predict_volume", "section_mask", "NpyTarget", "open_target", "volume_output", "output_chunks",
+           "check_written", "block_widths"]
 
 
 def section_mask(probability, cutoff, min_area=0, keep_edges=()):
@@ -61,6 +70,7 @@ class NpyTarget:
     """A ``.npy`` file written block by block (``target[index] = block``), from any process.
 
     Each write maps the file, writes and unmaps it, so no written page stays in the process.
+    Blocks write disjoint bytes of the file, so they need no lock.
     """
 
     def __init__(self, path, shape, dtype):
@@ -80,13 +90,35 @@ class NpyTarget:
         return out
 
 
-def open_target(path, shape, dtype, chunks):
-    """An output array at `path`: a zarr array for ``*.zarr``, else a ``.npy`` (`NpyTarget`).
+def _fill_npy(path, dtype, value, piece_bytes=16 << 20):
+    """Fill the data of a freshly made ``.npy`` file with `value`, a piece at a time."""
+    values = np.load(path, mmap_mode="r")
+    offset, nbytes = values.offset, values.nbytes
+    del values
+    pattern = np.full(max(1, piece_bytes // np.dtype(dtype).itemsize), value, dtype).tobytes()
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        done = 0
+        while done < nbytes:
+            handle.write(pattern[:min(len(pattern), nbytes - done)])
+            done += min(len(pattern), nbytes - done)
 
-    The file is made under a temporary name; call ``commit()`` on the returned object's
-    ``finish`` to put it in place. Returns ``(target, finish)``.
+
+def open_target(path, shape, dtype, chunks):
+    """An output array at `path`, filled with NaN: a zarr array for ``*.zarr``, else a ``.npy`` (`NpyTarget`).
+
+    The file is made under a temporary name beside `path`; call the returned ``finish(ok)``:
+    with True it is put in place, with False removed. Returns ``(target, finish)``. See
+    `volume_output` for the same as a context manager.
+
+    Parameters
+    ----------
+    path : str or Path
+    shape : tuple of int
+    dtype : dtype
+    chunks : tuple of int
+        The zarr chunks (see `output_chunks`); unused for ``.npy``.
     """
-    import contextlib
     from pathlib import Path
 
     path = Path(path)
@@ -99,7 +131,11 @@ def open_target(path, shape, dtype, chunks):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        target = zarr.open_array(str(tmp), mode="w", shape=shape, dtype=dtype, chunks=chunks)
+        try:
+            target = zarr.open_array(str(tmp), mode="w", shape=shape, dtype=dtype, chunks=chunks, fill_value=np.nan)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
         def finish(ok):
             if ok:
@@ -111,7 +147,12 @@ def open_target(path, shape, dtype, chunks):
         return target, finish
     context = atomic_path(path, suffix=".npy")
     tmp = stack.enter_context(context)
-    np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape).flush()
+    try:
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape).flush()
+        _fill_npy(tmp, dtype, np.nan)
+    except BaseException as error:
+        stack.__exit__(type(error), error, None)
+        raise
 
     def finish(ok):
         if ok:
@@ -119,6 +160,143 @@ def open_target(path, shape, dtype, chunks):
         else:
             stack.__exit__(RuntimeError, RuntimeError("failed"), None)
     return NpyTarget(tmp, shape, dtype), finish
+
+
+@contextlib.contextmanager
+def volume_output(path, shape, chunks, dtype=np.float32):
+    """A NaN-filled output array under a temporary name, put at `path` when the block ends without error.
+
+    On any error the temporary array is removed and whatever was at `path` stays as it was,
+    so no half-written output is ever left.
+
+    Yields
+    ------
+    target : zarr array or NpyTarget
+    """
+    from pathlib import Path
+
+    try:
+        target, finish = open_target(path, shape, dtype, chunks)
+    except OSError as error:
+        raise SaltviewerError(f"{path}: cannot be written ({error.strerror or error}).") from None
+    ok = False
+    try:
+        yield target
+        ok = True
+    finally:
+        try:
+            finish(ok)
+        except OSError as error:
+            if ok:
+                raise SaltviewerError(f"{Path(path)}: cannot be written ({error.strerror or error}).") from None
+
+
+def block_widths(width, across=512, halo=TILE - 1):
+    """Traces of each block along a section: equal blocks of about `across`, none under `halo`.
+
+    Every block but the last has the same width, so the blocks' edges fall on a regular grid
+    (that of the output's chunks); the last is shorter, or, when it would be narrower than a
+    halo, joined to the one before (whose edges still lie on the grid).
+
+    Examples
+    --------
+    >>> block_widths(1100, 512, 100)
+    (367, 367, 366)
+    >>> block_widths(600, 101, 100)
+    (100, 100, 100, 100, 100, 100)
+    >>> block_widths(250, 512, 100)
+    (250,)
+    """
+    width, halo = int(width), int(halo)
+    pieces = max(1, min(-(-width // max(int(across), 1)), width // max(halo, 1)))
+    size = -(-width // pieces)
+    sizes = [size] * (width // size)
+    rest = width - sum(sizes)
+    if rest:
+        if rest < halo and sizes:
+            sizes[-1] += rest
+        else:
+            sizes.append(rest)
+    return tuple(sizes)
+
+
+def _halo(mask_rule):
+    return (TILE - 1) * (2 if mask_rule is not None else 1)
+
+
+def output_chunks(shape, direction="inline", chunks=None, mask_rule=None):
+    """The chunks of an output array that the blocks of `predict_volume` write whole.
+
+    Parameters
+    ----------
+    shape : (I, X, S) tuple of int
+    direction, chunks, mask_rule
+        As given to `predict_volume`.
+
+    Returns
+    -------
+    chunks : (int, int, int)
+        For a zarr output: every block covers whole chunks, so no two blocks write one chunk.
+    """
+    per_block, across = chunks or (2, 512)
+    n_il, n_xl, n_samples = (int(n) for n in shape)
+    width = n_xl if direction == "inline" else n_il
+    piece = block_widths(width, across, _halo(mask_rule))[0]
+    per_block = max(1, min(int(per_block), n_il if direction == "inline" else n_xl))
+    return (per_block, piece, n_samples) if direction == "inline" else (piece, per_block, n_samples)
+
+
+def _aligned(chunks, grid):
+    """Dask `chunks` merged so that every block edge falls on an edge of the chunk `grid`."""
+    out = []
+    for sizes, step in zip(chunks, grid):
+        total, edge, run, merged = sum(sizes), 0, 0, []
+        for n in sizes:
+            edge, run = edge + n, run + n
+            if edge % int(step) == 0 or edge == total:
+                merged.append(run)
+                run = 0
+        out.append(tuple(merged))
+    return tuple(out)
+
+
+def check_written(values, name="the output", piece_bytes=64 << 20):
+    """Fail when any trace of an output still holds NaN, the value it was made with.
+
+    Parameters
+    ----------
+    values : (I, X, S) array-like
+        A zarr array, `NpyTarget` or ndarray, read a chunk (or a few sections) at a time.
+    name : str
+        The output, for the message.
+
+    Raises
+    ------
+    SaltviewerError
+        ``<name>: N of T traces were never written (the first at inline position i,
+        crossline position x); nothing was kept.``
+    """
+    shape = tuple(int(n) for n in values.shape)
+    grid = getattr(values, "chunks", None)
+    if not grid or not all(isinstance(c, (int, np.integer)) for c in grid):
+        per = max(1, piece_bytes // max(1, int(np.prod(shape[1:])) * 4))
+        grid = (per,) + shape[1:]
+    missing, first = 0, None
+    starts = [range(0, n, int(c)) for n, c in zip(shape[:2], grid[:2])]
+    for i in starts[0]:
+        for x in starts[1]:
+            box = (slice(i, i + int(grid[0])), slice(x, x + int(grid[1])))
+            block = np.asarray(values[box])
+            holes = np.isnan(block).any(axis=-1)
+            if holes.any():
+                missing += int(holes.sum())
+                if first is None:
+                    a, b = np.argwhere(holes)[0]
+                    first = (i + int(a), x + int(b))
+    if missing:
+        total = shape[0] * shape[1]
+        raise SaltviewerError(f"{name}: {missing} of {total} traces were never written (the first at inline "
+                              f"position {first[0]}, crossline position {first[1]}); nothing was kept.")
 
 
 def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, block_id=None):
@@ -146,7 +324,7 @@ def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, bloc
 
 
 def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="dask", scheduler=None,
-                   chunks=None, mask_rule=None, target=None, num_workers=None, progress=None):
+                   chunks=None, mask_rule=None, target=None, num_workers=None, progress=None, output_name=None):
     """Blended salt probabilities (or masks) of every inline or crossline section of a volume.
 
     Parameters
@@ -170,12 +348,16 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
     mask_rule : (float, int), optional
         ``(cutoff, min_area)``: write masks (0/1) by `section_mask` instead of probabilities.
     target : array-like, optional
-        Where blocks are stored (zarr array or `NpyTarget`); by default the result is
-        returned in memory.
+        Where blocks are stored (zarr array or `NpyTarget`, best made by `volume_output`
+        with `output_chunks`); by default the result is returned in memory. Blocks that
+        would write parts of one zarr chunk are merged first, and the target is checked
+        after writing (`check_written`: a target made filled with NaN must hold none).
     num_workers : int, optional
         Threads for the local scheduler.
     progress : callable, optional
         ``progress(blocks done, blocks)`` (local schedulers).
+    output_name : str, optional
+        The output as the messages name it (default "the output").
 
     Returns
     -------
@@ -201,6 +383,7 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
         out = out.transpose(1, 0, 2) if flip else out
         if target is not None:
             target[...] = out
+            check_written(target, output_name or "the output")
             return target
         return out
     if engine != "dask":
@@ -216,20 +399,28 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
     if flip:
         array = array.transpose(1, 0, 2)
     n_sections, width, n_samples = array.shape
-    halo = (TILE - 1) * (2 if mask_rule is not None else 1)
-    pieces = max(1, min(-(-width // max(int(across), 1)), width // halo))   # each piece at least a halo wide
-    sizes = tuple(int(n) for n in np.diff(np.linspace(0, width, pieces + 1).round().astype(int)))
+    halo = _halo(mask_rule)
+    sizes = block_widths(width, across, halo)       # each piece at least a halo wide
     array = array.rechunk((per_block, sizes, n_samples))
-    depth = halo if pieces > 1 else 0
+    depth = halo if len(sizes) > 1 else 0
     result = da.map_overlap(_predict_block, array, depth={0: 0, 1: depth, 2: 0}, boundary="none", trim=False,
                             dtype=np.float32, meta=np.empty((0, 0, 0), np.float32), predict=predict,
                             overlap=overlap, width=width, widths=array.chunks[1], halo=depth,
                             mask_rule=mask_rule, name="section-predict")
     if flip:
         result = result.transpose(1, 0, 2)
+    grid = getattr(target, "chunks", None)
+    if grid is not None and all(isinstance(c, (int, np.integer)) for c in grid):
+        aligned = _aligned(result.chunks, grid)      # one writer per zarr chunk: no lost update
+        if aligned != result.chunks:
+            result = result.rechunk(aligned)
     n_blocks = int(np.prod(result.numblocks))
+    name = output_name or "the output"
     if scheduler not in (None, "threads", "sync", "synchronous"):
-        return _compute_distributed(result, scheduler, target)
+        done = _compute_distributed(result, scheduler, target)
+        if target is not None:
+            check_written(target, name)
+        return done
     callbacks = [_BlockProgress(progress, n_blocks)] if progress is not None else []
     options = {"scheduler": "sync" if scheduler in ("sync", "synchronous") else "threads"}
     if num_workers and options["scheduler"] == "threads":
@@ -240,6 +431,7 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
         try:
             if target is not None:
                 da.store(result, target, lock=False)
+                check_written(target, name)
                 return target
             return result.compute()
         finally:
@@ -254,8 +446,10 @@ def _compute_distributed(result, address, target):
         from distributed import Client
     except ImportError:
         raise SaltviewerError("--scheduler needs dask.distributed: pip install distributed.") from None
+    import dask
+
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout=dask.config.get("saltviewer.scheduler-timeout", "10s"), set_as_default=False)
     except (OSError, TimeoutError) as error:
         raise SaltviewerError(f"--scheduler {address}: cannot reach a dask scheduler there ({error}).") from None
     with client:

@@ -66,15 +66,23 @@ def write_segy_like(data, path, values, chunk_bytes=64 << 20, progress=None):
     if data.kind == "volume":      # whole lines per chunk, so a chunk is one slice of `values`
         line = data.shape[1] if data.sorting == "inline" else data.shape[0]
         per_chunk = max(line, per_chunk // line * line)
-    with atomic_path(path, suffix=".sgy") as tmp:
-        with open(tmp, "wb") as out:
-            out.write(head)
-            for start in range(0, data.n_traces, per_chunk):
-                stop = min(start + per_chunk, data.n_traces)
-                block = np.empty(stop - start, out_dtype)
-                block["header"] = data.raw_traces(start, stop)["header"]
-                block["samples"] = _traces_of(values, data, start, stop)
-                out.write(block.tobytes())
-                if progress is not None:
-                    progress(stop, data.n_traces)
+    expected = data.data_offset + data.n_traces * out_dtype.itemsize
+    try:
+        with atomic_path(path, suffix=".sgy") as tmp:
+            with open(tmp, "wb") as out:
+                out.write(head)
+                for start in range(0, data.n_traces, per_chunk):
+                    stop = min(start + per_chunk, data.n_traces)
+                    block = np.empty(stop - start, out_dtype)
+                    block["header"] = data.raw_traces(start, stop)["header"]
+                    block["samples"] = _traces_of(values, data, start, stop)
+                    out.write(block.tobytes())
+                    if progress is not None:
+                        progress(stop, data.n_traces)
+            written = tmp.stat().st_size
+            if written != expected:        # every trace, checked before the file takes its name
+                raise SaltviewerError(f"{path}: {written} bytes were written where {data.n_traces} traces take "
+                                      f"{expected}; nothing was kept.")
+    except OSError as error:
+        raise SaltviewerError(f"{path}: cannot be written ({error.strerror or error}).") from None
     return path

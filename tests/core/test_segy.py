@@ -2,6 +2,7 @@
 the Dask path against the in-memory path, tiles folders and masks put back."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from saltviewer import SaltviewerError, open_dataset  # noqa: E402
 from saltviewer.seismic import (  # noqa: E402
     blend_window, cut_tiles, fit_scaling, ibm_to_float32, open_segy, predict_section, predict_volume, read_manifest,
     section_mask, section_masks, tile_grid, tile_starts, write_segy_like)
-from saltviewer.seismic.volume import NpyTarget  # noqa: E402
+from saltviewer.seismic.volume import NpyTarget, open_target  # noqa: E402
 
 
 def make_line(path, traces=300, samples=250, fmt=5, seed=0):
@@ -283,24 +284,118 @@ def test_dask_blocks_give_the_in_memory_result(tmp_path, direction):
     assert np.array_equal(np.load(tmp_path / "out.npy"), masks_memory)
 
 
-def test_a_distributed_scheduler_gives_the_same_result(tmp_path):
-    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    path = tmp_path / "cube.sgy"
-    make_volume(path, shape=(3, 230, 110))
-    data = open_segy(path)
-    reference = predict_volume(data, sigmoid_of_tiles, 20, engine="memory")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        remote = predict_volume(data, sigmoid_of_tiles, 20, chunks=(1, 110), scheduler=cluster.scheduler_address)
-    assert np.array_equal(remote, reference)
-
-
 def test_an_unreachable_scheduler_is_one_clear_error(tmp_path):
     pytest.importorskip("distributed", reason="dask.distributed is not installed")
     path = tmp_path / "cube.sgy"
     make_volume(path, shape=(2, 120, 101))
+    import dask
+
     with pytest.raises(SaltviewerError, match="--scheduler tcp://127.0.0.1:9: cannot reach a dask scheduler"):
-        predict_volume(open_segy(path), sigmoid_of_tiles, 0, scheduler="tcp://127.0.0.1:9")
+        with dask.config.set({"saltviewer.scheduler-timeout": "1s"}):       # 10 s by default
+            predict_volume(open_segy(path), sigmoid_of_tiles, 0, scheduler="tcp://127.0.0.1:9")
+
+
+def test_blocks_sharing_a_zarr_chunk_lose_nothing(tmp_path):
+    """The race of issue 26: many blocks of a section, several threads, one zarr chunk per two
+    whole sections (as `segy predict` made them). Each block used to read, change and store the
+    chunk, and blocks written at the same time lost each other's traces (zeros, exit 0)."""
+    pytest.importorskip("zarr", reason="zarr is not installed")
+    volume = np.random.default_rng(4).standard_normal((4, 600, 101)).astype(np.float32)
+    reference = predict_volume(volume, sigmoid_of_tiles, 0, engine="memory")
+    for run in range(4):
+        target, finish = open_target(tmp_path / f"run{run}.zarr", volume.shape, np.float32, (2, 600, 101))
+        predict_volume(volume, sigmoid_of_tiles, 0, chunks=(1, 101), target=target, num_workers=8)
+        written = target[...]
+        lost = int((written != reference).any(axis=2).sum())
+        assert lost == 0, f"run {run}: {lost} of {600 * 4} traces lost"
+        finish(True)
+
+
+class ForgetfulTarget:
+    """A real output array that forgets its `forget`-th write (a lost block, made on purpose)."""
+
+    def __init__(self, target, forget=1):
+        import threading
+
+        self.target, self.forget, self.calls, self.lock = target, forget, 0, threading.Lock()
+        self.shape, self.dtype, self.ndim, self.chunks = target.shape, target.dtype, target.ndim, target.chunks
+
+    def __setitem__(self, index, block):
+        with self.lock:
+            self.calls += 1
+            skip = self.calls == self.forget
+        if not skip:
+            self.target[index] = block
+
+    def __getitem__(self, index):
+        return self.target[index]
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".npy"])
+def test_an_unwritten_block_fails_in_one_line_and_leaves_no_file(tmp_path, suffix):
+    from saltviewer.seismic import output_chunks, volume_output
+
+    pytest.importorskip("zarr", reason="zarr is not installed")
+    volume = np.random.default_rng(5).standard_normal((4, 320, 101)).astype(np.float32)
+    chunks = output_chunks(volume.shape, "inline", (2, 110))
+    assert chunks == (2, 107, 101)
+    path = tmp_path / f"salt{suffix}"
+    with pytest.raises(SaltviewerError) as raised:
+        with volume_output(path, volume.shape, chunks) as target:
+            if suffix == ".npy":
+                target.chunks = chunks
+            predict_volume(volume, sigmoid_of_tiles, 0, chunks=(2, 110), target=ForgetfulTarget(target, 3),
+                           num_workers=2, output_name="out/salt.sgy")
+    message = str(raised.value)
+    assert len(message.splitlines()) == 1
+    assert re.match(r"out/salt.sgy: 21[24] of 1280 traces were never written \(the first at inline position \d+, "
+                    r"crossline position \d+\); nothing was kept.$", message), message
+    assert list(tmp_path.iterdir()) == []           # no half file, no hidden temporary left
+    with volume_output(path, volume.shape, chunks) as target:        # and with every write, the result
+        predict_volume(volume, sigmoid_of_tiles, 0, chunks=(2, 110), target=target, num_workers=2)
+    written = np.load(path) if suffix == ".npy" else __import__("zarr").open_array(str(path), mode="r")[...]
+    assert np.array_equal(written, predict_volume(volume, sigmoid_of_tiles, 0, engine="memory"))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_blocks_follow_the_output_chunks():
+    from saltviewer.seismic import block_widths, output_chunks
+
+    for width in (101, 250, 513, 600, 1024, 1100, 2047):
+        for across in (101, 300, 512):
+            for halo in (100, 200):
+                sizes = block_widths(width, across, halo)
+                assert sum(sizes) == width and min(sizes) >= min(halo, width)
+                assert all(n == sizes[0] for n in sizes[:-1]) and sizes[-1] <= sizes[0] + halo
+    assert output_chunks((5, 1100, 300)) == (2, 367, 300)
+    assert output_chunks((1100, 7, 300), "crossline", (3, 512), mask_rule=(0.5, 10)) == (367, 3, 300)
+
+
+def test_a_distributed_cluster_gives_the_same_result_and_writes_every_trace(tmp_path):
+    """Workers in other processes (where a lock of one process would not help): the result in
+    memory, the blocks of `output_chunks` and blocks merged onto a coarser zarr grid."""
+    distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    pytest.importorskip("zarr", reason="zarr is not installed")
+    import zarr
+
+    from saltviewer.seismic import output_chunks, volume_output
+
+    path = tmp_path / "cube.sgy"
+    make_volume(path, shape=(4, 420, 101))
+    data = open_segy(path)
+    runs = [("inline", (1, 101), output_chunks(data.shape, "inline", (1, 101))),
+            ("crossline", (2, 101), (2, 420, 101))]          # a grid coarser than the blocks
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        for direction, chunks, grid in runs:
+            out = tmp_path / f"{direction}.zarr"
+            with volume_output(out, data.shape, grid) as target:
+                predict_volume(data, sigmoid_of_tiles, 0, direction=direction, chunks=chunks, target=target,
+                               scheduler=cluster.scheduler_address)
+            reference = predict_volume(data, sigmoid_of_tiles, 0, direction=direction, engine="memory")
+            assert np.array_equal(zarr.open_array(str(out), mode="r")[...], reference), direction
+        remote = predict_volume(data, sigmoid_of_tiles, 20, chunks=(1, 110), scheduler=cluster.scheduler_address)
+    assert np.array_equal(remote, predict_volume(data, sigmoid_of_tiles, 20, engine="memory"))
 
 
 # ------------------------------------------------------------------ tiles folders and masks back

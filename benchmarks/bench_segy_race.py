@@ -1,0 +1,165 @@
+"""Volumes lose no block: the race of issue 26, run many times, and the CLI on volumes wider than 512 crosslines.
+
+Stages (results merged into benchmarks/results/segy.json under ``race`` and ``cli_volumes``):
+
+``race``
+    The race test of tests/core/test_segy.py (4 x 600 x 101 numpy volume, blocks of 1 section
+    x 100 traces, 8 threads, a zarr output chunked (2, 600, 101) as ``segy predict`` chunked it
+    before the fix), run ``--runs`` times; counts the runs that lost traces. It uses only
+    `open_target` and `predict_volume`, so the same script measures an older checkout:
+    ``PYTHONPATH=/tmp/sv_main python3 benchmarks/bench_segy_race.py race --label main``.
+``cli``
+    A synthetic SEG-Y volume wider than 512 crosslines (default 6 x 1100 x 101) predicted
+    ``--runs`` times by ``saltviewer segy predict`` at the default ``--chunks`` (a reference run
+    first, with one block per section). Each run's exit status, and its ``.sgy`` and ``.zarr``
+    against the reference: traces that differ, traces all 0.0, NaN.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "segy.json"
+
+
+def _save(key, value):
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results[key] = value
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    print(json.dumps({key: value}, indent=1))
+
+
+def _sigmoid(tiles, rows):
+    return (1 / (1 + np.exp(-2 * tiles - rows[:, None, None] / 60.0))).astype(np.float32)
+
+
+def race(runs, label):
+    import saltviewer.seismic.volume as volume_module
+    from saltviewer.seismic.volume import open_target, predict_volume
+
+    volume = np.random.default_rng(4).standard_normal((4, 600, 101)).astype(np.float32)
+    reference = predict_volume(volume, _sigmoid, 0, engine="memory")
+    lost_per_run = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as work:
+        for run in range(runs):
+            target, finish = open_target(Path(work) / f"run{run}.zarr", volume.shape, np.float32, (2, 600, 101))
+            try:
+                predict_volume(volume, _sigmoid, 0, chunks=(1, 101), target=target, num_workers=8)
+                written = target[...]
+                lost_per_run.append(int((written != reference).any(axis=2).sum()))
+            except Exception as error:   # noqa: BLE001 - the check after writing counts as a detected loss
+                lost_per_run.append(f"failed: {str(error)[:160]}")
+            finish(False)
+    lost_runs = sum(1 for n in lost_per_run if n != 0)
+    result = {"code": label, "module": volume_module.__file__, "runs": runs, "runs_losing_traces": lost_runs,
+              "traces_per_run": 4 * 600, "lost_traces_per_run": lost_per_run,
+              "seconds": round(time.monotonic() - started, 1),
+              "command": f"nice -n 5 python3 benchmarks/bench_segy_race.py race --runs {runs} --label {label}"}
+    return result
+
+
+def make_volume(path, inlines, crosslines, samples, seed=0):
+    import segyio
+
+    from saltviewer.sample import synthetic_section
+
+    rng = np.random.default_rng(seed)
+    spec = segyio.spec()
+    spec.iline, spec.xline, spec.format, spec.sorting = 189, 193, 5, 2
+    spec.samples = np.arange(samples) * 4.0
+    spec.ilines, spec.xlines, spec.offsets = np.arange(1, inlines + 1), np.arange(1, crosslines + 1), [1]
+    base, _ = synthetic_section(rng, -(-samples // 101), -(-crosslines // 101))
+    base = (base[:samples, :crosslines].astype(np.float32) - 128) / 32
+    with segyio.create(str(path), spec) as f:
+        t = 0
+        for i in range(inlines):
+            section = np.roll(base, 9 * i, axis=1) + rng.standard_normal(base.shape).astype(np.float32) * 0.05
+            for x in range(crosslines):
+                f.header[t] = {segyio.TraceField.INLINE_3D: i + 1, segyio.TraceField.CROSSLINE_3D: x + 1,
+                               segyio.TraceField.TRACE_SAMPLE_COUNT: samples,
+                               segyio.TraceField.TRACE_SAMPLE_INTERVAL: 4000}
+                f.trace[t] = np.ascontiguousarray(section[:, x])
+                t += 1
+        f.bin.update({segyio.BinField.Samples: samples, segyio.BinField.Format: 5, segyio.BinField.Interval: 4000})
+
+
+def _predict(source, workspace, out, extra):
+    command = [sys.executable, "-m", "saltviewer", "segy", "predict", str(source), "-w", str(workspace),
+               "--out", str(out), "--no-tta", "--folds", "0", "-q", *extra]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    return done, time.monotonic() - started
+
+
+def cli(runs, workspace, shape, work, label, workers):
+    import zarr
+
+    from saltviewer.seismic import open_segy
+
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "wide.sgy"
+    if not source.is_file():
+        make_volume(source, *shape)
+    done, seconds = _predict(source, workspace, work / "reference.sgy", ["--chunks", "1", "100000", "--workers", "1"])
+    if done.returncode:
+        raise SystemExit(done.stderr[-2000:])
+    reference = open_segy(work / "reference.sgy").read()
+    rows = []
+    for run in range(runs):
+        out = work / f"run{run:02d}.sgy"
+        extra = ["--workers", str(workers)] if workers else []
+        done, seconds = _predict(source, workspace, out, extra)
+        row = {"run": run, "exit": done.returncode, "seconds": round(seconds, 1)}
+        if done.returncode:
+            row["stderr"] = done.stderr.strip().splitlines()[-1:] if done.stderr.strip() else []
+        if out.is_file():
+            segy = open_segy(out).read()
+            array = zarr.open_array(str(out.with_suffix(".zarr")), mode="r")[...]
+            for name, values in (("sgy", segy), ("zarr", array)):
+                row[f"{name}_traces_differing"] = int((np.abs(values - reference) > 1e-5).any(axis=2).sum())
+                row[f"{name}_traces_all_zero"] = int((values == 0).all(axis=2).sum())
+                row[f"{name}_nan"] = int(np.isnan(values).sum())
+        else:
+            row["files_left"] = sorted(p.name for p in work.iterdir() if p.name.startswith(out.stem)
+                                       or p.name.startswith(f".{out.stem}"))
+        rows.append(row)
+        print(row, flush=True)
+    lost = sum(1 for r in rows if r["exit"] == 0 and (r.get("sgy_traces_differing") or r.get("zarr_traces_differing")
+                                                       or r.get("sgy_traces_all_zero") or r.get("zarr_traces_all_zero")))
+    return {"code": label, "shape": list(shape), "runs": runs, "chunks": "default (2 512)",
+            "workers": workers or "default (one per core)", "exit_0_with_lost_traces": lost,
+            "failed_runs": sum(1 for r in rows if r["exit"]), "reference": "--chunks 1 100000 --workers 1",
+            "runs_detail": rows,
+            "command": f"nice -n 5 python3 benchmarks/bench_segy_race.py cli --runs {runs} --workspace {workspace}"
+                       + (f" --workers {workers}" if workers else "")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=["race", "cli"])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--label", default="this checkout")
+    parser.add_argument("--workspace", type=Path, default=Path("/tmp/segy_dev/ws"))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/segy_race"))
+    parser.add_argument("--shape", type=int, nargs=3, default=[6, 1100, 101])
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--key", default=None, help="results key (default race / cli_volumes, with the label)")
+    args = parser.parse_args()
+    if args.stage == "race":
+        _save(args.key or f"race ({args.label})", race(args.runs, args.label))
+    else:
+        _save(args.key or f"cli_volumes ({args.label})",
+              cli(args.runs, args.workspace, args.shape, args.work, args.label, args.workers))
+
+
+if __name__ == "__main__":
+    main()
