@@ -69,8 +69,12 @@ class BatchActions:
         self._update_batch_button()
         self.session.decisions_changed.emit(self)
         if self.current is not None and self.current.tile in {tile for tile, _ in decided}:
-            tile, self.current = self.current.tile, None
-            self.show_tile(tile)
+            if self.edited:                  # never over an edit in progress: say so, keep it
+                self.tile_box.show_conflict(f"The batch decided {self.current.tile} while you were editing it. Your "
+                                            "edit is kept: Save puts it in force over the batch, or take theirs.")
+            else:
+                tile, self.current = self.current.tile, None
+                self.show_tile(tile)
         self.set_status(f"{text} ({self.reviewer.user}); U asks before undoing it." if decided
                         else "Nothing was written (no mark changed a tile).")
 
@@ -86,7 +90,11 @@ class BatchActions:
 
         if self.reviewer is None:
             return
-        self._dirty = False
+        changed = self.edited
+        if changed:                      # an undo shows another state of a tile: never over an unsaved edit
+            self.set_status(f"{self.current.tile} has an unsaved edit ({changed:,} pixels): save it (S) or take it "
+                            f"back (Ctrl+Z) first; nothing was {action}ne.")
+            return
         try:
             plan = self.reviewer.undo_plan() if action == "undo" else self.reviewer.redo_plan()
             if not plan and action == "undo" and plan.others:

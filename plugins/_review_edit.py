@@ -74,11 +74,17 @@ class EditAndSync:
                             "then back to the grid.")
 
     def _on_tab_changed(self, index):
+        previous, self._tab = getattr(self, "_tab", 0), index
+        if index == 1 and not self._leave_current():       # stay on the tile: back to the list
+            self._tab = previous
+            self.tabs.blockSignals(True)
+            self.tabs.setCurrentIndex(previous)
+            self.tabs.blockSignals(False)
+            return
         self.triage.active = index == 1
         if index == 1:
-            if self._leave_current():
-                self.triage.draw(fit=True)
-        elif self.current is not None:
+            self.triage.draw(fit=True)
+        elif previous == 1 and self.current is not None:   # back from the grid (the History tab keeps an edit)
             self._draw(self.current)
         if index == 2:
             self._show_history()
@@ -104,7 +110,7 @@ class EditAndSync:
         current = self.current
         if current is not None and current.tile in tiles:
             last = [e for e in events if e.tile == current.tile][-1]
-            if self._dirty:
+            if self.edited:
                 self.tile_box.show_conflict(
                     f"{last.user} {'undid a decision on' if last.action == 'undo' else last.state_after} this "
                     f"tile at {last.at[11:16]} UTC while you were editing it. Your edit is kept: Save puts it in "
@@ -119,5 +125,5 @@ class EditAndSync:
     def _on_conflict_choice(self, choice):
         self.tile_box.show_conflict("")
         if choice == "theirs" and self.current is not None:
-            tile, self.current, self._dirty = self.current.tile, None, False
+            tile, self.current = self.current.tile, None      # the edit is dropped, as asked
             self.show_tile(tile)

@@ -3,14 +3,15 @@ the correction tools, and the line that shows a conflict with a decision made el
 
 import numpy as np
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                            QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                            QPushButton, QVBoxLayout, QWidget)
 
 from ._correction import CorrectionTools
 from ._neighbour_grid import NeighbourGrid
 from ._review_keys import REVIEW_ACTIONS, shortcut_of
 from ._settings import load_settings, save_settings
 from ._style import CONSENSUS, STATE_COLOURS, version_colour
+from ._unsaved import LEAVE_CHOICES, leave_choice
 
 __all__ = ["TileBox", "ACTION_TEXT"]
 
@@ -92,11 +93,15 @@ class TileBox(QGroupBox):
         self.advance_check.setToolTip("Go to the next tile in the queue after each decision")
         self.advance_check.setChecked(bool(settings.get("review_advance", True)))
         self.advance_check.toggled.connect(lambda on: save_settings(review_advance=bool(on)))
-        self.autosave_check = QCheckBox("save edits when moving on")
-        self.autosave_check.setToolTip("A painted mask is saved as a correction when you go to another tile "
-                                       "(undo takes it back); unchecked, unsaved edits are dropped")
-        self.autosave_check.setChecked(bool(settings.get("review_autosave", True)))
-        self.autosave_check.toggled.connect(lambda on: save_settings(review_autosave=bool(on)))
+        self.leave_combo = QComboBox()
+        for choice, words in LEAVE_CHOICES.items():
+            self.leave_combo.addItem(words, choice)
+        self.leave_combo.setCurrentIndex(list(LEAVE_CHOICES).index(leave_choice(settings)))
+        self.leave_combo.setToolTip("What happens to a mask you changed but did not save when you leave the tile "
+                                    "(next, another tile, the grid, another dock, closing): save it as a "
+                                    "correction (undo takes it back), drop it, or ask each time")
+        self.leave_combo.currentIndexChanged.connect(
+            lambda _: save_settings(review_unsaved=self.leave_combo.currentData()))
         keys = {action: shortcut_of(action) for action in ("use_consensus", "fill_holes", "remove_specks", "smooth",
                                                            "clear")}
         self.correction = CorrectionTools(keys)
@@ -116,8 +121,9 @@ class TileBox(QGroupBox):
         head.addLayout(text, 1)
         options = QHBoxLayout()
         options.addWidget(self.advance_check)
-        options.addWidget(self.autosave_check)
         options.addStretch(1)
+        options.addWidget(QLabel("unsaved edit on leaving:"))
+        options.addWidget(self.leave_combo)
         layout = QVBoxLayout(self)
         layout.setSpacing(4)
         layout.addLayout(head)
@@ -138,9 +144,24 @@ class TileBox(QGroupBox):
                                                                                "napari's Preferences > Shortcuts)"
                                                                                if key else ""))
 
+    @property
+    def leave(self):
+        """What to do with an unsaved edit when leaving the tile: a key of `LEAVE_CHOICES`."""
+        return self.leave_combo.currentData()
+
+    def set_leave(self, choice):
+        """Choose what happens to an unsaved edit on leaving (``"save"``, ``"discard"`` or ``"ask"``)."""
+        self.leave_combo.setCurrentIndex(list(LEAVE_CHOICES).index(choice))
+
     # ------------------------------------------------------------------ text
-    def describe(self, display, dirty=False, requested=None):
-        """Title, facts and reason lines of a `TileDisplay`."""
+    def describe(self, display, dirty=0, requested=None):
+        """Title, facts and reason lines of a `TileDisplay`.
+
+        Parameters
+        ----------
+        dirty : int or bool
+            Pixels of the shown mask changed and not saved (True: some).
+        """
         from saltviewer.store import REASON_COLOURS, REASONS
 
         depth = "depth ?" if not np.isfinite(display.depth) else f"{display.depth:.0f} ft"
@@ -162,8 +183,9 @@ class TileBox(QGroupBox):
         else:
             lines.append("no model predictions yet")
         if dirty:
-            lines.append(f"<span style='color:{STATE_COLOURS['corrected']}'><b>edited, not saved</b> "
-                         f"(S saves)</span>")
+            changed = f": {int(dirty):,} pixel{'s' if int(dirty) != 1 else ''} changed" if dirty is not True else ""
+            lines.append(f"<span style='color:{STATE_COLOURS['corrected']}'><b>edited, not saved</b>{changed} "
+                         f"(S saves, A saves it as the correction)</span>")
         self.facts_label.setText("<br>".join(lines))
         parts = []
         item = display.item

@@ -14,7 +14,7 @@ preferences.
 """
 
 import numpy as np
-from qtpy.QtCore import QSize, QTimer, Signal
+from qtpy.QtCore import QEvent, QSize, QTimer, Signal
 from qtpy.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget, QVBoxLayout,
                             QWidget)
 
@@ -34,6 +34,7 @@ from ._settings import load_settings, save_settings
 from ._store_sync import StoreWatcher
 from ._style import SALT, STATE_COLOURS, label_colours
 from ._triage_widget import TriagePanel
+from ._unsaved import UnsavedEdit
 
 __all__ = ["ReviewWidget"]
 
@@ -61,8 +62,15 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.session = session_for(napari_viewer)
         self.reviewer = None
         self.current = None            # TileDisplay
-        self._dirty = False            # the edit layer differs from what the tile was shown with
+        self.unsaved = UnsavedEdit()   # the mask the tile was shown with: edited is a comparison of pixels
+        self._described_edit = 0       # changed pixels the dock last said
+        self._edit = None              # the editable layer (also once napari took it off the canvas)
+        self._left_message = ""        # what leaving the last tile did with its edit (said after the next shows)
         self._loading_edit = False
+        self._edit_check = QTimer(self)          # events come before some tools write: look once they are done
+        self._edit_check.setSingleShot(True)
+        self._edit_check.setInterval(0)
+        self._edit_check.timeout.connect(self._check_edit)
         self._worker = None
         self._question = None
         self._requested = {}           # tile -> which dock asked for it, and why
@@ -70,7 +78,8 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.watcher = StoreWatcher(lambda: self.reviewer.store if self.reviewer is not None else None, parent=self)
         self.watcher.outside.connect(self._on_outside)
         self._build(load_settings())
-        for signal, slot in ((self.session.changed, self._on_session_changed),
+        for signal, slot in ((self.session.closing, self._on_session_closing),
+                             (self.session.changed, self._on_session_changed),
                              (self.session.versions_changed, self._on_versions_changed),
                              (self.session.decisions_changed, self._on_decisions_changed),
                              (self.session.tile_requested, self._on_tile_requested),
@@ -206,12 +215,53 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
 
     # ================================================================= session
     def _on_first_show(self):
+        self._watch_window()
         if not self.session.is_open:
             self.session.open_remembered()
         if self.session.is_open and self.reviewer is None:
             self._on_session_changed()
         elif not self.session.is_open:
             self.set_status("Open a data folder and a workspace (Open… above) to start reviewing.")
+
+    def _on_session_closing(self):
+        if self.reviewer is not None:
+            self._leave_current(can_stay=False)
+
+    def _watch_window(self):
+        """Closing the window is a way out of the shown tile too: watch for it (once)."""
+        real = getattr(self.viewer, "__wrapped__", self.viewer)
+        window = getattr(getattr(real, "window", None), "_qt_window", None)
+        if window is not None and getattr(self, "_window", None) is None:
+            import weakref
+
+            self._window = weakref.ref(window)
+            window.installEventFilter(self)
+
+    def eventFilter(self, watched, event):
+        """The window closing: the unsaved edit first (asked: Stay keeps the window open)."""
+        window = getattr(self, "_window", None)
+        if event.type() == QEvent.Close and window is not None and watched is window():
+            try:
+                if self.current is not None and self.edited and not self._leave_on_close(event.spontaneous()):
+                    event.ignore()
+                    return True
+            except RuntimeError:          # parts already deleted in a teardown: nothing more to do
+                pass
+        return False
+
+    def event(self, event):
+        if event.type() == QEvent.ParentChange and self.parent() is None and self.current is not None:
+            try:                          # the dock was closed (napari takes the widget out of it)
+                self._leave_on_close(True, can_stay=False)
+            except RuntimeError:
+                pass
+        return super().event(event)
+
+    def _leave_on_close(self, by_person, can_stay=True):
+        """The unsaved edit when closing: asked only when a person closes (a script's close saves it)."""
+        if not by_person and self.tile_box.leave == "ask":
+            return self._save_edit(advance=False)
+        return self._leave_current(can_stay=can_stay)
 
     def _on_session_changed(self):
         from saltviewer import SaltviewerError
@@ -245,7 +295,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             return
         self.correction.set_versions(self.reviewer.reload_versions())
         self.reload_queue(show_first=self.current is None)
-        if self.current is not None:
+        if self.current is not None and not self.edited:     # (an edit in progress stays as it is)
             self.show_tile(self.current.tile)
 
     def _on_tile_requested(self, tile):
@@ -336,6 +386,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         """Show a tile (any id of the dataset, queued or not)."""
         from saltviewer import SaltviewerError
 
+        self._left_message = ""
         if self.reviewer is None or not self._leave_current():
             return
         try:
@@ -344,7 +395,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self.notify_error(error)
             return
         if self.current is None or self.current.tile != display.tile:
-            self.set_status("")                        # no message about another tile stays
+            self.set_status(self._left_message)        # no message about another tile stays but what leaving did
             self.tile_box.show_conflict("")
         self.current = display
         if self.tabs.currentIndex() != 1:
@@ -355,14 +406,80 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self._show_history()
         self.tile_shown.emit(display.tile)
 
-    def _leave_current(self):
-        """Save (or drop) an unsaved edit before another tile is shown; False to stay."""
-        if not self._dirty or self.current is None:
+    # ================================================================= the unsaved edit
+    @property
+    def edited(self):
+        """Pixels of the shown tile's mask changed and not saved (0: none), read from the layer itself."""
+        if self.current is None or self.unsaved.tile != self.current.tile:
+            return 0
+        return self.unsaved.changed_pixels(self._edit_data())
+
+    def _edit_data(self):
+        layer = self._edit
+        return None if layer is None else np.asarray(layer.data)
+
+    def _leave_current(self, can_stay=True):
+        """Apply the unsaved-edit choice before the shown tile is left; False to stay on it.
+
+        Parameters
+        ----------
+        can_stay : bool
+            False where leaving cannot be refused (the window or dock closing): asked, the
+            person chooses between saving and dropping the edit.
+        """
+        changed = self.edited
+        if not changed:
             return True
-        if self.tile_box.autosave_check.isChecked():
+        tile = self.current.tile
+        choice = self.tile_box.leave
+        if choice == "ask":
+            choice = self._ask_unsaved(tile, changed, can_stay)
+        if choice == "save":
             return self._save_edit(advance=False)
-        self._dirty = False
-        return True
+        if choice == "discard":
+            self.unsaved.keep(self._edit_data())
+            self._left_message = f"{tile}: your unsaved edit ({changed:,} pixels) was dropped, as the setting says."
+            self.set_status(self._left_message)
+            return True
+        self.queue.select(tile)                    # stay: the row of the shown tile again
+        self.set_status(f"Still on {tile}: save the edit (S) or drop it before moving on.")
+        return False
+
+    def _ask_unsaved(self, tile, changed, can_stay=True):
+        """Ask what to do with an unsaved edit: ``"save"``, ``"discard"`` or ``"stay"``."""
+        from qtpy.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Question, "saltviewer",
+                          f"{tile} has an edit that is not saved ({changed:,} pixels changed).", QMessageBox.NoButton,
+                          self)
+        box.setInformativeText("Save it as the tile's correction, or drop it?")
+        save = box.addButton("Save edit", QMessageBox.AcceptRole)
+        drop = box.addButton("Drop edit", QMessageBox.DestructiveRole)
+        stay = box.addButton(f"Stay on {tile}", QMessageBox.RejectRole) if can_stay else None
+        box.setDefaultButton(save)
+        if stay is not None:
+            box.setEscapeButton(stay)
+        self._question = box
+        try:
+            box.exec_()
+        finally:
+            self._question = None
+        clicked = box.clickedButton()
+        if clicked is save or (clicked is not drop and not can_stay):
+            return "save"
+        return "discard" if clicked is drop else "stay"
+
+    def _on_painted(self, *_):
+        """A layer event: look at the pixels once the tool has written them (the polygon tool tells first)."""
+        if not self._loading_edit and self.current is not None:
+            self._edit_check.start()
+
+    def _check_edit(self):
+        if self.current is None:
+            return
+        changed = self.edited
+        if changed != self._described_edit:
+            self._describe(self.current, neighbours=False)
 
     def _draw(self, display):
         viewer = self.viewer
@@ -383,16 +500,16 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
                              colormap=label_colours(SALT), opacity=0.45, layer_class=ReviewLabels)
             if edit.metadata.get("saltviewer_ids") is None:
                 edit.brush_size = BRUSH_SIZE
-                edit.events.paint.connect(self._on_painted)
-                edit.events.data.connect(self._on_painted)
-                edit.events.set_data.connect(self._on_painted)
+                for event in ("paint", "labels_update", "data", "set_data"):
+                    getattr(edit.events, event).connect(self._on_painted)
             edit.metadata["saltviewer_ids"] = (display.tile,)
             edit.selected_label = 1
         finally:
             self._loading_edit = False
         for layer in (*layers, edit):
             own(layer, self)
-        self._dirty = False
+        self._edit = edit
+        self.unsaved.start(display.tile, display.edit_mask)
         name = f"pseudo-label ({display.edit_source})"
         if edit.name != name:
             edit.name = name
@@ -427,25 +544,17 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             put_layer(self.viewer, f"{GROUP}:outlines", "image", self._outlines(self.current),
                       name="models and disagreement", rgb=True, layer_class=ReviewImage)
 
-    def _on_painted(self, *_):
-        if self._loading_edit or self.current is None:
-            return
-        edit = find_layer(self.viewer, f"{GROUP}:edit")
-        if edit is None:
-            return
-        changed = not np.array_equal(np.asarray(edit.data) != 0, self.current.edit_mask != 0)
-        if changed != self._dirty:
-            self._dirty = changed
-            self._describe(self.current)
-
-    def _describe(self, display):
-        self.tile_box.describe(display, self._dirty, self._requested.get(display.tile))
-        self.tile_box.neighbours.set_tiles(self.session.dataset, display.tile, display.neighbours)
+    def _describe(self, display, neighbours=True):
+        edited = self.edited
+        self._described_edit = edited
+        self.tile_box.describe(display, edited, self._requested.get(display.tile))
+        if neighbours:
+            self.tile_box.neighbours.set_tiles(self.session.dataset, display.tile, display.neighbours)
         item = display.item
         enabled = {"accept": item is not None and item.proposed_mask is not None and not item.disputed,
                    "reject": item is not None}
         for action, on in enabled.items():
-            self.buttons[action].setEnabled(on or self._dirty)
+            self.buttons[action].setEnabled(on or bool(edited))
         self.buttons["save"].setEnabled(True)
         self.buttons["accept"].setToolTip(self.buttons["accept"].toolTip().split("\n")[0] + (
             "\nA disputed tile cannot be accepted as proposed: start from one model's mask, correct, save."
@@ -479,7 +588,6 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.queue.update_count()
         self._batch_timer.start()
         self.session.decisions_changed.emit(self)
-        self._dirty = False
         if self._corrections and tile in self._corrections:
             self._corrections.remove(tile)
         if self.tile_box.advance_check.isChecked() or self._corrections:
@@ -489,38 +597,56 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.set_status(f"{tile}: {state} by {self.reviewer.user}.  U undoes it.")
 
     def _on_accept(self):
-        if self._dirty:
+        if self.edited:                       # what the screen shows is what is stored: the edit
             self._save_edit()
             return
         self._decide("accept")
 
     def _on_reject(self):
+        changed = self.edited
+        if changed:                           # rejecting drops the edit: never without saying so
+            tile = self.current.tile
+            if self.tile_box.leave != "discard" and not self.ask(
+                    f"Reject {tile} and drop your unsaved edit ({changed:,} pixels changed)?", "Reject"):
+                self.set_status(f"{tile} was not rejected; your edit is still there.")
+                return
+            self.unsaved.keep(self._edit_data())
         self._decide("reject")
 
     def _on_save(self):
         self._save_edit()
 
     def _save_edit(self, advance=True):
+        """Put the layer's mask in force as the shown tile's correction; False when nothing was written."""
         from saltviewer import SaltviewerError
 
-        layer = self._edit_layer()
-        if layer is None or self.reviewer is None:
+        layer = self._edit
+        if layer is None or self.reviewer is None or self.current is None:
             return False
         tile = self.current.tile
+        mask = np.asarray(layer.data).copy()
         source = getattr(self, "_edit_source", None)
         try:
-            item = self.reviewer.correct(tile, np.asarray(layer.data), source=source)
+            item = self.reviewer.correct(tile, mask, source=source)
         except SaltviewerError as error:
             self.notify_error(error)
             return False
-        self._dirty, self._edit_source = False, None
+        self._edit_source = None
+        self.unsaved.keep(mask)
         self.tile_box.show_conflict("")
         if advance:
             self._after_decision(tile, item.state)
-        else:
-            self.queue.model.set_state(tile, item.state)
-            self._after_write()
-            self.session.decisions_changed.emit(self)
+            return True
+        self.queue.model.set_state(tile, item.state)
+        self._after_write()
+        self.session.decisions_changed.emit(self)
+        try:                               # the tile as stored now (shown again when a person comes back)
+            self.current = self.reviewer.show(tile)
+            self.unsaved.start(tile, self.current.edit_mask)
+        except SaltviewerError:
+            pass
+        self._left_message = f"{tile}: your edit was saved as its correction ({self.reviewer.user}).  U undoes it."
+        self.set_status(self._left_message)
         return True
 
     def _on_history(self):

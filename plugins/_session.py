@@ -3,6 +3,8 @@
 Each viewer has one `Session` (see `session_for`). The review, mosaic and retrain widgets
 read the dataset, workspace and store from it and talk through its signals:
 
+- ``closing``: another data folder or workspace is about to be opened (the store is still the old one:
+  an unsaved edit can be saved there);
 - ``changed``: another data folder or workspace was opened;
 - ``versions_changed``: a model version was added or its predictions written;
 - ``decisions_changed(ids)``: decisions were written to the store (a list of tile ids, or
@@ -148,6 +150,7 @@ class Session(QObject):
     viewer : napari.Viewer or None
     """
 
+    closing = Signal()
     changed = Signal()
     versions_changed = Signal()
     decisions_changed = Signal(object)
@@ -188,6 +191,8 @@ class Session(QObject):
         data_path, workspace_path = Path(data_path).expanduser().resolve(), Path(workspace_path).expanduser().resolve()
         dataset = open_dataset(data_path)
         workspace = Workspace(workspace_path)
+        if self.is_open:
+            self.closing.emit()
         self.close_store()
         self._mosaics, self._mosaics_loaded = None, False
         self.data_path, self.workspace_path = data_path, workspace_path

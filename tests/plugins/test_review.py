@@ -159,7 +159,8 @@ def test_accept_reject_edit_and_undo_go_to_the_store_at_once(review, qtbot):
     drawn = np.zeros((101, 101), np.uint8)
     drawn[20:60, 30:80] = 1
     edit.data = drawn                                              # what painting leaves in the layer
-    assert widget._dirty and "not saved" in widget.tile_box.facts_label.text()
+    assert widget.edited == np.count_nonzero((drawn != 0) != (widget.current.edit_mask != 0))
+    qtbot.waitUntil(lambda: "not saved" in widget.tile_box.facts_label.text(), timeout=2_000)
     qtbot.keyClick(canvas, Qt.Key_S)
     store = CurationStore(widget.session.workspace.store_path)
     item = store.item(widget.session.dataset, third, widget.reviewer.kind_of(third))
@@ -180,24 +181,133 @@ def test_accept_reject_edit_and_undo_go_to_the_store_at_once(review, qtbot):
     assert "Nothing to undo" in widget.status_label.text()
 
 
-def test_unsaved_edit_is_saved_when_moving_on(review, qtbot):
+def polygon(edit, label, points=((20, 20), (20, 80), (80, 80), (80, 20))):
+    """What napari's polygon tool does when a person closes a polygon on the layer (its paint event comes
+    before the pixels are written)."""
+    edit.selected_label = label
+    edit.paint_polygon(np.array(points), label)
+    edit.selected_label = 1
+
+
+def stored(widget, tile):
+    with CurationStore(widget.session.workspace.store_path) as store:
+        return store.item(widget.session.dataset, tile, widget.reviewer.kind_of(tile))
+
+
+def test_what_accept_stores_is_the_mask_on_the_screen_however_it_was_changed(review, qtbot):
+    """A polygon cut out of a confident salt proposal, then A: the edit is stored, not the proposal (before,
+    napari's polygon tool went unnoticed and A stored the untouched proposal); likewise a plugin writing the
+    pixels with no event at all; napari's own undo back to the proposal is no edit."""
     viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident salt")
     tile = widget.current.tile
     edit = layer_named(viewer, "edit")
-    drawn = np.zeros((101, 101), np.uint8)
-    drawn[:10, :10] = 1
-    edit.data = drawn
-    qtbot.mouseClick(widget.buttons["next"], Qt.LeftButton)
-    assert store_state(widget, tile) == "corrected"
-    widget.tile_box.autosave_check.setChecked(False)
+    assert np.count_nonzero(edit.data) > 1000 and not widget.edited
+    polygon(edit, 0)                                     # cut a square of salt away
+    on_screen = np.asarray(edit.data) != 0
+    cut = int(np.count_nonzero(widget.current.edit_mask != 0) - np.count_nonzero(on_screen))
+    assert cut > 0 and widget.edited == cut
+    qtbot.waitUntil(lambda: "edited, not saved" in widget.tile_box.facts_label.text(), timeout=2_000)
+    assert f"{cut:,} pixels changed" in widget.tile_box.facts_label.text()
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key_A)
+    item = stored(widget, tile)
+    assert item.state == "corrected"
+    np.testing.assert_array_equal(item.mask, on_screen)
+
+    tile = widget.current.tile                          # auto-advance: the next tile
+    assert tile != item.tile and not widget.edited
+    edit.data[:30, :30] = 1                              # a plugin writes the pixels, says nothing
+    on_screen = np.asarray(edit.data) != 0
+    qtbot.keyClick(canvas, Qt.Key_A)
+    item = stored(widget, tile)
+    assert item.state == "corrected"
+    np.testing.assert_array_equal(item.mask, on_screen)
+
     tile = widget.current.tile
-    edit.data = drawn
-    qtbot.mouseClick(widget.buttons["next"], Qt.LeftButton)
-    assert store_state(widget, tile) == "proposed"
+    proposed = widget.current.edit_mask != 0
+    polygon(edit, 0)
+    edit.undo()                                          # Ctrl+Z: the proposal again, so A accepts it
+    assert not widget.edited
+    qtbot.keyClick(canvas, Qt.Key_A)
+    item = stored(widget, tile)
+    assert item.state == "accepted"
+    np.testing.assert_array_equal(item.mask, proposed)
+
+
+def test_every_way_out_of_an_edited_tile_saves_drops_or_asks_as_set(review, qtbot):
+    """N with "save" keeps a polygon edit (before, it dropped it); "drop" drops it and says so; "ask" asks
+    (Stay keeps the tile and the edit); the grid, another dock's request and closing the dock obey it too."""
+    viewer, widget = review
+    widget.tile_box.advance_check.setChecked(False)
+    edit = layer_named(viewer, "edit")
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+
+    assert widget.tile_box.leave == "save"               # the default: nothing drawn is lost
+    tile = widget.current.tile
+    polygon(edit, 1)
+    on_screen = np.asarray(edit.data) != 0
+    qtbot.keyClick(canvas, Qt.Key_N)
+    assert widget.current.tile != tile
+    item = stored(widget, tile)
+    assert item.state == "corrected"
+    np.testing.assert_array_equal(item.mask, on_screen)
+    assert f"{tile}: your edit was saved" in widget.status_label.text()
+
+    widget.tile_box.set_leave("discard")
+    tile = widget.current.tile
+    polygon(edit, 1, ((0, 0), (0, 40), (40, 40)))
+    qtbot.keyClick(canvas, Qt.Key_N)
+    assert stored(widget, tile).state == "proposed"
+    assert "was dropped" in widget.status_label.text() and tile in widget.status_label.text()
+
+    widget.tile_box.set_leave("ask")
+    tile = widget.current.tile
+    polygon(edit, 1, ((60, 60), (60, 100), (100, 100)))
+    on_screen = np.asarray(edit.data) != 0
+    widget.on_action("history")                          # the History tab and back: the same tile, edit kept
+    widget.on_action("history")
+    assert widget.edited and widget.current.tile == tile
+    asked = []
+    answer(widget, f"Stay on {tile}", asked)
+    qtbot.keyClick(canvas, Qt.Key_N)
+    assert "not saved" in asked[1] and widget.current.tile == tile and widget.edited
+    assert widget.model.tile_at(widget.table.currentIndex().row()) == tile
+    answer(widget, f"Stay on {tile}")
+    widget.show_grid()                                   # the grid is a way out too: Stay keeps the list
+    assert widget.tabs.currentIndex() == 0 and widget.edited
+    other = widget.model.tile_at(5)
+    answer(widget, "Save edit")
+    widget.session.request_tile(other, reason="Mosaics: double-clicked")     # another dock asks for a tile
+    assert widget.current.tile == other
+    np.testing.assert_array_equal(stored(widget, tile).mask, on_screen)
+
+    widget.tile_box.set_leave("save")                    # closing the dock saves too
+    polygon(edit, 0)
+    on_screen = np.asarray(edit.data) != 0
+    viewer.window.remove_dock_widget(widget)
+    item = stored(widget, other)
+    assert item.state == "corrected"
+    np.testing.assert_array_equal(item.mask, on_screen)
+
+
+def test_closing_the_window_saves_an_unsaved_edit(review, qtbot):
+    from qtpy.QtGui import QCloseEvent
+
+    viewer, widget = review
+    tile = widget.current.tile
+    polygon(layer_named(viewer, "edit"), 1)
+    widget.tile_box.set_leave("ask")               # a script's close is not asked: it saves
+    event = QCloseEvent()
+    assert widget.eventFilter(viewer.window._qt_window, event) is False and event.isAccepted()
+    assert stored(widget, tile).state == "corrected"
 
 
 def answer(widget, choice, seen=None):
-    """Answer the dock's next question (a message box or the batch preview) once it is open."""
+    """Answer the dock's next question (a message box or the batch preview) once it is open: ``"yes"``
+    (the accepting button), ``"no"`` (any other) or a button's text."""
     def attempt():
         box = widget._question
         if box is None:
@@ -211,7 +321,10 @@ def answer(widget, choice, seen=None):
             return
         from qtpy.QtWidgets import QMessageBox
 
-        wanted = [b for b in box.buttons() if (box.buttonRole(b) == QMessageBox.AcceptRole) == (choice == "yes")]
+        if choice in ("yes", "no"):
+            wanted = [b for b in box.buttons() if (box.buttonRole(b) == QMessageBox.AcceptRole) == (choice == "yes")]
+        else:
+            wanted = [b for b in box.buttons() if b.text() == choice]
         wanted[0].click()
 
     QTimer.singleShot(50, attempt)
@@ -507,7 +620,7 @@ def test_a_disputed_tile_is_corrected_from_a_models_mask_not_accepted(review, qt
     qtbot.mouseClick(widget.correction.source_buttons[member], Qt.LeftButton)
     edit = layer_named(viewer, "edit")
     np.testing.assert_array_equal(edit.data != 0, view.member_masks[-1])
-    assert widget._dirty
+    assert widget.edited
     qtbot.mouseClick(widget.buttons["save"], Qt.LeftButton)
     item = widget.reviewer.store.item(widget.session.dataset, tile)
     assert item.state == "corrected" and np.array_equal(item.mask, view.member_masks[-1])
@@ -617,7 +730,7 @@ def test_a_decision_made_elsewhere_shows_up_and_never_overwrites_an_edit(review,
     drawn = np.zeros((101, 101), np.uint8)
     drawn[10:30, 10:30] = 1
     edit.data = drawn
-    assert widget._dirty
+    assert widget.edited
     with CurationStore(widget.session.workspace.store_path, user="bob") as other:
         other.reject(widget.session.dataset, shown)
     qtbot.waitUntil(lambda: widget.tile_box.conflict.isVisible(), timeout=5_000)
