@@ -155,21 +155,23 @@ def _kind(dataset, tile):
     return "label" if dataset.has_mask[dataset.index(tile)] else "pseudo"
 
 
-def accept_tiles(store, dataset, tiles, predictions, *, user=None, note=None, mosaic=None):
+def accept_tiles(store, dataset, tiles, ensemble, *, user=None, note=None, mosaic=None):
     """Accept what is proposed, or else predicted, for several tiles: one batch, one undo.
 
-    A tile with an undecided item has its proposal accepted; an unlabelled tile with no item
-    gets the ensemble's consensus proposed (criterion ``"mosaic-dock"``) and accepted. Tiles
-    already decided, labelled tiles with nothing proposed (their training mask is in force)
-    and tiles with nothing predicted are left as they are.
+    A tile with an undecided item has its proposal accepted, unless it is disputed (the
+    store's rule). An unlabelled tile with no item gets the ensemble's consensus proposed
+    with its real scores (`saltviewer.pseudo.picked_proposals`, criterion ``"mosaic-dock"``)
+    and accepted, unless the models dispute it: then nothing is written for it and the
+    reason says why. Tiles already decided, labelled tiles with nothing proposed (their
+    training mask is in force) and tiles with nothing predicted are left as they are.
 
     Parameters
     ----------
     store : saltviewer.store.CurationStore
     dataset : saltviewer.Dataset
     tiles : iterable of str
-    predictions : dict
-        ``tile id -> (101, 101) bool`` consensus masks.
+    ensemble : saltviewer.ensemble.Ensemble or None
+        The model versions with predictions (None: none).
 
     Returns
     -------
@@ -178,35 +180,44 @@ def accept_tiles(store, dataset, tiles, predictions, *, user=None, note=None, mo
     skipped : dict
         ``tile id -> why`` for the others.
     """
-    from saltviewer.store import Proposal
+    from saltviewer.pseudo import picked_proposals
+    from saltviewer.store.reasons import accept_refusal
 
-    proposals, decisions, skipped = [], [], {}
+    decisions, skipped, picked = [], {}, []
     for tile in tiles:
         kind = _kind(dataset, tile)
         item = store.item(dataset, tile, kind)
         if item is not None:
             if item.state != "proposed":
                 skipped[tile] = f"already {item.state}"
-                continue
-            decisions.append((tile, kind, "accept", None))
+            elif item.proposed_mask is None:
+                skipped[tile] = "nothing is proposed for it: draw its mask in Review"
+            elif accept_refusal(tile, item.criterion) is not None:
+                skipped[tile] = "disputed, the models disagree: take one model's mask or draw one in Review"
+            else:
+                decisions.append((tile, kind, "accept", None))
         elif kind == "label":
             skipped[tile] = "its training mask is in force and nothing is proposed"
-        elif tile in predictions:
-            where = f" of mosaic {mosaic.number + 1}" if mosaic is not None else ""
-            proposals.append(Proposal(tile=tile, mask=predictions[tile], criterion="mosaic-dock", kind="pseudo",
-                                      reason=f"the ensemble's consensus, accepted with its neighbours{where} in the "
-                                             "Mosaics dock", agreement=0.0))
-            decisions.append((tile, kind, "accept", None))
+        elif ensemble is not None and ensemble.predicted[dataset.index(tile)]:
+            picked.append(tile)
         else:
             skipped[tile] = "nothing is predicted for it"
+    where = f" of mosaic {mosaic.number + 1}" if mosaic is not None else ""
+    proposals, disputes = picked_proposals(ensemble, picked, code="mosaic-dock",
+                                           reason=f"the ensemble's consensus, accepted with its neighbours{where} in "
+                                                  "the Mosaics dock") if picked else ([], {})
+    for tile, why in disputes.items():
+        skipped[tile] = f"disputed, {why}: take one model's mask or draw one in Review"
+    proposals = [proposal for proposal in proposals if proposal.tile not in disputes]
     if proposals:
         store.propose(dataset, proposals, user=user)
+        decisions += [(proposal.tile, "pseudo", "accept", None) for proposal in proposals]
     decided = store.decide_batch(dataset, decisions, user=user, note=note,
                                  detail={"batch": "Mosaics dock: accept selected tiles"}) if decisions else []
     accepted = [tile for tile, state in decided if state == "accepted"]
     for tile, _, _, _ in decisions:
         if tile not in accepted:
-            skipped[tile] = "its proposal is disputed: correct it instead"
+            skipped[tile] = "changed meanwhile: look at it in Review"
     return accepted, skipped
 
 

@@ -51,6 +51,7 @@ class MosaicWidget(QWidget):
         self.layers = None            # its MosaicLayers
         self._grid = None             # (rows, cols) dataset positions of the shown mosaic
         self._worker = None
+        self._ensemble = None         # the model versions of the shown mosaic (their scores decide disputes)
         self.selected = []            # tile ids selected on the canvas, in the order clicked
         self._edit_start = None       # the canvas the edits started from (None: not editing)
         self._build()
@@ -249,6 +250,7 @@ class MosaicWidget(QWidget):
         session, viewer = self.session, self.viewer
         versions = versions_with_predictions(session.workspace, session.dataset)
         ensemble = Ensemble(session.workspace, session.dataset, versions) if versions else None
+        self._ensemble = ensemble
         layers = mosaic_layers(mosaic, session.dataset, session.store, ensemble)
         show_only_group(viewer, GROUP, self.session.hidden_layers)
         put_layer(viewer, f"{GROUP}:image", "image", layers.image, name="mosaic", colormap="gray",
@@ -352,7 +354,7 @@ class MosaicWidget(QWidget):
             return
         try:
             accepted, skipped = accept_tiles(self.session.store, self.session.dataset, list(self.selected),
-                                             self.layers.predictions, user=self._user(),
+                                             self._ensemble, user=self._user(),
                                              mosaic=self.mosaics[self.shown])
         except SaltviewerError as error:
             report_error(error, workspace=self.session.workspace_path, context="mosaics")
@@ -404,7 +406,9 @@ class MosaicWidget(QWidget):
             reasons = {}
             for tile, why in skipped.items():
                 reasons.setdefault(why, []).append(tile)
-            text += " Left as they are: " + "; ".join(f"{len(tiles)} ({why})" for why, tiles in reasons.items()) + "."
+            text += " Left as they are: " + "; ".join(
+                f"{', '.join(tiles) if len(tiles) <= 3 else f'{len(tiles)} tiles'} ({why})"
+                for why, tiles in reasons.items()) + "."
         self.decide_label.setText(text)
 
     def _on_layer_toggled(self, role, on):

@@ -44,6 +44,9 @@ class TriageCell:
     why : str
         Why it is queued (`saltviewer.store.reason_of`).
     state : str
+    criterion : str
+        The item's criterion code (what a batch may take is the store's rule on it).
+    kind : {"pseudo", "label"}
     """
 
     tile: str
@@ -54,10 +57,19 @@ class TriageCell:
     disagreement: float
     why: str
     state: str
+    criterion: str = ""
+    kind: str = "pseudo"
 
     @property
     def disputed(self):
         return self.why == "disputed"
+
+    @property
+    def batch_acceptable(self):
+        """True when "accept the rest" may take it: proposed, and a batch may accept it (the store's rule)."""
+        from saltviewer.store.reasons import batch_acceptable
+
+        return self.state == "proposed" and batch_acceptable(self.criterion, self.kind)
 
 
 def load_cells(reviewer, tiles):
@@ -78,7 +90,9 @@ def load_cells(reviewer, tiles):
         cells.append(TriageCell(
             tile=tile, image=np.asarray(images[k]), proposed=None if item is None else item.proposed_mask,
             truth=truth, split_pixels=split, disagreement=0.0 if item is None else float(item.disagreement),
-            why="not queued" if item is None else item.why, state="not proposed" if item is None else item.state))
+            why="not queued" if item is None else item.why, state="not proposed" if item is None else item.state,
+            criterion="" if item is None else item.criterion,
+            kind=reviewer.kind_of(tile) if item is None else item.kind))
     return cells
 
 

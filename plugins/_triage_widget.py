@@ -276,9 +276,8 @@ class TriagePanel(QWidget):
             if self.mark(self.cursor, mark):
                 self.move(+1)
         elif action == "accept_rest":
-            for k, cell in enumerate(self.cells):
-                if cell.tile not in self.marks and not cell.disputed and cell.state == "proposed" \
-                        and cell.why in ("confident salt", "confident empty", "other"):
+            for cell in self.cells:
+                if cell.tile not in self.marks and cell.batch_acceptable:
                     self.marks[cell.tile] = "accept"
             self.draw()
         elif action == "apply":

@@ -19,10 +19,15 @@ drawn by hand      ``manual``                                      nothing was p
 A code this table does not know is shown as ``other`` and treated as a confident
 proposal (selection rules added later choose confident tiles), unless it is joined with
 a disputed code.
+
+A tile no selection rule chose (a person picks it in the Mosaics dock) is proposed with the
+ensemble's real scores, and its code is joined with ``disagreement`` when the scores say the
+models dispute it (`dispute_of`): then, as for every disputed proposal, accepting it as it
+is is refused, whichever dock or verb asks.
 """
 
-__all__ = ["REASONS", "REASON_COLOURS", "DISPUTED_CRITERIA", "reason_of", "is_disputed", "batch_acceptable",
-           "accept_refusal"]
+__all__ = ["REASONS", "REASON_COLOURS", "DISPUTED_CRITERIA", "MIN_AGREEMENT", "reason_of", "is_disputed",
+           "batch_acceptable", "accept_refusal", "dispute_of"]
 
 #: criterion code -> reason
 _CODES = {
@@ -57,6 +62,9 @@ REASON_COLOURS = {
 }
 #: Codes whose proposal is not a confident mask: accepting it as proposed is refused.
 DISPUTED_CRITERIA = frozenset({"disagreement"})
+#: Mean IoU between the model versions' masks below which they dispute a tile (the level at which
+#: `saltviewer.pseudo.select_label_errors` takes the models to agree with each other).
+MIN_AGREEMENT = 0.8
 
 
 def _codes(criterion):
@@ -100,3 +108,41 @@ def accept_refusal(tile, criterion):
         return None
     return (f"tile {tile!r} is disputed (criterion {criterion}): the models disagree, so its proposal cannot be "
             "accepted as it is; take one model's mask or draw one (correct), or reject it.")
+
+
+def dispute_of(scores, min_agreement=MIN_AGREEMENT):
+    """Why the model versions dispute a tile, from its ensemble scores; None when they agree.
+
+    The models dispute a tile when some see salt in it and others none, or when their masks
+    overlap with a mean IoU below `min_agreement`.
+
+    Parameters
+    ----------
+    scores : dict
+        A tile's scores as `saltviewer.ensemble.EnsembleScores.row` gives them
+        (``mean_iou``, ``presence_votes``, ``members``, ``member_coverage``).
+    min_agreement : float
+
+    Returns
+    -------
+    why : str or None
+
+    Examples
+    --------
+    >>> dispute_of({"mean_iou": 0.0, "presence_votes": 1, "members": 2, "member_coverage": [0.0, 0.42]})
+    '1 of 2 model versions see salt (0% to 42% of the tile)'
+    >>> dispute_of({"mean_iou": 0.93, "presence_votes": 2, "members": 2}) is None
+    True
+    """
+    members = int(scores.get("members", 1))
+    votes = int(scores.get("presence_votes", members))
+    mean_iou = float(scores.get("mean_iou", 1.0))
+    coverage = scores.get("member_coverage")
+    spread = ""
+    if coverage is not None and len(coverage):
+        spread = f" ({100 * min(coverage):.0f}% to {100 * max(coverage):.0f}% of the tile)"
+    if members > 1 and 0 < votes < members:
+        return f"{votes} of {members} model versions see salt{spread}"
+    if members > 1 and mean_iou < min_agreement:
+        return f"the model versions' masks overlap with mean IoU {mean_iou:.2f} (below {min_agreement:.2f}){spread}"
+    return None

@@ -148,26 +148,76 @@ def test_find_mosaics_from_the_widget(make_napari_viewer, qtbot, sample_dir, sam
 
 
 # ------------------------------------------------------------------ deciding on several tiles at once
-def test_accepting_and_painting_through_the_store_without_a_viewer(tmp_path, sample_dataset):
-    """Tiles nobody proposed get the consensus proposed and accepted; a painted training mask
-    becomes a label correction; each call is one batch."""
-    from saltviewer import Workspace, build_mosaics
+@pytest.fixture(scope="session")
+def split_template(sample_dataset, tmp_path_factory):
+    """A workspace with two hand-made versions that split on some tiles of a mosaic, its mosaics, and a store
+    holding one disputed proposal: ``(workspace, tiles)``, ``tiles`` naming the tiles by what the models do."""
+    from saltviewer import Workspace
+    from saltviewer.plugins._mosaic import find_mosaics
+    from saltviewer.store import CurationStore, Proposal
+
+    from conftest import disk
+
+    workspace = Workspace(tmp_path_factory.mktemp("split") / "ws")
+    mosaics = find_mosaics(workspace, sample_dataset)
+    mosaic = next(m for m in mosaics if sum(not sample_dataset.has_mask[i] for i in m.indices) >= 3)
+    unlabelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if not sample_dataset.has_mask[i]]
+    tiles = {"split": unlabelled[0], "agreed": unlabelled[1], "queued": unlabelled[2]}
+    salt = disk((101, 101), (50, 50), 22)
+    for v in range(2):
+        probs = np.full((len(sample_dataset), 101, 101), 0.02, np.float32)
+        for name, tile in tiles.items():
+            if name != "split" or v == 1:                    # the split tile: salt for one version, none for the other
+                probs[sample_dataset.index(tile)][salt] = 0.95
+        version = workspace.add_version({"encoder": "hand-made", "threshold": 0.5, "oof_score": 0.7})
+        workspace.write_predictions(version, sample_dataset, probs)
+    with CurationStore(workspace.store_path) as store:
+        store.propose(sample_dataset, [Proposal(tile=tiles["queued"], mask=salt, criterion="disagreement",
+                                                kind="pseudo", reason="the models disagree (made so by the test)",
+                                                disagreement=0.9, agreement=0.1, uncertain=0.3)])
+    return workspace, tiles, mosaic.number
+
+
+@pytest.fixture
+def split_workspace(split_template, tmp_path):
+    import shutil
+
+    from saltviewer import Workspace
+
+    workspace, tiles, number = split_template
+    shutil.copytree(workspace.path, tmp_path / "ws", ignore=shutil.ignore_patterns("cache"))
+    return Workspace(tmp_path / "ws"), tiles, number
+
+
+def test_accepting_and_painting_through_the_store_without_a_viewer(split_workspace, sample_dataset):
+    """Tiles nobody proposed get the consensus proposed with the ensemble's real scores and accepted, unless
+    the models dispute them: those are refused, with why, and nothing is written for them (before, such a tile
+    was accepted as criterion "other" with agreement and disagreement 0). A painted training mask becomes a
+    label correction; each call is one batch."""
+    from saltviewer import build_mosaics
+    from saltviewer.ensemble import Ensemble
     from saltviewer.plugins._mosaic import accept_tiles, save_edits, tile_masks
     from saltviewer.store import CurationStore
 
+    workspace, tiles, _ = split_workspace
+    ensemble = Ensemble(workspace, sample_dataset, "all")
     mosaic = next(m for m in build_mosaics(sample_dataset) if 0 < sample_dataset.has_mask[m.indices].sum() < len(m))
-    unlabelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if not sample_dataset.has_mask[i]]
     labelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if sample_dataset.has_mask[i]]
-    predictions = {tile: np.eye(101, dtype=bool) for tile in unlabelled[:1]}
-    with CurationStore(Workspace(tmp_path / "ws").store_path) as store:
-        accepted, skipped = accept_tiles(store, sample_dataset, unlabelled + labelled[:1], predictions, user="ana")
-        assert accepted == unlabelled[:1]
-        item = store.item(sample_dataset, unlabelled[0])
-        assert item.state == "accepted" and item.criterion == "mosaic-dock" and np.array_equal(item.mask, np.eye(101))
-        assert item.updated_by == "ana"
-        assert set(skipped) == set(unlabelled[1:] + labelled[:1])
+    with CurationStore(workspace.store_path) as store:
+        accepted, skipped = accept_tiles(store, sample_dataset, [tiles["agreed"], tiles["split"], tiles["queued"],
+                                                                 labelled[0]], ensemble, user="ana")
+        assert accepted == [tiles["agreed"]]
+        item = store.item(sample_dataset, tiles["agreed"])
+        assert item.state == "accepted" and item.criterion == "mosaic-dock" and item.updated_by == "ana"
+        assert np.array_equal(item.mask, ensemble.tile(tiles["agreed"]).mask)
+        assert (item.agreement, item.disagreement) == (1.0, 0.0) and item.scores["members"] == 2   # real scores
+        assert skipped[tiles["split"]].startswith("disputed, 1 of 2 model versions see salt (0% to 15%")
+        assert store.item(sample_dataset, tiles["split"]) is None                   # nothing written for it
+        assert skipped[tiles["queued"]].startswith("disputed")
+        assert store.item(sample_dataset, tiles["queued"]).state == "proposed"
         assert skipped[labelled[0]] == "its training mask is in force and nothing is proposed"
-        assert accept_tiles(store, sample_dataset, unlabelled[:1], predictions)[1] == {unlabelled[0]: "already accepted"}
+        assert accept_tiles(store, sample_dataset, [tiles["agreed"]], ensemble)[1] == {
+            tiles["agreed"]: "already accepted"}
         canvas = np.zeros((mosaic.shape[0] * 101, mosaic.shape[1] * 101), np.uint8)
         for tile, r, c in zip(mosaic.ids, mosaic.rows, mosaic.cols):
             if tile in labelled:
@@ -223,6 +273,33 @@ def test_selected_tiles_are_accepted_as_one_batch(mosaic_view, qtbot, sample_dat
     assert widget.selected == labelled[:1] and "training mask is in force" in widget.decide_label.text()
     states = dict(zip(widget.layers.names, widget.layers.states))
     assert all(states[t] == "accepted" for t in proposed[:3])                         # redrawn
+
+
+def test_a_disputed_tile_is_refused_in_the_mosaic_with_the_reason(make_napari_viewer, qtbot, sample_dir,
+                                                                  sample_dataset, split_workspace):
+    """The one accept rule, in the Mosaics dock: a tile the models split (never proposed) and a tile queued as
+    disputed are not accepted; the dock says which and why, with the models' own figures (before, the first was
+    accepted in one click, as "other" with agreement 0)."""
+    from saltviewer.plugins._session import session_for
+
+    workspace, tiles, number = split_workspace
+    viewer = make_napari_viewer()
+    session_for(viewer).open(sample_dir, workspace.path)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Mosaics")
+    qtbot.waitUntil(lambda: len(widget.mosaics) > 0, timeout=10_000)
+    widget.show_mosaic(next(k for k, m in enumerate(widget.mosaics) if m.number == number))
+    for name in ("split", "queued", "agreed"):
+        widget.toggle_tile(tiles[name])
+    widget.accept_selected()
+    store = widget.session.store
+    assert store.item(sample_dataset, tiles["agreed"]).state == "accepted"
+    assert store.item(sample_dataset, tiles["split"]) is None
+    assert store.item(sample_dataset, tiles["queued"]).state == "proposed"
+    text = widget.decide_label.text()
+    assert text.startswith("Accepted 1 tile.")
+    assert f"{tiles['split']} (disputed, 1 of 2 model versions see salt" in text
+    assert f"{tiles['queued']} (disputed" in text
+    assert widget.selected == [tiles["split"], tiles["queued"]]           # still selected, to correct them
 
 
 def test_masks_painted_across_tiles_are_saved_as_corrections(mosaic_view, sample_dataset):
