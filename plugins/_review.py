@@ -192,7 +192,10 @@ class Reviewer:
     Attributes
     ----------
     note : str
-        Stored with each decision while it is not empty.
+        Stored with the next decision (one tile, a batch, a page of the grid), then cleared,
+        unless `note_pinned`.
+    note_pinned : bool
+        Keep the note for every decision until it is unpinned or the reviewer changes.
     """
 
     def __init__(self, dataset, workspace, store, neighbours=None, user=None):
@@ -202,6 +205,7 @@ class Reviewer:
         self.neighbours = neighbours
         self.user = user or store.user
         self.note = ""
+        self.note_pinned = False
         self.versions = ()
         self.ensemble = None
         self.reload_versions()
@@ -266,17 +270,29 @@ class Reviewer:
     def _who(self):
         return {"user": self.user, "note": self.note or None}
 
+    def _noted(self, result):
+        """A decision was written with the note: it belonged to that decision alone unless pinned."""
+        if not self.note_pinned:
+            self.note = ""
+        return result
+
+    def set_user(self, user):
+        """Another reviewer: a note (pinned or not) was the previous reviewer's, and is dropped."""
+        if user != self.user:
+            self.note, self.note_pinned = "", False
+        self.user = user
+
     def accept(self, tile):
         """Accept the proposal of a tile; returns the store's item (a disputed one is refused)."""
-        return self.store.accept(self.dataset, tile, self.kind_of(tile), **self._who())
+        return self._noted(self.store.accept(self.dataset, tile, self.kind_of(tile), **self._who()))
 
     def reject(self, tile):
-        return self.store.reject(self.dataset, tile, self.kind_of(tile), **self._who())
+        return self._noted(self.store.reject(self.dataset, tile, self.kind_of(tile), **self._who()))
 
     def correct(self, tile, mask, source=None):
         """Save a drawn mask (any non-zero label is salt) as the tile's mask in force."""
-        return self.store.correct(self.dataset, tile, np.asarray(mask) != 0, self.kind_of(tile), source=source,
-                                  **self._who())
+        return self._noted(self.store.correct(self.dataset, tile, np.asarray(mask) != 0, self.kind_of(tile),
+                                              source=source, **self._who()))
 
     def undo_plan(self, any=False):
         """What an undo would take back (the reviewer's own last decision, or anyone's)."""
@@ -308,7 +324,8 @@ class Reviewer:
 
     def accept_batch(self, min_agreement, tiles=None, split=None):
         """Accept the batch candidates (those of `tiles` among them, if given); one undoable batch."""
-        return self.store.accept_all(self.dataset, float(min_agreement), split=split, tiles=tiles, **self._who())
+        return self._noted(self.store.accept_all(self.dataset, float(min_agreement), split=split, tiles=tiles,
+                                                 **self._who()))
 
     def apply_marks(self, marks, label="triage grid"):
         """Write marks ``{tile: "accept" | "reject"}`` as one batch (one undo).
@@ -322,4 +339,4 @@ class Reviewer:
                      if action in ("accept", "reject")]
         counts = {a: sum(1 for _, _, x, _ in decisions if x == a) for a in ("accept", "reject")}
         detail = {"batch": f"{label}: {counts['accept']} accepted, {counts['reject']} rejected"}
-        return self.store.decide_batch(self.dataset, decisions, detail=detail, **self._who())
+        return self._noted(self.store.decide_batch(self.dataset, decisions, detail=detail, **self._who()))

@@ -14,9 +14,9 @@ preferences.
 """
 
 import numpy as np
-from qtpy.QtCore import QEvent, QSize, QTimer, Signal
-from qtpy.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget, QVBoxLayout,
-                            QWidget)
+from qtpy.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from qtpy.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget, QToolButton,
+                            QVBoxLayout, QWidget)
 
 from ._cleanup import CLEANUPS
 from ._correction import BRUSH_SIZE, THRESHOLD_COLOUR
@@ -97,12 +97,23 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.user_edit.setToolTip("Your name, recorded with each decision (undo takes back your own); remembered")
         self.user_edit.editingFinished.connect(self._on_user_changed)
         self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("note stored with your decisions (optional)")
+        self.note_edit.setPlaceholderText("note for your next decision (optional)")
+        self.note_edit.setToolTip("Stored with your next decision (a tile, a batch, a page of the grid), then "
+                                  "cleared; pin it to keep it for every decision")
+        self.note_edit.setClearButtonEnabled(True)
         self.note_edit.textChanged.connect(self._on_note_changed)
+        self.pin_button = QToolButton()
+        self.pin_button.setText("Pin")
+        self.pin_button.setCheckable(True)
+        self.pin_button.setFocusPolicy(Qt.NoFocus)
+        self.pin_button.setToolTip("Keep the note for every decision until you unpin it (a change of reviewer "
+                                   "unpins and clears it)")
+        self.pin_button.toggled.connect(self._on_pin_toggled)
         who = QHBoxLayout()
         who.addWidget(QLabel("Reviewer"))
         who.addWidget(self.user_edit, 1)
         who.addWidget(self.note_edit, 2)
+        who.addWidget(self.pin_button)
 
         self.queue = QueuePanel(self)
         self.model, self.table = self.queue.model, self.queue.table      # as tests and benchmarks reach them
@@ -282,6 +293,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self._set_enabled(False)
             return
         self.reviewer.note = self.note_edit.text().strip()
+        self.reviewer.note_pinned = self.pin_button.isChecked()
         self.correction.set_versions(self.reviewer.versions)
         self._set_enabled(True)
         self.watcher.start()
@@ -333,12 +345,28 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             name = default_user()
             self.user_edit.setText(name)
         save_settings(reviewer=name)
-        if self.reviewer is not None:
-            self.reviewer.user = name
+        if self.reviewer is None or name == self.reviewer.user:
+            return
+        self.reviewer.set_user(name)              # the note was the previous reviewer's
+        self._sync_note()
+        self.set_status(f"Reviewing as {name}: decisions are recorded as {name}'s, and U undoes {name}'s own.")
 
     def _on_note_changed(self, text):
         if self.reviewer is not None:
             self.reviewer.note = text.strip()
+
+    def _on_pin_toggled(self, pinned):
+        if self.reviewer is not None:
+            self.reviewer.note_pinned = bool(pinned)
+
+    def _sync_note(self):
+        """The note field and its pin as the reviewer holds them (a decision used an unpinned note up)."""
+        if self.reviewer is None:
+            return
+        if self.note_edit.text().strip() != self.reviewer.note:
+            self.note_edit.setText(self.reviewer.note)
+        if self.pin_button.isChecked() != self.reviewer.note_pinned:
+            self.pin_button.setChecked(self.reviewer.note_pinned)
 
     def _set_enabled(self, enabled):
         self.queue.set_enabled(enabled)
@@ -567,6 +595,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
     # ================================================================= decisions
     def _after_write(self):
         self.watcher.catch_up(self.reviewer.user if self.reviewer is not None else None)
+        self._sync_note()
 
     def _decide(self, action):
         from saltviewer import SaltviewerError

@@ -757,6 +757,49 @@ def test_history_tab_lists_who_did_what(review, qtbot):
     assert table.item(1, 2).text() == "proposed"
 
 
+def test_a_note_goes_with_the_next_decision_only_unless_pinned(review, qtbot):
+    """A note typed once was stored with every later decision, across a change of reviewer; now it belongs to
+    the next decision (a tile or a page of the grid) unless pinned, and a new reviewer starts without it."""
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+
+    def note_of(tile):
+        return widget.reviewer.history(tile)[-1].detail.get("note")
+
+    tiles = widget.model.tiles_in_order()[:6]
+    widget.note_edit.setText("faint top edge")
+    qtbot.keyClick(canvas, Qt.Key_A)
+    qtbot.keyClick(canvas, Qt.Key_A)
+    assert [note_of(t) for t in tiles[:2]] == ["faint top edge", None]
+    assert widget.note_edit.text() == ""
+
+    widget.note_edit.setText("same body as its left neighbour")
+    widget.pin_button.click()
+    qtbot.keyClick(canvas, Qt.Key_A)
+    qtbot.keyClick(canvas, Qt.Key_R)
+    assert [note_of(t) for t in tiles[2:4]] == ["same body as its left neighbour"] * 2
+    assert widget.note_edit.text() == "same body as its left neighbour"
+
+    widget.user_edit.setText("yann")                                   # another reviewer takes over
+    widget.user_edit.editingFinished.emit()
+    assert widget.note_edit.text() == "" and not widget.pin_button.isChecked()
+    assert "Reviewing as yann" in widget.status_label.text()
+    qtbot.keyClick(canvas, Qt.Key_A)
+    last = widget.reviewer.history(tiles[4])[-1]
+    assert last.user == "yann" and last.detail.get("note") is None
+
+    widget.note_edit.setText("page looked at twice")                   # a page of the grid: one decision
+    widget.show_grid()
+    marked = [cell.tile for cell in widget.triage.cells[:2]]
+    for k in range(2):
+        widget.triage.mark(k, "reject")
+    widget.triage.apply()
+    assert [note_of(t) for t in marked] == ["page looked at twice"] * 2
+    assert widget.note_edit.text() == ""
+
+
 # ---------------------------------------------------------------------------- docks and conventions
 def test_docks_from_the_plugins_menu_share_the_window_as_tabs(make_napari_viewer, qtbot, sample_dir,
                                                               review_workspace):
