@@ -10,6 +10,12 @@ letter (no window-wide Qt shortcuts).
 
 A layer knows the widget that drives it through `own`; an action calls
 ``widget.on_action(name)`` on the active layer's widget.
+
+The same keys also act while the keyboard is in the Review dock (after a click in the queue,
+a filter, a tab): `dock_keys` lists the plain letter keys of the actions, which the dock binds
+to itself only (`DockKeys`), so a click in the dock never leaves the keys dead, and a table
+never takes a letter for a search by tile id. Keys a widget of the dock needs (arrows, Enter,
+Backspace) and every key typed into a text field stay with that widget.
 """
 
 import weakref
@@ -18,7 +24,7 @@ from napari.layers import Image, Labels
 from napari.utils.key_bindings import KeymapProvider
 
 __all__ = ["ReviewKeys", "TriageKeys", "ReviewLabels", "ReviewImage", "TriageImage", "REVIEW_ACTIONS",
-           "TRIAGE_ACTIONS", "register_actions", "own", "shortcut_of"]
+           "TRIAGE_ACTIONS", "register_actions", "own", "shortcut_of", "dock_keys", "DockKeys", "owns"]
 
 
 class ReviewKeys(KeymapProvider):
@@ -86,6 +92,12 @@ def own(layer, widget):
     _OWNERS[layer] = weakref.ref(widget)
 
 
+def owns(widget, layer):
+    """True when `widget` acts on the keys pressed while `layer` is active."""
+    owner = _OWNERS.get(layer) if layer is not None else None
+    return owner is not None and owner() is widget
+
+
 def _command(action):
     def command(layer):
         owner = _OWNERS.get(layer)
@@ -130,3 +142,54 @@ def shortcut_of(action, grid=False):
         return str(coerce_keybinding(key))
     except Exception:   # an odd key a person typed in the preferences: show it as it is
         return str(key)
+
+
+
+def dock_keys(actions, grid=False):
+    """``{key: action}`` of the actions whose key is a letter (plain or with Shift), as bound now.
+
+    Parameters
+    ----------
+    actions : iterable of str
+        Names in `REVIEW_ACTIONS` (or `TRIAGE_ACTIONS` with ``grid=True``).
+    """
+    keys = {}
+    for action in actions:
+        key = shortcut_of(action, grid=grid)
+        letter = key.split("+")[-1] if key else ""
+        if len(letter) == 1 and letter.isalpha() and key.replace("Shift+", "") == letter:
+            keys.setdefault(key, action)
+    return keys
+
+
+class DockKeys:
+    """The review keys bound to a dock while the keyboard is in it (Qt shortcuts of the dock's own).
+
+    Parameters
+    ----------
+    widget : QWidget
+        The dock's widget; the keys act while it, or a widget in it, has the keyboard.
+    act : callable
+        ``act(key)`` with the key pressed (``"A"``, ``"Shift+N"``).
+    """
+
+    def __init__(self, widget, act):
+        self.widget = widget
+        self.act = act
+        self.shortcuts = {}
+
+    def bind(self, keys):
+        """Bind these keys (``"A"``, ``"Shift+N"``), dropping the ones bound before."""
+        from qtpy.QtCore import Qt
+        from qtpy.QtGui import QKeySequence
+        from qtpy.QtWidgets import QShortcut
+
+        for shortcut in self.shortcuts.values():
+            shortcut.setEnabled(False)
+            shortcut.setParent(None)
+        self.shortcuts = {}
+        for key in sorted(set(keys)):
+            shortcut = QShortcut(QKeySequence(key), self.widget)
+            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda key=key: self.act(key))
+            self.shortcuts[key] = shortcut

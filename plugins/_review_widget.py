@@ -26,7 +26,8 @@ from ._layers import fit_view, find_layer, group_layers, put_layer, remove_layer
 from ._review import Reviewer, outline_image
 from ._review_batch import BatchActions, propose_candidates  # noqa: F401  (propose_candidates: importable here)
 from ._review_edit import EditAndSync
-from ._review_keys import ReviewImage, ReviewLabels, own, register_actions
+from ._review_keys import (REVIEW_ACTIONS, TRIAGE_ACTIONS, DockKeys, ReviewImage, ReviewLabels, dock_keys, own,
+                           owns, register_actions)
 from ._review_queue import QueuePanel
 from ._review_tile import TileBox
 from ._session import notify_error, session_for
@@ -86,6 +87,10 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
                              (self.session.mosaics_changed, self._on_mosaics_changed)):
             signal.connect(slot)
         self._set_enabled(False)
+        self.dock_keys = DockKeys(self, self._on_dock_key)   # the keys also act after a click in the dock
+        self._bind_dock_keys()
+        self._watch_shortcuts()
+        napari_viewer.layers.selection.events.active.connect(self._on_active_layer)
         QTimer.singleShot(0, self._on_first_show)
 
     # ================================================================= building
@@ -190,6 +195,52 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         return QSize(480, 860)
 
     # ================================================================= keys and messages
+    def _bind_dock_keys(self):
+        self._keys = dock_keys(REVIEW_ACTIONS)
+        self._grid_keys = dock_keys(TRIAGE_ACTIONS, grid=True)
+        self.dock_keys.bind(set(self._keys) | set(self._grid_keys))
+
+    def _on_dock_key(self, key):
+        """A review key pressed while the keyboard is in the dock: the grid's action on the grid tab."""
+        if self.tabs.currentIndex() == 1:
+            action = self._grid_keys.get(key)
+            if action is not None:
+                self.triage.on_action(action)
+        else:
+            action = self._keys.get(key)
+            if action is not None:
+                self.on_action(action)
+
+    def _watch_shortcuts(self):
+        """Keys remapped in napari's preferences: the buttons' texts and the dock's keys follow."""
+        from napari.settings import get_settings
+
+        get_settings().shortcuts.events.shortcuts.connect(self._on_shortcuts_changed)
+
+    def _on_shortcuts_changed(self, *_):
+        QTimer.singleShot(0, self._refresh_keys)          # napari rebinds its actions after telling
+
+    def _refresh_keys(self):
+        try:
+            self._bind_dock_keys()
+            self.tile_box.refresh_keys()
+        except RuntimeError:                             # the dock was closed meanwhile
+            pass
+
+    def _on_active_layer(self, *_):
+        """Another layer selected while the tile is shown: say where the review keys act."""
+        try:
+            tile_layer = find_layer(self.viewer, f"{GROUP}:tile")
+            active = self.viewer.layers.selection.active
+            if (self.current is None or tile_layer is None or not tile_layer.visible or owns(self, active)
+                    or owns(self.triage, active)):
+                return
+            name = active.name if active is not None else "no layer"
+            self.set_status(f"The review keys act while a review layer is selected (now: {name}): click "
+                            "“pseudo-label” in the layer list, or click in this dock; the buttons always work.")
+        except RuntimeError:                             # the dock was closed meanwhile
+            pass
+
     def on_action(self, action):
         """A review key or button (see `saltviewer.plugins._review_keys.REVIEW_ACTIONS`)."""
         if action == "grid":
@@ -205,8 +256,26 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self._on_start_from("consensus")
             return
         handler = getattr(self, f"_on_{action}", None)
-        if handler is not None and (action not in self.buttons or self.buttons[action].isEnabled()):
-            handler()
+        if handler is None:
+            return
+        if action in self.buttons and not self.buttons[action].isEnabled():
+            self.set_status(self._why_not(action))          # a key that cannot act says why, never nothing
+            return
+        handler()
+
+    def _why_not(self, action):
+        """Why the button of `action` is disabled, in one line."""
+        display = self.current
+        if self.reviewer is None or display is None:
+            return "Nothing is shown: open a data folder and a workspace, then pick a tile."
+        if action == "accept" and display.disputed:
+            return (f"{display.tile} is disputed: the models disagree, so it cannot be accepted as proposed. Start "
+                    "from one model's mask or the consensus (T), correct it and save (S), or reject it (R).")
+        if action in ("accept", "reject") and display.item is None:
+            return f"{display.tile} is not queued: nothing to {action}; draw a mask and save it (S)."
+        if action == "accept":
+            return f"{display.tile}: nothing is proposed to accept; draw a mask and save it (S)."
+        return f"{action.capitalize()} is not possible on {display.tile} now."
 
     def set_status(self, text):
         """The dock's one status line: about the last thing done (cleared when another tile is shown)."""

@@ -830,6 +830,36 @@ def test_a_tile_opened_from_another_dock_selects_its_row_and_says_why(review, qt
     assert "Explore: suspicious mask" in text and "disputed" in text
 
 
+def test_review_keys_act_after_a_click_in_the_queue_or_say_why_not(review, qtbot):
+    """After a click on a queue row the keyboard is in the table: A decided nothing and jumped to a tile whose
+    id starts with "a". Now A decides the shown tile; with another layer selected the dock says where the keys
+    act; a key that cannot act (A on a disputed tile) says why."""
+    from qtpy.QtWidgets import QApplication
+
+    viewer, widget = review
+    widget.queue.reason_combo.setCurrentText("confident")
+    row = 3
+    tile = widget.model.tile_at(row)
+    table = widget.table
+    rect = table.visualRect(widget.model.index(row, 0))
+    qtbot.mouseClick(table.viewport(), Qt.LeftButton, pos=rect.center())
+    assert widget.current.tile == tile and QApplication.focusWidget() is table
+    qtbot.keyClick(table, Qt.Key_A)
+    assert store_state(widget, tile) == "accepted"
+    assert widget.current.tile == widget.model.tile_at(row + 1)           # auto-advance, as on the canvas
+    qtbot.keyClick(table, Qt.Key_N, Qt.ShiftModifier)                     # Shift+N: back to it
+    assert widget.current.tile == tile
+
+    viewer.add_image(np.zeros((8, 8)), name="my own layer")               # napari's other layers keep the letters
+    assert "act while a review layer is selected (now: my own layer)" in widget.status_label.text()
+
+    widget.queue.reason_combo.setCurrentText("disputed")
+    disputed = widget.current.tile
+    widget.on_action("accept")
+    assert store_state(widget, disputed) == "proposed"
+    assert f"{disputed} is disputed" in widget.status_label.text()
+
+
 def disputed_tile_of(widget):
     store = widget.reviewer.store
     return next(item.tile for item in store.items(widget.session.dataset, reason="disputed"))
