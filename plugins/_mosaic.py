@@ -131,7 +131,9 @@ def mosaic_layers(mosaic, dataset, store, ensemble=None):
         return mask if mask is not None else consensus_of.get(tile)
 
     seams = [s for s in boundary_consistency(mosaic, shown) if s.mismatch >= MIN_MISMATCH]
-    states_of = {item.tile: item.state for item in store.items(dataset)}
+    from ._style import shown_state
+
+    states_of = {item.tile: shown_state(item.state, item.disputed) for item in store.items(dataset, scores=False)}
     outlines, states = [], []
     for tile, r, c, i in zip(mosaic.ids, mosaic.rows, mosaic.cols, mosaic.indices):
         y, x = r * TILE - 0.5, c * TILE - 0.5

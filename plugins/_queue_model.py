@@ -8,7 +8,7 @@ from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 from qtpy.QtGui import QColor
 
 from ._review import QueueTable
-from ._style import STATE_COLOURS, WHY_SHORT
+from ._style import STATE_COLOURS, WHY_SHORT, shown_state
 
 __all__ = ["QueueModel", "COLUMNS"]
 
@@ -22,7 +22,8 @@ COLUMNS = (
     ("Cover", "coverage", "fraction of the tile that the proposed mask covers"),
     ("1−IoU", "disagreement", "disagreement: 1 - mean IoU between the model versions' masks "
                               "(for train tiles: 1 - IoU of the consensus with the training mask)"),
-    ("State", "state", "proposed (to review), accepted, corrected or rejected"),
+    ("State", "state", "proposed (to review), disputed (to review: the models disagree, so it cannot be accepted "
+                       "as proposed), accepted, corrected or rejected"),
 )
 
 
@@ -114,13 +115,15 @@ class QueueModel(QAbstractTableModel):
                 return f"{value:.2f}"
             if field == "why":
                 return WHY_SHORT.get(str(value), str(value))
+            if field == "state":
+                return self._state(k)
             return str(value)
         if role == Qt.TextAlignmentRole:
             if field in ("depth", "coverage", "disagreement"):
                 return Qt.AlignRight | Qt.AlignVCenter
             return Qt.AlignLeft | Qt.AlignVCenter
         if role == Qt.ForegroundRole and field == "state":
-            return self._colours.get(str(self.table.state[k]))
+            return self._colours.get(self._state(k))
         if role == Qt.ForegroundRole and field == "why":
             return self._why_colours.get(str(self.table.why[k]))
         if role == Qt.ToolTipRole:
@@ -128,6 +131,10 @@ class QueueModel(QAbstractTableModel):
             return (f"{t.tile[k]} ({t.kind[k]}, {t.split[k]}): {t.state[k]}\n{t.why[k]} ({t.criterion[k]}): "
                     f"{t.reason[k]}\nagreement {t.agreement[k]:.3f}")
         return None
+
+    def _state(self, k):
+        """The state as a person reads it (a proposed tile the models dispute is "disputed")."""
+        return shown_state(str(self.table.state[k]), self.table.why[k] == "disputed")
 
     def sort(self, column, order=Qt.AscendingOrder):
         if not 0 <= column < len(COLUMNS):

@@ -162,6 +162,13 @@ class TileDisplay:
         return "labelled" if self.kind == "label" else "not proposed"
 
     @property
+    def shown_state(self):
+        """The state as the dock shows it: ``"disputed"`` for a proposed tile the models dispute."""
+        from ._style import shown_state
+
+        return shown_state(self.state, self.disputed)
+
+    @property
     def coverage(self):
         """Fraction of the tile in the editable mask."""
         return float(np.count_nonzero(self.edit_mask)) / self.edit_mask.size

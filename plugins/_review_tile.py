@@ -88,7 +88,8 @@ class TileBox(QGroupBox):
             self.buttons[action] = button
         self.refresh_keys()
         for action, state in (("accept", "accepted"), ("reject", "rejected"), ("save", "corrected")):
-            self.buttons[action].setStyleSheet(f"QPushButton {{ color: {STATE_COLOURS[state]}; }}")
+            # the colour only while enabled: a disabled button keeps the theme's greyed look
+            self.buttons[action].setStyleSheet(f"QPushButton:enabled {{ color: {STATE_COLOURS[state]}; }}")
         self.advance_check = QCheckBox("auto-advance")
         self.advance_check.setToolTip("Go to the next tile in the queue after each decision")
         self.advance_check.setChecked(bool(settings.get("review_advance", True)))
@@ -166,7 +167,7 @@ class TileBox(QGroupBox):
 
         depth = "depth ?" if not np.isfinite(display.depth) else f"{display.depth:.0f} ft"
         kind = "labelled" if display.kind == "label" else "unlabelled"
-        state = display.state
+        state = display.shown_state
         colour = STATE_COLOURS.get(state, "#d8d8d8")
         self.title_label.setText(f"{display.tile}  <span style='color:{colour}'>{state}</span>")
         lines = [f"{kind} · {depth} · cover {100 * display.coverage:.0f}%"]

@@ -617,7 +617,8 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             fit_view(viewer, group_layers(viewer, GROUP))
         overlay = text_overlay(viewer)
         overlay.visible = True
-        overlay.text = f"{display.tile}  ·  {display.state}" + (f"  ·  {display.why}" if display.why else "")
+        why = f"  ·  {display.why}" if display.why and display.why != display.shown_state else ""
+        overlay.text = f"{display.tile}  ·  {display.shown_state}" + why
         decided = display.item is not None and display.item.decided
         overlay.color = STATE_COLOURS.get(display.state, "#ffffff") if decided else "#ffffff"
         overlay.font_size = 12

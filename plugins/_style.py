@@ -5,7 +5,13 @@ CONSENSUS = "#ffe14d"     # the ensemble's consensus mask (drawn as a contour)
 MISMATCH = "#ff3b3b"      # boundary inconsistencies in mosaics
 VERSION_COLOURS = ("#36c5f0", "#e040fb", "#7cff5b", "#ff6f91", "#4d7cff", "#00e5c0", "#c0ca33", "#b39ddb")
 STATE_COLOURS = {"proposed": "#9aa0a6", "accepted": "#5bd778", "corrected": "#4fb3ff", "rejected": "#ff6b6b",
-                 "labelled": "#d8d8d8"}
+                 "labelled": "#d8d8d8", "disputed": "#ff9e40"}
+
+
+def shown_state(state, disputed):
+    """The state as a person reads it: a proposed tile the models dispute is ``"disputed"`` (it cannot be
+    accepted as proposed), not ``"proposed"``."""
+    return "disputed" if disputed and state == "proposed" else state
 
 
 def label_colours(colour):

@@ -605,16 +605,43 @@ def disputed_tile(widget):
     return next(str(t) for t, why in zip(table.tile, table.why) if why == "disputed")
 
 
+def green_pixels(widget, colour=(0x5b, 0xd7, 0x78), within=40):
+    """Pixels of a widget's rendering close to a colour (the accepted green of the Accept button's text)."""
+    from qtpy.QtGui import QImage
+
+    image = widget.grab().toImage().convertToFormat(QImage.Format_RGB888)
+    width, height, line = image.width(), image.height(), image.bytesPerLine()
+    bits = image.constBits()
+    bits.setsize(line * height)
+    rgb = np.frombuffer(bits, np.uint8).reshape(height, line)[:, :3 * width].reshape(height, width, 3)
+    return int(np.count_nonzero(np.abs(rgb.astype(int) - colour).max(axis=-1) < within))
+
+
 def test_a_disputed_tile_is_corrected_from_a_models_mask_not_accepted(review, qtbot):
     viewer, widget = review
     tile = disputed_tile(widget)
     widget.show_tile(tile)
     assert widget.current.disputed and not widget.buttons["accept"].isEnabled()
     assert "disputed" in widget.tile_box.reason_label.text()
+    # it reads "disputed", not "proposed", in the title, on the canvas and in the State column
+    from saltviewer.plugins._layers import text_overlay
+
+    assert ">disputed<" in widget.tile_box.title_label.text()
+    assert "disputed" in text_overlay(viewer).text and "proposed" not in text_overlay(viewer).text
+    state_column = [c[1] for c in __import__("saltviewer.plugins._queue_model", fromlist=["COLUMNS"]).COLUMNS
+                    ].index("state")
+    assert widget.model.data(widget.model.index(widget.model.row_of(tile), state_column)) == "disputed"
+    # the disabled Accept is greyed: no text in the accepted green, as there is once it is enabled
+    button = widget.buttons["accept"]
+    assert green_pixels(button) == 0
+    button.setEnabled(True)
+    assert green_pixels(button) > 0
+    button.setEnabled(False)
     canvas = viewer.window._qt_viewer.canvas.native
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key_A)
     assert store_state(widget, tile) == "proposed"                           # A does not accept it
+    assert f"{tile} is disputed" in widget.status_label.text()              # and says why
     view = widget.current.view
     member = view.versions[-1]
     qtbot.mouseClick(widget.correction.source_buttons[member], Qt.LeftButton)
