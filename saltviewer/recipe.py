@@ -12,10 +12,16 @@ Two presets:
     44 minutes on 2 CPU cores).
 `TrainingRecipe.fine_tune()`
     A short turn of the curation loop from a parent version (``--base``): 4 epochs per
-    fold at a lower peak learning rate, each epoch as long as the fold's labelled
-    training tiles whatever the number of pseudo-labels (so the time of a turn does not
-    grow with the pool), a third of each epoch drawn from pseudo-labels when there are
-    any, and weight averaging over the last two epochs (``benchmarks/bench_loop.py``).
+    fold at a lower peak learning rate on the parent's last loss (no restart of BCE + Dice),
+    after a warm-up of half an epoch, with weight averaging over the last two epochs. An
+    epoch is the fold's labelled training tiles, where the tiles reviewed since the parent
+    (new labels) count twice, so the turn grows with what a person reviewed: each new label
+    is seen 8 times, each older one 4 times. Pseudo-labels accepted unseen take at most a
+    third of an epoch and weigh half a label, so the time does not grow with the pool
+    (``benchmarks/bench_loop.py``).
+
+Reviewed tiles (decided while shown: `saltviewer.store.provenance`) are labels in both
+presets: they train at full weight and validate in their fold.
 
 This module is core: it imports neither Keras nor Qt.
 """
@@ -83,6 +89,18 @@ class TrainingRecipe:
         Feed each tile in a window with its mosaic neighbours' pixels around it
         (`saltviewer.training.context`) instead of mirroring it out; None: as the parent
         version, else off.
+    pseudo_weight : float in (0, 1]
+        Weight of a pseudo-label's loss against a label's (pseudo-labels are tiles accepted
+        unseen; reviewed tiles are labels and weigh 1).
+    new_label_repeat : int
+        How many times a labelled tile the parent did not train on (a tile reviewed since)
+        is drawn per pass over the labels; 1 draws every label alike.
+    continue_loss : bool
+        With a parent: train the whole run on the parent's last loss (one cosine cycle)
+        instead of `loss_schedule`.
+    warmup_epochs : float, optional
+        Linear warm-up of the learning rate over this many epochs at the start of the run;
+        None: a tenth of the first stage (at most one epoch) from scratch, none from a parent.
     """
 
     encoder: str = None
@@ -109,6 +127,10 @@ class TrainingRecipe:
     pseudo_fraction: float = 1 / 3
     epoch_tiles: object = "labelled+pseudo"
     context: bool = None
+    pseudo_weight: float = 0.5
+    new_label_repeat: int = 1
+    continue_loss: bool = False
+    warmup_epochs: float = None
 
     def __post_init__(self):
         # normalise the sequences so that a recipe read back from JSON compares equal
@@ -132,7 +154,8 @@ class TrainingRecipe:
             The parent's card: the fine-tune keeps its number of folds (so that every tile
             stays in its fold and the two versions compare on the same tiles).
         """
-        base = cls(folds=3, epochs=4, max_lr=0.002, swa_epochs=2, epoch_tiles="labelled")
+        base = cls(folds=3, epochs=4, max_lr=0.002, swa_epochs=2, epoch_tiles="labelled", continue_loss=True,
+                   warmup_epochs=0.5, new_label_repeat=2)
         if parent and parent.get("folds"):
             base = base.replace(folds=int(parent["folds"]))
         return base.replace(**changes)
@@ -181,14 +204,28 @@ class TrainingRecipe:
         need(self.epoch_tiles in EPOCH_TILES or (_is_int(self.epoch_tiles) and self.epoch_tiles >= 1), "epoch_tiles",
              f"one of {', '.join(EPOCH_TILES)} or a positive number of tiles")
         need(self.context is None or isinstance(self.context, bool), "context", "true or false")
+        need(_is_number(self.pseudo_weight) and 0 < self.pseudo_weight <= 1, "pseudo_weight", "a number in (0, 1]")
+        need(_is_int(self.new_label_repeat) and self.new_label_repeat >= 1, "new_label_repeat",
+             "an integer of at least 1")
+        need(isinstance(self.continue_loss, bool), "continue_loss", "true or false")
+        need(self.warmup_epochs is None or (_is_number(self.warmup_epochs) and self.warmup_epochs >= 0),
+             "warmup_epochs", "a number of epochs of at least 0")
         if self.context:
             need(self.resize_mode == "pad", "resize_mode", "'pad' with context (the window is cut, not resized)")
             need(not self.channels, "channels", "empty with context (feature channels have no context windows yet)")
         return self
 
     # ------------------------------------------------------------------ derived
-    def schedule(self):
-        """The loss schedule as a list of ``(loss, epochs)``."""
+    def schedule(self, parent_loss=None):
+        """The loss schedule as a list of ``(loss, epochs)``.
+
+        Parameters
+        ----------
+        parent_loss : str, optional
+            The parent version's last loss: with `continue_loss`, the whole run trains on it.
+        """
+        if self.continue_loss and parent_loss:
+            return [(str(parent_loss), self.epochs)]
         if self.loss_schedule is not None:
             return [tuple(stage) for stage in self.loss_schedule]
         lovasz = self.epochs // 2
@@ -229,10 +266,19 @@ class TrainingRecipe:
         from_pseudo = min(pseudo, int(round(total * f))) if labelled else min(pseudo, total)
         return total, from_pseudo
 
-    def estimate_seconds(self, labelled, pseudo=0, *, train_speed, predict_speed):
+    def estimate_seconds(self, labelled, pseudo=0, *, new=0, train_speed, predict_speed):
         """Rough wall time of a run on this recipe (see `estimate_training_seconds`)."""
-        return estimate_training_seconds(self, labelled, pseudo, train_speed=train_speed,
+        return estimate_training_seconds(self, labelled, pseudo, new=new, train_speed=train_speed,
                                          predict_speed=predict_speed)
+
+    def times_seen(self, new=False):
+        """How many times a label is drawn in a run of one fold (a new one: `new_label_repeat` times
+        as often), when an epoch is a pass over the labels.
+
+        >>> TrainingRecipe.fine_tune().times_seen(), TrainingRecipe.fine_tune().times_seen(new=True)
+        (4, 8)
+        """
+        return int(self.epochs) * (int(self.new_label_repeat) if new else 1)
 
     # ------------------------------------------------------------------ card
     def to_card(self):
@@ -254,7 +300,7 @@ class TrainingRecipe:
         return cls(**{k: v for k, v in recipe.items() if k in known})
 
 
-def estimate_training_seconds(recipe, labelled, pseudo=0, *, train_speed, predict_speed):
+def estimate_training_seconds(recipe, labelled, pseudo=0, *, new=0, train_speed, predict_speed):
     """Wall time of a training run: the tiles drawn over all folds and epochs at `train_speed`,
     the validation passes, BatchNorm pass and out-of-fold prediction at `predict_speed`, and a
     fixed start-up.
@@ -263,9 +309,12 @@ def estimate_training_seconds(recipe, labelled, pseudo=0, *, train_speed, predic
     ----------
     recipe : TrainingRecipe
     labelled : int
-        Labelled tiles (all folds together).
+        Labelled tiles (all folds together), reviewed tiles included.
     pseudo : int
-        Pseudo-labelled tiles available.
+        Pseudo-labelled tiles available (accepted unseen).
+    new : int
+        Of the labelled tiles, those the parent did not train on (drawn `new_label_repeat`
+        times per pass).
     train_speed, predict_speed : float
         Tiles per second at input size 128 (the encoder's `EncoderSpec` speeds, or what the
         workspace measured); scaled by the input size.
@@ -284,7 +333,9 @@ def estimate_training_seconds(recipe, labelled, pseudo=0, *, train_speed, predic
     n_models = max(int(recipe.folds), 1)
     per_fold_labelled = labelled * (n_models - 1) / n_models if n_models > 1 else labelled * 0.8
     validation = labelled / n_models if n_models > 1 else labelled * 0.2
-    per_epoch, _ = recipe.epoch_size(int(round(per_fold_labelled)), int(pseudo))
+    share = (n_models - 1) / n_models if n_models > 1 else 0.8
+    draws = per_fold_labelled + int(new) * share * (int(recipe.new_label_repeat) - 1)
+    per_epoch, _ = recipe.epoch_size(int(round(draws)), int(pseudo))
     train = n_models * recipe.epochs * per_epoch / train_speed
     # per epoch a validation pass; per fold a BatchNorm pass over the training tiles and the OOF with TTA
     evaluate = n_models * (recipe.epochs * validation + per_fold_labelled + validation * (2 if recipe.tta else 1))

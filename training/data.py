@@ -148,12 +148,19 @@ class TileBatches(_pydataset_base()):
         Tiles per epoch and how many of them come from `pseudo_indices` (see
         `saltviewer.recipe.TrainingRecipe.epoch_size`); by default every row once.
         Each kind is drawn without replacement, going on through a reshuffled pass
-        where the previous one ended, so every tile is seen as often as the others.
+        where the previous one ended, so every tile is seen as often as the others. A row
+        given twice in `indices` is drawn twice per pass.
+    weights : (N,) ndarray of float, optional
+        A weight per row of `x` for its loss (pseudo-labels weigh less than labels); batches
+        are then ``(x, y, weights)``.
     """
 
     def __init__(self, x, y=None, batch_size=32, shuffle=True, augment=True, seed=0, indices=None,
-                 pseudo_indices=None, epoch_tiles=None, from_pseudo=None, **kwargs):
+                 pseudo_indices=None, epoch_tiles=None, from_pseudo=None, weights=None, **kwargs):
         super().__init__(**kwargs)
+        if weights is not None and (y is None or len(weights) != len(x)):
+            raise SaltviewerError(f"weights: one per row of x ({len(x)}) with masks; got {len(weights)}.")
+        self.weights = None if weights is None else np.asarray(weights, np.float32)
         if batch_size < 1:
             raise SaltviewerError(f"batch_size must be at least 1; got {batch_size}.")
         self.x = x
@@ -207,7 +214,9 @@ class TileBatches(_pydataset_base()):
                 x[k], yk = augment(x[k], None if y is None else y[k], self.rng, **self.augment_options)
                 if y is not None:
                     y[k] = yk
-        return (x,) if y is None else (x, y)
+        if y is None:
+            return (x,)
+        return (x, y) if self.weights is None else (x, y, self.weights[rows])
 
     def on_epoch_end(self):
         if self.shuffle or self.epoch_tiles != len(self.indices) + len(self.pseudo_indices):

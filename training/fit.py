@@ -2,8 +2,11 @@
 
 The recipe (all of it recorded in the version's card):
 
-1. Labelled tiles are split into k folds stratified by salt coverage; pseudo-labelled tiles
-   (accepted or corrected in the curation store) only ever train, never validate.
+1. Labelled tiles are split into k folds stratified by salt coverage (a fine-tune keeps its
+   parent's folds). Reviewed tiles (decided in the curation store while a person saw them)
+   are labels too, each in the fold its id gives (`labels.stable_fold`); pseudo-labels
+   (accepted unseen) only ever train, never validate, and weigh less
+   (`saltviewer.training.trainset`).
 2. Each fold trains a U-Net on augmented batches: BCE + soft Dice first, then the Lovasz
    hinge; each stage one cosine learning-rate cycle (a warm restart at the switch) driving a
    normalized-gradient Nesterov SGD.
@@ -24,7 +27,9 @@ uint8 ``round(p * 255)``). Card fields: ``encoder``, ``encoder_weights``, ``inpu
 ``fold_models``, ``fold_details`` (per fold: tiles, epochs run, loss schedule run, validation
 history, the weights kept - ``swa``, ``last`` or ``best_epoch`` - and their score, seconds),
 ``dataset``, ``dataset_key``, ``ids_hash`` and ``ids_count`` (labelled tiles used),
-``pseudo_labels`` and ``label_corrections`` (``{count, hash}`` or null), ``oof_count``, ``oof_score`` (at the tuned
+``reviewed_labels`` (``{count, new, hash, times_seen, new_times_seen, tiles: {id: fold}}`` or null),
+``pseudo_labels`` (``{count, weight, hash}``) and ``label_corrections`` (``{count, hash}`` or null),
+``oof_count``, ``oof_score`` (at the tuned
 binarisation), ``oof_score_at_0.5``, ``threshold``, ``min_area``, ``tta``, ``parent``,
 ``seed``, ``timings``, ``cut_by_budget``, ``budget_minutes``, ``keras_backend``,
 ``keras_version``, ``saltviewer_version``, plus ``version`` and ``created``.
@@ -42,7 +47,7 @@ import numpy as np
 
 from .._errors import SaltviewerError, TrainingCancelled
 from .fold import fit_schedule, planned_swa_epochs, train_fold  # noqa: F401 - fit_schedule importable here too
-from .labels import load_label_corrections, load_pseudo_labels, load_training_labels, mask_hash, parent_folds
+from .labels import load_label_corrections, load_pseudo_labels, load_training_labels, mask_hash  # noqa: F401
 from .labels import parent_score as _parent_score
 
 __all__ = ["train_model", "TrainResult", "TrainingCancelled", "default_loss_schedule", "load_pseudo_labels",
@@ -155,10 +160,13 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
         Every setting of the run (`saltviewer.recipe.TrainingRecipe`); by default
         `TrainingRecipe.from_scratch()`. The card keeps it as ``recipe``.
     pseudo_labels : None, "accepted" or dict of id to (101, 101) bool
-        Extra training tiles; they never enter validation folds, and at most the recipe's
-        ``pseudo_fraction`` of each epoch's tiles are drawn from them. ``"accepted"`` reads
-        the curation store's accepted and corrected pseudo-labels and also replaces the
-        training masks that review corrected (`load_label_corrections`).
+        ``"accepted"`` reads the curation store: unlabelled tiles a person decided while
+        seeing them (corrected, or accepted one by one, on a grid page or in a mosaic) train
+        as labels, in a fold's training and validation tiles (`saltviewer.training.trainset`);
+        tiles accepted unseen in a batch are pseudo-labels: they never validate, take at most
+        the recipe's ``pseudo_fraction`` of an epoch and weigh its ``pseudo_weight``; training
+        masks that review corrected are replaced (`load_label_corrections`). A dict gives
+        pseudo-labels.
     base_version : str, optional
         Start every fold from this version's weights (fold k from its fold k, or its
         fold 0); the card records it as ``parent``. Each labelled tile keeps the fold it
@@ -186,173 +194,53 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
     SaltviewerError
         For bad arguments or data (one clear line naming the setting).
     """
-    from .. import __version__, competition_score, open_dataset
+    from .. import open_dataset
     from ..dataset import Dataset
-    from ..recipe import TrainingRecipe
-    from ..thresholds import apply_threshold, tune_threshold
     from ..workspace import as_workspace
     from .callbacks import ProgressEvent
-    from .context import card_context, workspace_mosaics
-    from .encoders import check_encoder_weights, encoder_spec
-    from .models import context_margin
 
     started = time.monotonic()
     wall_start = time.time()
     emit = on_progress or (lambda event: None)
     configure_backend()
-    if recipe is None:
-        recipe = TrainingRecipe.from_scratch()
-    elif not isinstance(recipe, TrainingRecipe):
-        raise SaltviewerError(f"recipe must be a TrainingRecipe, got {type(recipe).__name__}.")
-    if "loss_schedule" in settings and settings["loss_schedule"] is not None:
-        settings["loss_schedule"] = tuple(tuple(stage) for stage in settings["loss_schedule"])
-    recipe = recipe.replace(**settings).check()
     workspace = as_workspace(workspace)
+    parent_card = workspace.card(base_version) if base_version else None
+    recipe = resolve_recipe(recipe, settings, parent_card, base_version)
     dataset = data if isinstance(data, Dataset) else open_dataset(data)
 
-    parent_card = workspace.card(base_version) if base_version else None
-    encoder = recipe.encoder or (parent_card["encoder"] if parent_card else "small")
-    spec = encoder_spec(encoder)
-    encoder_weights = recipe.encoder_weights
-    check_encoder_weights(encoder, encoder_weights)
-    channels = _check_channels(recipe.channels)
-    input_size = int(recipe.input_size or spec.input_size)
-    recipe = recipe.replace(encoder=encoder, input_size=input_size, channels=channels)
-    epochs, folds, seed = recipe.epochs, recipe.folds, recipe.seed
-    budget_minutes, batch_size, resize_mode = recipe.budget_minutes, recipe.batch_size, recipe.resize_mode
-    width, hypercolumn, scse, optimizer = recipe.width, recipe.hypercolumn, recipe.scse, recipe.optimizer
-    min_lr_ratio, swa_epochs, augment, tta = recipe.min_lr_ratio, recipe.swa_epochs, recipe.augment, recipe.tta
-    bn_batches = recipe.bn_batches
-    context = recipe.context
-    if context is None:
-        context = bool(parent_card and card_context(parent_card))
-        recipe = recipe.replace(context=context).check()
-    margin = context_margin(input_size) if context else 0
-    if context and margin == 0:
-        raise SaltviewerError(f"context: input_size {input_size} leaves no margin around the {101}-pixel tile.")
-    if parent_card:
-        for key, value in (("encoder", encoder), ("input_size", input_size), ("resize_mode", resize_mode),
-                           ("channels", list(channels))):
-            if parent_card.get(key) != value:
-                raise SaltviewerError(f"base_version {base_version}: its {key} is {parent_card.get(key)!r} but this "
-                                      f"run asks for {value!r}; a fine-tuned model keeps its parent's architecture.")
-    schedule = recipe.schedule()
-    swa_planned = planned_swa_epochs(schedule, swa_epochs)
-    max_lr = recipe.peak_lr()
-
-    if check_encoder_weights(encoder, encoder_weights) == "imagenet":
-        from .encoders import build_encoder
-
-        build_encoder(encoder, input_size, weights="imagenet")   # fail now, not after loading the tiles
-    emit(ProgressEvent("phase", n_folds=folds, n_epochs=epochs, message="loading tiles"))
-    dataset.use_cache(workspace)
-    labelled = np.flatnonzero((dataset.split == "train") & dataset.has_mask)
-    if len(labelled) == 0:
-        raise SaltviewerError(f"{dataset.root}: has no labelled tiles (train/masks or train.csv) to train on.")
-    masks = dataset.masks(labelled)
-    pseudo_ids, pseudo_masks, corrections = load_training_labels(pseudo_labels, dataset, workspace)
-    if corrections:
-        position = {tile_id: k for k, tile_id in enumerate(dataset.ids[i] for i in labelled)}
-        for tile_id, mask in corrections.items():
-            if tile_id in position:
-                masks[position[tile_id]] = mask
-    mosaics = workspace_mosaics(workspace, dataset, emit) if context else None
-    x_labelled = prepare_inputs(dataset, labelled, channels, mosaics=mosaics, margin=margin)
-    if pseudo_ids:
-        pseudo_rows = np.array([dataset.index(i) for i in pseudo_ids])
-        x_all = np.concatenate([x_labelled, prepare_inputs(dataset, pseudo_rows, channels, mosaics=mosaics,
-                                                           margin=margin)])
-        y_all = np.concatenate([masks, pseudo_masks])
-    else:
-        x_all, y_all = x_labelled, masks
-    fold_of = stratified_fold_assignment(masks, folds, seed)
-    label_ids = [dataset.ids[i] for i in labelled]
-    parent_oof = None
-    if parent_card:
-        fold_of, parent_oof = parent_folds(workspace, base_version, parent_card, label_ids, fold_of, folds)
-    fold_of_all = np.concatenate([fold_of, np.full(len(pseudo_ids), -1)])
-    n_models = max(folds, 1)
-
+    emit(ProgressEvent("phase", n_folds=recipe.folds, n_epochs=recipe.epochs, message="loading tiles"))
+    run = _load_run(dataset, workspace, recipe, pseudo_labels, (workspace, base_version, parent_card), emit)
+    n_models = max(recipe.folds, 1)
     work = Path(tempfile.mkdtemp(prefix=".training-", dir=_ensure(workspace.models_dir)))
     try:
-        oof = np.full(masks.shape, np.nan, np.float32)
+        train = run.data
+        oof = np.full((train.n_labelled, 101, 101), np.nan, np.float32)
         fold_cards = []
         timing = {}   # measured speed, so later folds fit their schedule to the budget
-        cut_by_budget = False
         for k in range(n_models):
             deadline = None
-            if budget_minutes is not None:
-                deadline = started + budget_minutes * 60.0 * (k + 1) / n_models
-            fold_card, probabilities, cut = train_fold(
-                k, n_models, x_all, y_all, fold_of_all, encoder=encoder, input_size=input_size,
-                resize_mode=resize_mode, channels=x_all.shape[-1], encoder_weights=encoder_weights, width=width,
-                hypercolumn=hypercolumn, scse=scse, schedule=schedule, optimizer=optimizer, max_lr=max_lr,
-                min_lr_ratio=min_lr_ratio, swa_epochs=swa_epochs, batch_size=batch_size, augment=augment, timing=timing,
-                tta=tta, seed=seed, emit=emit, cancel=cancel, deadline=deadline, bn_batches=bn_batches,
-                n_labelled=len(labelled), recipe=recipe, context=bool(context),
-                base=(workspace, base_version, parent_card), out=work / f"fold{k}.keras")
-            cut_by_budget |= fold_card["cut_by_budget"]
-            val = fold_of == k
-            oof[val] = probabilities
+            if recipe.budget_minutes is not None:
+                deadline = started + recipe.budget_minutes * 60.0 * (k + 1) / n_models
+            fold_card, probabilities, _ = train_fold(
+                k, n_models, train, recipe, base=(workspace, base_version, parent_card), emit=emit, cancel=cancel,
+                deadline=deadline, timing=timing, out=work / f"fold{k}.keras")
+            oof[train.fold_of[:train.n_labelled] == k] = probabilities
             fold_cards.append(fold_card)
-            emit(ProgressEvent("fold", fold=k, n_folds=n_models, n_epochs=epochs,
+            emit(ProgressEvent("fold", fold=k, n_folds=n_models, n_epochs=recipe.epochs,
                                logs={"val_score": fold_card["val_score"]}, message=f"fold {k + 1}/{n_models} done"))
 
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("cancelled")
-        emit(ProgressEvent("phase", n_folds=n_models, n_epochs=epochs, message="tuning threshold"))
-        has_oof = fold_of >= 0
-        truth, probs = masks[has_oof], oof[has_oof]
-        choice = tune_threshold(truth, probs)
-        score_at_half = competition_score(truth, apply_threshold(probs, 0.5, 0))
-        ids = [dataset.ids[i] for i in labelled]
-        np.savez_compressed(work / "oof.npz", ids=np.array(ids)[has_oof], folds=fold_of[has_oof],
-                            probabilities=np.rint(probs * 255).astype(np.uint8))
-
-        import keras
-
-        same_tiles = None
-        if parent_oof is not None:
-            same_tiles = _parent_score(parent_oof, parent_card, ids, has_oof, masks)
-        card = {
-            "recipe": recipe.to_card(),
-            "parent_oof_score": same_tiles,
-            "encoder": encoder, "encoder_weights": str(encoder_weights), "input_size": input_size,
-            "resize_mode": resize_mode, "channels": list(channels), "in_channels": int(x_all.shape[-1]),
-            "width": width if encoder == "small" else None, "hypercolumn": bool(hypercolumn), "scse": bool(scse),
-            "loss_schedule": [{"loss": loss, "epochs": n} for loss, n in schedule],
-            "optimizer": ({"name": "normalized_sgd", "momentum": 0.9, "nesterov": True} if optimizer == "nsgd"
-                          else {"name": "adam"}),
-            "lr_schedule": {"name": "cosine_restarts", "max_lr": max_lr, "min_lr": max_lr * min_lr_ratio,
-                            "cycle": "one cycle per loss stage (warm restart at each switch)"},
-            "swa": {"epochs": swa_planned, "batchnorm_recomputed": bool(swa_planned),
-                    "per_fold": [f["swa_averaged"] for f in fold_cards]},
-            "augmentation": ({"hflip": 0.5, "shift_px": 8, "scale": [0.9, 1.15], "brightness": 0.08,
-                              "contrast": [0.85, 1.15]} if augment else None),
-            "batch_size": batch_size, "epochs": epochs, "folds": folds,
-            "fold_models": [f"fold{k}.keras" for k in range(n_models)], "fold_details": fold_cards,
-            "dataset": str(dataset.root), "dataset_key": dataset.key,
-            "ids_hash": _ids_hash(ids), "ids_count": len(ids),
-            "pseudo_labels": ({"count": len(pseudo_ids), "hash": mask_hash(pseudo_ids, pseudo_masks)}
-                              if pseudo_ids else None),
-            "label_corrections": ({"count": len(corrections),
-                                   "hash": mask_hash(sorted(corrections), np.array([corrections[i] for i in sorted(corrections)]))}
-                                  if corrections else None),
-            "oof_count": int(has_oof.sum()), "oof_score": choice.score, "oof_score_at_0.5": score_at_half,
-            "threshold": choice.threshold, "min_area": choice.min_area, "tta": bool(tta),
-            "parent": base_version, "seed": seed,
-            "context": ({"margin": margin, "mosaics": len(mosaics),
-                         "labelled_tiles_placed": int((mosaics.mosaic_index[labelled] >= 0).sum())}
-                        if context else None),
-            "timings": {"total_s": round(time.monotonic() - started, 1),
-                        "folds_s": [f["seconds"] for f in fold_cards], "started": wall_start},
-            "cut_by_budget": bool(cut_by_budget), "budget_minutes": budget_minutes,
-            "keras_backend": keras.backend.backend(), "keras_version": keras.__version__,
-            "saltviewer_version": __version__,
-        }
+        emit(ProgressEvent("phase", n_folds=n_models, n_epochs=recipe.epochs, message="tuning threshold"))
+        card, has_oof = _version_card(run, recipe, oof, fold_cards, (base_version, parent_card),
+                                      {"total_s": round(time.monotonic() - started, 1),
+                                       "folds_s": [f["seconds"] for f in fold_cards], "started": wall_start})
+        np.savez_compressed(work / "oof.npz", ids=np.array(train.ids[:train.n_labelled])[has_oof],
+                            folds=train.fold_of[:train.n_labelled][has_oof],
+                            probabilities=np.rint(oof[has_oof] * 255).astype(np.uint8))
         if cancel is not None and cancel.is_set():
             raise TrainingCancelled("cancelled")
-        emit(ProgressEvent("phase", n_folds=n_models, n_epochs=epochs, message="writing version"))
+        emit(ProgressEvent("phase", n_folds=n_models, n_epochs=recipe.epochs, message="writing version"))
 
         def write_files(folder):
             for name in card["fold_models"] + ["oof.npz"]:
@@ -360,12 +248,165 @@ def train_model(data, workspace, recipe=None, *, pseudo_labels=None, base_versio
 
         version = workspace.add_version(card, write_files)
         card = workspace.card(version)
-        emit(ProgressEvent("done", n_folds=n_models, n_epochs=epochs, message=version,
-                           logs={"oof_score": choice.score, "threshold": choice.threshold,
-                                 "min_area": float(choice.min_area)}))
-        return TrainResult(version, card, workspace.version_dir(version), list(np.array(ids)[has_oof]), probs)
+        emit(ProgressEvent("done", n_folds=n_models, n_epochs=recipe.epochs, message=version,
+                           logs={"oof_score": card["oof_score"], "threshold": card["threshold"],
+                                 "min_area": float(card["min_area"])}))
+        return TrainResult(version, card, workspace.version_dir(version),
+                           list(np.array(train.ids[:train.n_labelled])[has_oof]), oof[has_oof])
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def resolve_recipe(recipe, settings, parent_card, base_version):
+    """The run's recipe with every default a run needs filled in (encoder, input size, context,
+    the loss schedule), checked against the parent's architecture."""
+    from ..recipe import TrainingRecipe
+    from .context import card_context
+    from .encoders import build_encoder, check_encoder_weights, encoder_spec
+    from .fold import parent_last_loss
+    from .models import context_margin
+
+    if recipe is None:
+        recipe = TrainingRecipe.from_scratch()
+    elif not isinstance(recipe, TrainingRecipe):
+        raise SaltviewerError(f"recipe must be a TrainingRecipe, got {type(recipe).__name__}.")
+    if "loss_schedule" in settings and settings["loss_schedule"] is not None:
+        settings["loss_schedule"] = tuple(tuple(stage) for stage in settings["loss_schedule"])
+    recipe = recipe.replace(**settings).check()
+    encoder = recipe.encoder or (parent_card["encoder"] if parent_card else "small")
+    spec = encoder_spec(encoder)
+    check_encoder_weights(encoder, recipe.encoder_weights)
+    channels = _check_channels(recipe.channels)
+    input_size = int(recipe.input_size or spec.input_size)
+    context = recipe.context
+    if context is None:
+        context = bool(parent_card and card_context(parent_card))
+    recipe = recipe.replace(encoder=encoder, input_size=input_size, channels=channels, context=context).check()
+    if context and context_margin(input_size) == 0:
+        raise SaltviewerError(f"context: input_size {input_size} leaves no margin around the {101}-pixel tile.")
+    if parent_card:
+        for key, value in (("encoder", encoder), ("input_size", input_size), ("resize_mode", recipe.resize_mode),
+                           ("channels", list(channels))):
+            if parent_card.get(key) != value:
+                raise SaltviewerError(f"base_version {base_version}: its {key} is {parent_card.get(key)!r} but this "
+                                      f"run asks for {value!r}; a fine-tuned model keeps its parent's architecture.")
+        if recipe.continue_loss:
+            recipe = recipe.replace(loss_schedule=tuple(recipe.schedule(parent_last_loss(parent_card))))
+    if check_encoder_weights(encoder, recipe.encoder_weights) == "imagenet":
+        build_encoder(encoder, input_size, weights="imagenet")   # fail now, not after loading the tiles
+    return recipe
+
+
+@dataclass
+class _Run:
+    dataset: object
+    data: object            # TrainingSet
+    labels: object          # TrainingLabels
+    masks: np.ndarray       # the dataset's labelled masks, corrections applied
+    mosaics: object
+    margin: int
+
+
+def _load_run(dataset, workspace, recipe, pseudo_labels, parent, emit):
+    """The tiles of a run: labelled tiles (corrected), reviewed tiles and pseudo-labels, with folds."""
+    from .context import workspace_mosaics
+    from .models import context_margin
+    from .trainset import build_training_set
+
+    dataset.use_cache(workspace)
+    labelled = np.flatnonzero((dataset.split == "train") & dataset.has_mask)
+    if len(labelled) == 0:
+        raise SaltviewerError(f"{dataset.root}: has no labelled tiles (train/masks or train.csv) to train on.")
+    masks = dataset.masks(labelled)
+    labels = load_training_labels(pseudo_labels, dataset, workspace)
+    if labels.corrections:
+        position = {tile_id: k for k, tile_id in enumerate(dataset.ids[i] for i in labelled)}
+        for tile_id, mask in labels.corrections.items():
+            if tile_id in position:
+                masks[position[tile_id]] = mask
+    margin = context_margin(recipe.input_size) if recipe.context else 0
+    mosaics = workspace_mosaics(workspace, dataset, emit) if recipe.context else None
+
+    def inputs(rows):
+        return prepare_inputs(dataset, rows, recipe.channels, mosaics=mosaics, margin=margin)
+
+    data = build_training_set(dataset, labelled, masks, labels, recipe, inputs,
+                              parent=parent if parent[1] else None)
+    return _Run(dataset, data, labels, masks, mosaics, margin)
+
+
+def _version_card(run, recipe, oof, fold_cards, parent, timings):
+    """The card of a finished run, and which labels have an out-of-fold prediction."""
+    import keras
+
+    from .. import __version__, competition_score
+    from ..thresholds import apply_threshold, tune_threshold
+
+    data, labels = run.data, run.labels
+    base_version, parent_card = parent
+    y = data.y[:data.n_labelled]
+    has_oof = data.fold_of[:data.n_labelled] >= 0
+    truth, probs = y[has_oof], oof[has_oof]
+    choice = tune_threshold(truth, probs)
+    score_at_half = competition_score(truth, apply_threshold(probs, 0.5, 0))
+    ids = data.ids[:data.n_labelled]
+    same_tiles = None
+    if data.parent_oof is not None:
+        same_tiles = _parent_score(data.parent_oof, parent_card, ids, has_oof, y, oof=oof,
+                                   binarise=(choice.threshold, choice.min_area))
+    schedule = recipe.schedule()
+    swa_planned = planned_swa_epochs(schedule, recipe.swa_epochs)
+    max_lr = recipe.peak_lr()
+    reviewed = data.reviewed_ids
+    reviewed_folds = data.fold_of[data.n_given:data.n_labelled]
+    corrections = labels.corrections
+    encoder, context = recipe.encoder, recipe.context
+    card = {
+        "recipe": recipe.to_card(),
+        "parent_oof_score": same_tiles,
+        "encoder": encoder, "encoder_weights": str(recipe.encoder_weights), "input_size": recipe.input_size,
+        "resize_mode": recipe.resize_mode, "channels": list(recipe.channels), "in_channels": int(data.x.shape[-1]),
+        "width": recipe.width if encoder == "small" else None, "hypercolumn": bool(recipe.hypercolumn),
+        "scse": bool(recipe.scse),
+        "loss_schedule": [{"loss": loss, "epochs": n} for loss, n in schedule],
+        "optimizer": ({"name": "normalized_sgd", "momentum": 0.9, "nesterov": True} if recipe.optimizer == "nsgd"
+                      else {"name": "adam"}),
+        "lr_schedule": {"name": "cosine_restarts", "max_lr": max_lr, "min_lr": max_lr * recipe.min_lr_ratio,
+                        "cycle": "one cycle per loss stage (warm restart at each switch)",
+                        "warmup_epochs": recipe.warmup_epochs},
+        "swa": {"epochs": swa_planned, "batchnorm_recomputed": bool(swa_planned),
+                "per_fold": [f["swa_averaged"] for f in fold_cards]},
+        "augmentation": ({"hflip": 0.5, "shift_px": 8, "scale": [0.9, 1.15], "brightness": 0.08,
+                          "contrast": [0.85, 1.15]} if recipe.augment else None),
+        "batch_size": recipe.batch_size, "epochs": recipe.epochs, "folds": recipe.folds,
+        "fold_models": [f"fold{k}.keras" for k in range(max(recipe.folds, 1))], "fold_details": fold_cards,
+        "dataset": str(run.dataset.root), "dataset_key": run.dataset.key,
+        "ids_hash": _ids_hash(ids[:data.n_given]), "ids_count": data.n_given,
+        "reviewed_labels": ({"count": len(reviewed), "new": int(np.count_nonzero(data.new)),
+                             "hash": mask_hash(reviewed, data.y[data.n_given:data.n_labelled]),
+                             "times_seen": recipe.times_seen(), "new_times_seen": recipe.times_seen(new=True),
+                             "tiles": {tile: int(fold) for tile, fold in zip(reviewed, reviewed_folds)}}
+                            if reviewed else None),
+        "pseudo_labels": ({"count": len(data.pseudo_ids), "weight": float(recipe.pseudo_weight),
+                           "hash": mask_hash(data.pseudo_ids, data.y[data.n_labelled:])}
+                          if data.pseudo_ids else None),
+        "label_corrections": ({"count": len(corrections),
+                               "hash": mask_hash(sorted(corrections),
+                                                 np.array([corrections[i] for i in sorted(corrections)]))}
+                              if corrections else None),
+        "oof_count": int(has_oof.sum()), "oof_score": choice.score, "oof_score_at_0.5": score_at_half,
+        "threshold": choice.threshold, "min_area": choice.min_area, "tta": bool(recipe.tta),
+        "parent": base_version, "seed": recipe.seed,
+        "context": ({"margin": run.margin, "mosaics": len(run.mosaics),
+                     "labelled_tiles_placed": int((run.mosaics.mosaic_index[
+                         np.flatnonzero((run.dataset.split == "train") & run.dataset.has_mask)] >= 0).sum())}
+                    if context else None),
+        "timings": timings,
+        "cut_by_budget": any(f["cut_by_budget"] for f in fold_cards), "budget_minutes": recipe.budget_minutes,
+        "keras_backend": keras.backend.backend(), "keras_version": keras.__version__,
+        "saltviewer_version": __version__,
+    }
+    return card, has_oof
 
 
 #: TensorFlow's inter-op threads: at least this many. With one per core (2 here) its thread pool

@@ -79,7 +79,7 @@ def _probe_seconds_per_batch(model, batches, steps=3):
     from .losses import BCEDice
 
     _compile(model, keras.optimizers.SGD(learning_rate=0.0), BCEDice())
-    x, y = batches[0]
+    x, y = batches[0][:2]
     model.train_on_batch(x, y)                      # trace
     start = time.monotonic()
     for _ in range(steps):
@@ -87,11 +87,23 @@ def _probe_seconds_per_batch(model, batches, steps=3):
     return (time.monotonic() - start) / steps
 
 
-def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, resize_mode, channels,
-                encoder_weights, width, hypercolumn, scse, schedule, optimizer, max_lr, min_lr_ratio, swa_epochs,
-                batch_size, augment, tta, seed, emit, cancel, deadline, bn_batches, base, out, timing, n_labelled,
-                recipe, context=False):
-    """Train one fold; returns (fold card, validation probabilities, cut by budget)."""
+def train_fold(k, n_models, data, recipe, *, base, emit, cancel, deadline, timing, out):
+    """Train one fold; returns (fold card, validation probabilities, cut by budget).
+
+    Parameters
+    ----------
+    k, n_models : int
+        This fold and the number of fold models.
+    data : TrainingSet
+        Every row of the run (`saltviewer.training.trainset`).
+    recipe : TrainingRecipe
+        The run's settings, resolved (encoder, input size, schedule, context).
+    base : tuple
+        ``(workspace, parent version or None, parent card or None)``.
+    emit, cancel, deadline, timing, out
+        Progress callback, cancel event, wall-clock deadline (or None), the speed measured
+        so far (shared by the folds), and the ``.keras`` file to write.
+    """
     import keras
 
     from .callbacks import (SWA, BestWeights, ProgressEvent, ProgressReporter, TrainingControl, ValidationScore,
@@ -103,24 +115,26 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
     from .tta import predict_probabilities
 
     fold_start = time.monotonic()
+    workspace, base_version, parent_card = base
+    schedule = recipe.schedule(parent_last_loss(parent_card))
+    seed, batch_size, max_lr = recipe.seed, recipe.batch_size, recipe.peak_lr()
     epochs = requested_epochs = sum(n for _, n in schedule)
-    train_rows = np.flatnonzero(fold_of_all != k)
-    labelled_rows = train_rows[train_rows < n_labelled]
-    pseudo_rows = train_rows[train_rows >= n_labelled]
-    epoch_tiles, from_pseudo = recipe.epoch_size(len(labelled_rows), len(pseudo_rows))
-    val_rows = np.flatnonzero(fold_of_all == k)
+    labelled_rows, pseudo_rows, val_rows = data.fold_rows(k)
+    draws = data.repeated(labelled_rows, recipe.new_label_repeat)
+    epoch_tiles, from_pseudo = recipe.epoch_size(len(draws), len(pseudo_rows))
+    x_all, y_all = data.x, data.y
     x_val, y_val = x_all[val_rows], y_all[val_rows]
     keras.utils.set_random_seed(seed * 1000 + k)
-    model = build_unet(encoder, input_size=input_size, resize_mode=resize_mode, channels=channels,
-                       encoder_weights=encoder_weights, width=width, hypercolumn=hypercolumn, scse=scse,
-                       context=context)
-    workspace, base_version, parent_card = base
+    model = build_unet(recipe.encoder, input_size=recipe.input_size, resize_mode=recipe.resize_mode,
+                       channels=x_all.shape[-1], encoder_weights=recipe.encoder_weights, width=recipe.width,
+                       hypercolumn=recipe.hypercolumn, scse=recipe.scse, context=bool(recipe.context))
     if base_version:
         _load_parent_weights(model, workspace, base_version, parent_card, k)
 
-    batches = TileBatches(x_all, y_all, batch_size=batch_size, shuffle=True, augment=augment,
-                          seed=seed * 1000 + k, indices=labelled_rows, pseudo_indices=pseudo_rows,
-                          epoch_tiles=epoch_tiles, from_pseudo=from_pseudo)
+    weights = data.weight if len(pseudo_rows) and np.any(data.weight[pseudo_rows] != 1) else None
+    batches = TileBatches(x_all, y_all, batch_size=batch_size, shuffle=True, augment=recipe.augment,
+                          seed=seed * 1000 + k, indices=draws, pseudo_indices=pseudo_rows,
+                          epoch_tiles=epoch_tiles, from_pseudo=from_pseudo, weights=weights)
     original = list(schedule)
     control = TrainingControl(cancel, deadline)
     validation = ValidationScore(x_val, y_val)
@@ -156,13 +170,14 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
             emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=reporter.n_epochs, n_batches=len(batches),
                                message=f"fold {k + 1}/{n_models}: training"))
         steps = len(batches) * stage_epochs
-        lr = CosineRestarts(max_lr, cycle_steps=steps, min_lr=max_lr * min_lr_ratio,
-                            warmup_steps=min(len(batches), steps // 10) if stage == 0 and not base_version else 0)
-        _compile(model, make_optimizer(optimizer, lr), get_loss(loss_name))
+        lr = CosineRestarts(max_lr, cycle_steps=steps, min_lr=max_lr * recipe.min_lr_ratio,
+                            warmup_steps=warmup_steps(recipe, len(batches), steps, bool(base_version)) if stage == 0
+                            else 0)
+        _compile(model, make_optimizer(recipe.optimizer, lr), get_loss(loss_name))
         # The control goes last, so a cancel set by the progress callback stops at this batch end.
         callbacks = [validation, best, reporter, control]
         if stage == len(original) - 1:
-            n_swa = planned_swa_epochs([(loss_name, stage_epochs)], swa_epochs)
+            n_swa = planned_swa_epochs([(loss_name, stage_epochs)], recipe.swa_epochs)
             if n_swa:
                 swa.start_epoch = epoch + stage_epochs - n_swa
                 callbacks.insert(1, swa)
@@ -195,8 +210,8 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
         emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs,
                            message=f"fold {k + 1}/{n_models}: weight averaging and BatchNorm statistics"))
         swa.apply(model)
-        order = np.random.default_rng(seed).permutation(train_rows)
-        limit = len(order) if bn_batches is None else int(bn_batches) * batch_size
+        order = np.random.default_rng(seed).permutation(np.concatenate([labelled_rows, pseudo_rows]))
+        limit = len(order) if recipe.bn_batches is None else int(recipe.bn_batches) * batch_size
         bn_source = (x_all[order[i:i + batch_size]] for i in range(0, min(limit, len(order)), batch_size))
         recompute_batchnorm(model, bn_source, cancel)
         swa_score = validation.evaluate()["val_score"] if len(x_val) else None
@@ -215,12 +230,13 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
     model.set_weights(weights)
     emit(ProgressEvent("phase", fold=k, n_folds=n_models, n_epochs=epochs,
                        message=f"fold {k + 1}/{n_models}: out-of-fold prediction"))
-    probabilities = predict_probabilities(model, x_val, tta=tta, cancel=cancel) if len(x_val) else \
+    probabilities = predict_probabilities(model, x_val, tta=recipe.tta, cancel=cancel) if len(x_val) else \
         np.zeros((0, 101, 101), np.float32)
     model.save(out)
     if deadline is not None:
         timing["overhead_seconds"] = max(0.0, time.monotonic() - fold_start - epoch * timing["epoch_seconds"])
     card = {"fold": k, "train_tiles": int(len(labelled_rows)), "pseudo_tiles": int(len(pseudo_rows)),
+            "new_label_tiles": int(np.count_nonzero(data.new[labelled_rows])),
             "epoch_tiles": int(epoch_tiles), "epoch_pseudo_tiles": int(from_pseudo), "val_tiles": int(len(val_rows)),
             "loss_schedule": [[loss, n] for loss, n in done], "epochs_run": int(epoch),
             "selected": selected, "val_score": None if score is None else float(score),
@@ -230,6 +246,31 @@ def train_fold(k, n_models, x_all, y_all, fold_of_all, *, encoder, input_size, r
             "seconds": round(time.monotonic() - fold_start, 1)}
     del model
     return card, probabilities, stopped
+
+
+def parent_last_loss(parent_card):
+    """The loss a parent version ended on (``"lovasz"`` for a card that does not say), or None."""
+    if not parent_card:
+        return None
+    stages = parent_card.get("loss_schedule") or []
+    ran = [f.get("loss_schedule") for f in parent_card.get("fold_details") or [] if f.get("loss_schedule")]
+    if ran and ran[0]:
+        return str(ran[0][-1][0])
+    return str(stages[-1]["loss"]) if stages else "lovasz"
+
+
+def warmup_steps(recipe, batches_per_epoch, steps, from_parent):
+    """Steps of the linear warm-up at the start of a run (see `TrainingRecipe.warmup_epochs`).
+
+    >>> from saltviewer.recipe import TrainingRecipe
+    >>> warmup_steps(TrainingRecipe(), 10, 120, False), warmup_steps(TrainingRecipe(), 10, 120, True)
+    (10, 0)
+    >>> warmup_steps(TrainingRecipe.fine_tune(), 10, 40, True)
+    5
+    """
+    if recipe.warmup_epochs is None:
+        return min(batches_per_epoch, steps // 10) if not from_parent else 0
+    return int(min(round(float(recipe.warmup_epochs) * batches_per_epoch), steps // 2))
 
 
 def _load_parent_weights(model, workspace, base_version, parent_card, k):

@@ -2,13 +2,73 @@
 the curation store, and the parent version's folds and scores when fine-tuning."""
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._errors import SaltviewerError
 
-__all__ = ["load_pseudo_labels", "load_label_corrections", "parent_folds", "parent_score", "mask_hash"]
+__all__ = ["TrainingLabels", "load_training_labels", "load_pseudo_labels", "load_label_corrections", "parent_folds",
+           "parent_score", "mask_hash", "stable_fold"]
+
+
+def _no_masks():
+    return np.zeros((0, 101, 101), bool)
+
+
+@dataclass
+class TrainingLabels:
+    """What a training run learns from besides the dataset's training masks.
+
+    Attributes
+    ----------
+    reviewed_ids : list of str
+        Unlabelled tiles a person decided while seeing them (corrected, or accepted in the
+        Review dock, on a grid page or in a mosaic): they train as labels.
+    reviewed_masks : (R, 101, 101) ndarray of bool
+    pseudo_ids : list of str
+        Unlabelled tiles accepted unseen in a batch (or given as a dict): pseudo-labels.
+    pseudo_masks : (P, 101, 101) ndarray of bool
+    corrections : dict of str to (101, 101) ndarray of bool
+        Training masks a person replaced in review.
+    """
+
+    reviewed_ids: list = field(default_factory=list)
+    reviewed_masks: np.ndarray = field(default_factory=_no_masks)
+    pseudo_ids: list = field(default_factory=list)
+    pseudo_masks: np.ndarray = field(default_factory=_no_masks)
+    corrections: dict = field(default_factory=dict)
+
+
+def stable_fold(tile_id, folds):
+    """The validation fold of a tile that joins the labels later (a reviewed tile).
+
+    It depends on the tile's id alone, not on what else joined, so the tile keeps it from
+    version to version, and tiles that join later do not move it.
+
+    Parameters
+    ----------
+    tile_id : str
+    folds : int
+        k of the k-fold split; with 1, one tile in five validates (fold 0), the others
+        train only (-1), as `stratified_folds` does.
+
+    Returns
+    -------
+    fold : int
+
+    Examples
+    --------
+    >>> stable_fold("0a1b2c3d4e", 3) == stable_fold("0a1b2c3d4e", 3)
+    True
+    >>> sorted({stable_fold(f"tile{i}", 3) for i in range(50)})
+    [0, 1, 2]
+    """
+    value = int.from_bytes(hashlib.sha1(str(tile_id).encode()).digest()[:8], "big")
+    if int(folds) <= 1:
+        return 0 if value % 5 == 0 else -1
+    return int(value % int(folds))
 
 
 def mask_hash(ids, masks):
@@ -21,25 +81,28 @@ def mask_hash(ids, masks):
 
 
 def load_training_labels(pseudo_labels, dataset, workspace):
-    """Pseudo-labels and label corrections for a training run, from one read of the store.
+    """Reviewed tiles, pseudo-labels and label corrections for a training run, from one read of the store.
 
-    With ``pseudo_labels="accepted"`` both come from the same `masks_in_force` snapshot of
-    the curation store, so a decision made while training starts is in both or in neither.
+    With ``pseudo_labels="accepted"`` all come from the same `masks_in_force` snapshot of
+    the curation store, so a decision made while training starts is in all or in none: the
+    curated masks of unlabelled tiles a person saw become labels (``reviewed``), those
+    accepted unseen pseudo-labels. A dict of masks gives pseudo-labels only.
 
     Returns
     -------
-    ids, masks, corrections
-        As `load_pseudo_labels` and `load_label_corrections` return them.
+    labels : TrainingLabels
     """
     if isinstance(pseudo_labels, str) and pseudo_labels == "accepted" and Path(workspace.store_path).is_file():
         from ..store import CurationStore, masks_in_force
 
         with CurationStore(workspace.store_path) as store:
             in_force = masks_in_force(store, dataset)
-        ids, masks = in_force.pseudo_label_arrays()
-        return ids, masks, in_force.label_corrections()
-    return (*load_pseudo_labels(pseudo_labels, dataset, workspace),
-            load_label_corrections(pseudo_labels, dataset, workspace))
+        reviewed_ids, reviewed_masks = in_force.pseudo_label_arrays(reviewed=True)
+        pseudo_ids, pseudo_masks = in_force.pseudo_label_arrays(reviewed=False)
+        return TrainingLabels(reviewed_ids, reviewed_masks, pseudo_ids, pseudo_masks, in_force.label_corrections())
+    ids, masks = load_pseudo_labels(pseudo_labels, dataset, workspace)
+    return TrainingLabels(pseudo_ids=ids, pseudo_masks=masks,
+                          corrections=load_label_corrections(pseudo_labels, dataset, workspace))
 
 
 def load_pseudo_labels(pseudo_labels, dataset, workspace):
@@ -136,8 +199,16 @@ def parent_folds(workspace, base_version, parent_card, ids, fold_of, folds):
     return fold_of, {"ids": parent_ids, "probabilities": probabilities}
 
 
-def parent_score(parent_oof, parent_card, ids, has_oof, masks):
-    """The parent's out-of-fold score on the tiles this version's out-of-fold score covers."""
+def parent_score(parent_oof, parent_card, ids, has_oof, masks, oof=None, binarise=None):
+    """The parent's out-of-fold score on the tiles this version's out-of-fold score covers.
+
+    Parameters
+    ----------
+    oof : (N, 101, 101) ndarray of float32, optional
+        This version's out-of-fold probabilities (rows as `ids`), and `binarise` ``(threshold,
+        min_area)``: then this version's score on the same tiles is given too (``version_score``),
+        since its own out-of-fold score also covers tiles the parent never had (reviewed since).
+    """
     from .. import competition_score
     from ..thresholds import apply_threshold
 
@@ -148,4 +219,8 @@ def parent_score(parent_oof, parent_card, ids, has_oof, masks):
     levels = parent_oof["probabilities"][[where[ids[k]] for k in rows]]
     probabilities = levels.astype(np.float32) / 255.0 if levels.dtype == np.uint8 else levels.astype(np.float32)
     predicted = apply_threshold(probabilities, parent_card.get("threshold") or 0.5, parent_card.get("min_area") or 0)
-    return {"score": float(competition_score(masks[rows], predicted)), "tiles": len(rows)}
+    score = {"score": float(competition_score(masks[rows], predicted)), "tiles": len(rows)}
+    if oof is not None and binarise is not None:
+        mine = apply_threshold(oof[rows], binarise[0], binarise[1])
+        score["version_score"] = float(competition_score(masks[rows], mine))
+    return score

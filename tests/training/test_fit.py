@@ -158,14 +158,17 @@ def test_fine_tuning_from_a_base_version_with_accepted_pseudo_labels(trained, sa
     assert load_label_corrections(None, sample_dataset, copy) == {}
     from saltviewer.training.labels import load_pseudo_labels, load_training_labels
 
-    ids, masks, together = load_training_labels("accepted", sample_dataset, copy)   # one read of the store
+    labels = load_training_labels("accepted", sample_dataset, copy)   # one read of the store
     alone_ids, alone_masks = load_pseudo_labels("accepted", sample_dataset, copy)
-    assert ids == alone_ids and len(ids) == 3 and np.array_equal(masks, alone_masks)
-    assert list(together) == [disputed] and np.array_equal(together[disputed], drawn)
+    # the three corrections were made on tiles shown: they join as labels, none is a pseudo-label
+    assert labels.reviewed_ids == alone_ids and len(alone_ids) == 3 and np.array_equal(labels.reviewed_masks,
+                                                                                        alone_masks)
+    assert labels.pseudo_ids == [] and len(labels.pseudo_masks) == 0
+    assert list(labels.corrections) == [disputed] and np.array_equal(labels.corrections[disputed], drawn)
     child = train_model(sample_dir, copy, epochs=1, folds=1, base_version=result.version, tta=False,
                         pseudo_labels="accepted", **dict(TINY, encoder=None))
     assert child.card["parent"] == result.version and child.card["encoder"] == "small"
-    assert child.card["pseudo_labels"]["count"] == 3
+    assert child.card["reviewed_labels"]["count"] == 3 and child.card["pseudo_labels"] is None
     assert child.card["label_corrections"]["count"] == 1
     assert copy.versions() == [result.version, child.version]
     with pytest.raises(SaltviewerError, match="keeps its parent's architecture"):
@@ -208,7 +211,13 @@ def test_fine_tune_starts_from_the_parents_weights_and_keeps_its_folds(trained, 
     card = child.card
     assert card["parent"] == result.version
     assert card["recipe"]["epoch_tiles"] == "labelled" and card["recipe"]["seed"] == 5
-    assert TrainingRecipe.from_card(card) == recipe.replace(encoder="small", input_size=128, context=False)
+    from saltviewer.training.fold import parent_last_loss
+
+    # the fine-tune goes on with the loss its parent ended on (no restart of BCE + Dice)
+    last = parent_last_loss(workspace.card(result.version))
+    assert card["loss_schedule"] == [{"loss": last, "epochs": 1}]
+    assert TrainingRecipe.from_card(card) == recipe.replace(encoder="small", input_size=128, context=False,
+                                                            loss_schedule=((last, 1),))
     assert card["pseudo_labels"]["count"] == 4 and card["label_corrections"] is None
     # an epoch is as long as the fold's labelled training tiles, a third of it pseudo-labels
     for fold in card["fold_details"]:
