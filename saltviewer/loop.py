@@ -5,11 +5,13 @@ plain functions so that tests can check them on tiny data (``tests/core/test_loo
 figures against slow, obvious references).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._errors import SaltviewerError, check_fraction
 
-__all__ = ["loop_split", "simulate_review", "ReviewTally", "paired_ci", "precision_curve"]
+__all__ = ["loop_split", "simulate_review", "ReviewTally", "ReviewTimes", "seed_tile_interval", "paired_ci", "precision_curve"]
 
 
 def loop_split(ids, masks, n_labelled, n_eval, seed=0, n_pool=None):
@@ -67,15 +69,54 @@ def loop_split(ids, masks, n_labelled, n_eval, seed=0, n_pool=None):
 
 
 class ReviewTally(dict):
-    """What a simulated review did: ``reviewed``, ``accepted``, ``corrected``, ``skipped``."""
+    """What a simulated review did: ``reviewed``, ``accepted``, ``picked`` (a member's mask taken for
+    a disputed tile), ``corrected``, ``drawn`` (from nothing), ``skipped``, and ``seconds``, the
+    reviewer's time under `ReviewTimes`."""
+
+    @property
+    def minutes(self):
+        return self.get("seconds", 0.0) / 60.0
 
 
-def simulate_review(store, dataset, tiles, truth, *, accept_at=0.8, kind="pseudo", user="simulated-reviewer"):
+@dataclass(frozen=True)
+class ReviewTimes:
+    """How long a reviewer takes per decision, in seconds (the loop benchmark's time model).
+
+    Accepting or rejecting a proposal, or taking one model's mask for a disputed tile, is a
+    look and a key (2 s); correcting a proposal with the brush or polygon tools 25 s; a mask
+    drawn from nothing 60 s (the time a hand label costs).
+
+    Examples
+    --------
+    >>> ReviewTimes().seconds(accepted=10, corrected=2, drawn=1)
+    130.0
+    """
+
+    accept: float = 2.0
+    reject: float = 2.0
+    pick: float = 2.0
+    correct: float = 25.0
+    draw: float = 60.0
+
+    def seconds(self, accepted=0, rejected=0, picked=0, corrected=0, drawn=0):
+        """Total seconds for so many decisions of each kind."""
+        return float(accepted * self.accept + rejected * self.reject + picked * self.pick
+                     + corrected * self.correct + drawn * self.draw)
+
+    def tiles_from_nothing(self, seconds):
+        """How many masks drawn from nothing fit in `seconds` (rounded)."""
+        return int(round(float(seconds) / self.draw))
+
+
+def simulate_review(store, dataset, tiles, truth, *, accept_at=0.8, kind="pseudo", user="simulated-reviewer",
+                    members=None, missing="skip", times=ReviewTimes()):
     """Review tiles of the curation store as a person who sees the truth would.
 
     A proposal whose per-image competition score against the truth is at least `accept_at`
     is accepted; any other is corrected: the truth is put in force (the effort of drawing
-    it). Tiles without an item of `kind` are skipped.
+    it). A disputed proposal cannot be accepted: the reviewer takes the best member's mask
+    when it scores at least `accept_at`, else corrects it. Every decision is recorded as
+    made on a tile shown (``how="tile"``), so the tiles train as labels.
 
     Parameters
     ----------
@@ -85,6 +126,13 @@ def simulate_review(store, dataset, tiles, truth, *, accept_at=0.8, kind="pseudo
         In the order reviewed.
     truth : mapping of str to (101, 101) ndarray of bool
     accept_at : float in [0, 1]
+    members : callable, optional
+        ``members(tile)`` -> list of ``(version, mask)``, the ensemble members' masks of a
+        tile (needed for disputed tiles; without it they are corrected).
+    missing : {"skip", "draw"}
+        A tile without an item of `kind`: skipped, or drawn from nothing (the truth put in force).
+    times : ReviewTimes
+        The time model for ``tally["seconds"]``.
 
     Returns
     -------
@@ -93,22 +141,81 @@ def simulate_review(store, dataset, tiles, truth, *, accept_at=0.8, kind="pseudo
     from .metric import image_precisions
 
     accept_at = check_fraction(accept_at, "accept_at")
-    tally = ReviewTally(reviewed=0, accepted=0, corrected=0, skipped=0)
+    if missing not in ("skip", "draw"):
+        raise SaltviewerError(f"missing must be 'skip' or 'draw', got {missing!r}.")
+    tally = ReviewTally(reviewed=0, accepted=0, picked=0, corrected=0, drawn=0, skipped=0, seconds=0.0)
+
+    def score(mask, proposal):
+        return image_precisions(mask[None], np.asarray(proposal, bool)[None])[0]
+
     for tile in tiles:
+        mask = np.asarray(truth[tile], bool)
         item = store.item(dataset, tile, kind)
         if item is None or item.proposed_mask is None:
-            tally["skipped"] += 1
-            continue
-        mask = np.asarray(truth[tile], bool)
-        score = image_precisions(mask[None], np.asarray(item.proposed_mask, bool)[None])[0]
-        if score >= accept_at:
-            store.accept(dataset, tile, kind, user=user)
+            if missing == "skip":
+                tally["skipped"] += 1
+                continue
+            store.correct(dataset, tile, mask, kind, user=user, how="tile", source="drawn from nothing")
+            tally["drawn"] += 1
+        elif item.disputed:
+            options = list(members(tile)) if members is not None else []
+            scored = [(score(mask, m), version, m) for version, m in options]
+            best = max(scored, key=lambda row: row[0]) if scored else None
+            if best is not None and best[0] >= accept_at:
+                store.correct(dataset, tile, best[2], kind, user=user, how="tile", source=best[1])
+                tally["picked"] += 1
+            else:
+                store.correct(dataset, tile, mask, kind, user=user, how="tile")
+                tally["corrected"] += 1
+        elif score(mask, item.proposed_mask) >= accept_at:
+            store.accept(dataset, tile, kind, user=user, how="tile")
             tally["accepted"] += 1
         else:
-            store.correct(dataset, tile, mask, kind, user=user)
+            store.correct(dataset, tile, mask, kind, user=user, how="tile")
             tally["corrected"] += 1
         tally["reviewed"] += 1
+    tally["seconds"] = times.seconds(accepted=tally["accepted"], picked=tally["picked"],
+                                     corrected=tally["corrected"], drawn=tally["drawn"])
     return tally
+
+
+def seed_tile_interval(diffs, seed=0, n=10000, level=95):
+    """Mean gain over seeds and its bootstrap interval over seeds and tiles together.
+
+    Each resample draws the seeds with replacement and, within each seed drawn, its tiles
+    with replacement: the interval holds the variance of training (seeds) as well as that of
+    the evaluation tiles.
+
+    Parameters
+    ----------
+    diffs : sequence of (m,) array_like of float
+        Per seed, the per-tile score differences (arm minus baseline) on the evaluation tiles.
+    seed, n : int
+        The bootstrap's seed and number of resamples.
+    level : float
+        Coverage of the interval, in percent.
+
+    Returns
+    -------
+    mean, low, high : float
+        The mean over seeds of the mean gain, and the interval's ends.
+
+    Examples
+    --------
+    >>> seed_tile_interval([[0.1, 0.1], [0.1, 0.1]], n=50)      # the same gain everywhere
+    (0.1, 0.1, 0.1)
+    """
+    diffs = [np.asarray(d, float) for d in diffs]
+    if not diffs or any(d.ndim != 1 or not len(d) for d in diffs):
+        raise SaltviewerError("seed_tile_interval needs, per seed, a non-empty list of per-tile differences.")
+    rng = np.random.default_rng(seed)
+    # per seed, n resampled tile means; then per resample, seeds drawn with replacement
+    tile_means = np.stack([d[rng.integers(0, len(d), size=(n, len(d)))].mean(axis=1) for d in diffs], axis=1)
+    chosen = rng.integers(0, len(diffs), size=(n, len(diffs)))
+    means = np.take_along_axis(tile_means, chosen, axis=1).mean(axis=1)
+    tail = (100 - level) / 2
+    return (float(np.mean([d.mean() for d in diffs])), float(np.percentile(means, tail)),
+            float(np.percentile(means, 100 - tail)))
 
 
 def paired_ci(a, b, seed=0, n=10000):

@@ -152,12 +152,17 @@ class TrainingRecipe:
         ----------
         parent : dict, optional
             The parent's card: the fine-tune keeps its number of folds (so that every tile
-            stays in its fold and the two versions compare on the same tiles).
+            stays in its fold and the two versions compare on the same tiles) and its
+            architecture (encoder, input size and resize mode, width, decoder, channels).
         """
         base = cls(folds=3, epochs=4, max_lr=0.002, swa_epochs=2, epoch_tiles="labelled", continue_loss=True,
                    warmup_epochs=0.5, new_label_repeat=2)
-        if parent and parent.get("folds"):
-            base = base.replace(folds=int(parent["folds"]))
+        if parent:
+            kept = {"folds": parent.get("folds"), "encoder": parent.get("encoder"),
+                    "input_size": parent.get("input_size"), "resize_mode": parent.get("resize_mode"),
+                    "width": parent.get("width"), "hypercolumn": parent.get("hypercolumn"),
+                    "scse": parent.get("scse"), "channels": tuple(parent.get("channels") or ())}
+            base = base.replace(**{k: v for k, v in kept.items() if v is not None})
         return base.replace(**changes)
 
     def replace(self, **changes):

@@ -273,6 +273,10 @@ def resolve_recipe(recipe, settings, parent_card, base_version):
     if "loss_schedule" in settings and settings["loss_schedule"] is not None:
         settings["loss_schedule"] = tuple(tuple(stage) for stage in settings["loss_schedule"])
     recipe = recipe.replace(**settings).check()
+    if parent_card and recipe.input_size is None and parent_card.get("input_size"):
+        # a fine-tune that does not say its geometry keeps its parent's
+        recipe = recipe.replace(input_size=int(parent_card["input_size"]),
+                                resize_mode=parent_card.get("resize_mode") or recipe.resize_mode)
     encoder = recipe.encoder or (parent_card["encoder"] if parent_card else "small")
     spec = encoder_spec(encoder)
     check_encoder_weights(encoder, recipe.encoder_weights)

@@ -58,7 +58,8 @@ def test_simulated_reviewer_accepts_good_proposals_and_corrects_the_rest(sample_
     with CurationStore(tmp_path / "store.sqlite") as store:
         store.propose(dataset, proposals)
         tally = simulate_review(store, dataset, tiles, truth, accept_at=0.8)
-        assert tally == {"reviewed": 2, "accepted": 1, "corrected": 1, "skipped": 1}
+        assert tally == {"reviewed": 2, "accepted": 1, "picked": 0, "corrected": 1, "drawn": 0, "skipped": 1,
+                         "seconds": 2.0 + 25.0}
         labels = store.pseudo_labels(dataset)
         assert store.item(dataset, tiles[0], "pseudo").state == "accepted"
         assert store.item(dataset, tiles[1], "pseudo").state == "corrected"
@@ -205,3 +206,92 @@ def test_precision_curve_matches_the_precision_of_each_selected_tile_by_hand(fig
     assert threshold == expected(select_candidates(scores, "agreement", empty_share=empty_share))
     # the most confident tiles are the better ones: the first share is at least as precise as all
     assert all(curves[rank][0]["precision"] >= curves[rank][-1]["precision"] for rank in ranks)
+
+
+def test_the_reviewer_takes_a_members_mask_for_a_disputed_tile_draws_missing_ones_and_is_timed(sample_dir, tmp_path):
+    from saltviewer.loop import ReviewTimes
+
+    dataset = open_dataset(sample_dir)
+    tiles = [dataset.ids[i] for i in dataset.indices("test")[:4]]
+    truth = {t: np.zeros((101, 101), bool) for t in tiles}
+    for t in tiles:
+        truth[t][30:70, 10:90] = True
+    wrong = np.roll(truth[tiles[0]], 40, axis=0)
+    proposals = [Proposal(tile=tiles[0], mask=wrong, criterion="disagreement", reason="r"),     # v2 is right
+                 Proposal(tile=tiles[1], mask=wrong, criterion="disagreement", reason="r"),     # neither is
+                 Proposal(tile=tiles[2], mask=truth[tiles[2]].copy(), criterion="confident-salt", reason="r")]
+    members = {tiles[0]: [("v1", wrong), ("v2", truth[tiles[0]].copy())], tiles[1]: [("v1", wrong), ("v2", wrong)]}
+    times = ReviewTimes(accept=3, pick=5, correct=20, draw=70)
+    with CurationStore(tmp_path / "store.sqlite") as store:
+        store.propose(dataset, proposals)
+        tally = simulate_review(store, dataset, tiles, truth, accept_at=0.8, members=members.get, missing="draw",
+                                times=times)
+        assert tally == {"reviewed": 4, "accepted": 1, "picked": 1, "corrected": 1, "drawn": 1, "skipped": 0,
+                         "seconds": 3 + 5 + 20 + 70}
+        assert tally.minutes == pytest.approx(98 / 60)
+        history = {t: store.history(dataset, t) for t in tiles}
+        assert history[tiles[0]][-1].detail["source"] == "v2" and history[tiles[0]][-1].action == "correct"
+        assert store.item(dataset, tiles[3]).criterion == "manual"          # drawn by hand: an item made for it
+        in_force = store.curated(dataset)
+        assert all(in_force[t][4] for t in tiles)                          # all reviewed: they train as labels
+        for t in tiles:
+            np.testing.assert_array_equal(in_force[t][0], truth[t])
+    with pytest.raises(SaltviewerError, match="missing must be"):
+        simulate_review(None, dataset, [], truth, missing="guess")
+
+
+@pytest.mark.parametrize("counts, seconds", [
+    ({}, 0.0), ({"accepted": 1}, 2.0), ({"rejected": 3}, 6.0), ({"picked": 2, "corrected": 1}, 29.0),
+    ({"drawn": 2}, 120.0), ({"accepted": 500, "corrected": 500, "drawn": 10}, 500 * 27.0 + 600.0),
+])
+def test_the_time_model_adds_up(counts, seconds):
+    from saltviewer.loop import ReviewTimes
+
+    assert ReviewTimes().seconds(**counts) == seconds
+    assert ReviewTimes().tiles_from_nothing(seconds) == round(seconds / 60)
+
+
+def _seed_tile_interval_by_hand(diffs, seed, n, level):
+    """The two-level bootstrap written out with the same random draws: per seed n tile resamples,
+    then per resample the seeds drawn with replacement, one at a time."""
+    rng = np.random.default_rng(seed)
+    tile_means = []
+    for d in diffs:
+        draws = rng.integers(0, len(d), size=(n, len(d)))
+        tile_means.append([sum(d[j] for j in row) / len(d) for row in draws])
+    chosen = rng.integers(0, len(diffs), size=(n, len(diffs)))
+    means = sorted(sum(tile_means[s][b] for s in chosen[b]) / len(diffs) for b in range(n))
+
+    def percentile(q):
+        position = q / 100 * (n - 1)
+        below = int(position)
+        above = min(below + 1, n - 1)
+        return means[below] + (means[above] - means[below]) * (position - below)
+
+    tail = (100 - level) / 2
+    return sum(sum(d) / len(d) for d in diffs) / len(diffs), percentile(tail), percentile(100 - tail)
+
+
+def test_the_interval_over_seeds_and_tiles_matches_the_bootstrap_written_out():
+    from saltviewer.loop import seed_tile_interval
+
+    rng = np.random.default_rng(5)
+    diffs = [rng.normal(0.03 * (k + 1), 0.2, size=40) for k in range(3)]
+    fast = seed_tile_interval(diffs, seed=2, n=300, level=90)
+    slow = _seed_tile_interval_by_hand([list(d) for d in diffs], seed=2, n=300, level=90)
+    assert fast == pytest.approx(slow, abs=1e-12)
+
+
+def test_the_interval_over_seeds_is_wider_than_over_tiles_when_seeds_disagree():
+    from saltviewer.loop import paired_ci, seed_tile_interval
+
+    rng = np.random.default_rng(1)
+    # three seeds whose gains differ far more than the tiles' noise can tell
+    diffs = [rng.normal(g, 0.05, size=1200) for g in (0.0, 0.04, 0.08)]
+    mean, low, high = seed_tile_interval(diffs, n=4000)
+    pooled = paired_ci(np.zeros(3600), np.concatenate(diffs), n=4000)
+    assert mean == pytest.approx(0.04, abs=0.003)
+    assert high - low > 5 * (pooled[2] - pooled[1])
+    assert low < 0.01 and high > 0.07
+    with pytest.raises(SaltviewerError, match="per seed"):
+        seed_tile_interval([[]])
