@@ -2,8 +2,10 @@
 
 The tiles are the store's `batch_candidates` (confident pseudo-labels at or above the
 agreement level; never disputed tiles, label checks or mosaic edges). The preview lists
-them as thumbnails with their proposed outline, drawn only when scrolled into view, so a
-batch of thousands opens at once; Accept writes exactly the tiles shown, as one batch.
+them as thumbnails, the proposed salt as a translucent fill inside its outline and its
+share under the id (an empty proposal reads as an empty tile), drawn only when scrolled into
+view, so a batch of thousands opens at once; Accept writes exactly the tiles shown, as one
+batch.
 """
 
 from collections import Counter
@@ -14,8 +16,7 @@ from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import (QDialog, QDialogButtonBox, QLabel, QListView, QPushButton, QTableWidget,
                             QTableWidgetItem, QVBoxLayout)
 
-from ._outlines import mask_outline, rgba
-from ._style import SALT
+from ._outlines import salt_picture, salt_share
 
 __all__ = ["BatchPreviewDialog", "PreviewModel", "criterion_counts"]
 
@@ -26,11 +27,8 @@ def criterion_counts(items):
 
 
 def outlined_thumbnail(image, mask, size=96):
-    """An RGB QPixmap of a tile with a mask's outline in the salt colour."""
-    rgb = np.repeat(np.asarray(image, np.uint8)[..., None], 3, axis=2)
-    if mask is not None:
-        rgb[mask_outline(mask)] = rgba(SALT)[:3]
-    rgb = np.ascontiguousarray(rgb)
+    """An RGB QPixmap of a tile with a mask as a translucent salt fill inside its outline."""
+    rgb = np.ascontiguousarray(salt_picture(image, mask))
     h, w, _ = rgb.shape
     qimage = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
     return QPixmap.fromImage(qimage).scaled(size, size, Qt.KeepAspectRatio, Qt.FastTransformation)
@@ -54,7 +52,7 @@ class PreviewModel(QAbstractListModel):
             return None
         item = self.items[index.row()]
         if role == Qt.DisplayRole:
-            return item.tile
+            return f"{item.tile}\n{salt_share(item.proposed_mask)} salt"
         if role == Qt.DecorationRole:
             pixmap = self._pixmaps.get(index.row())
             if pixmap is None:
@@ -106,7 +104,8 @@ class BatchPreviewDialog(QDialog):
         self.grid.setResizeMode(QListView.Adjust)
         self.grid.setUniformItemSizes(True)
         self.grid.setIconSize(QSize(self.model.size, self.model.size))
-        self.grid.setGridSize(QSize(self.model.size + 14, self.model.size + 24))
+        self.grid.setGridSize(QSize(self.model.size + 14, self.model.size + 42))   # the id and the salt share
+        self.grid.setWordWrap(True)
         self.grid.setMovement(QListView.Static)
         self.grid.setModel(self.model)
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
@@ -118,7 +117,7 @@ class BatchPreviewDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(head)
         layout.addWidget(self.counts)
-        layout.addWidget(QLabel("The tiles, with the outline of the mask that would be accepted:"))
+        layout.addWidget(QLabel("The tiles, with the salt that would be accepted (orange) and its share:"))
         layout.addWidget(self.grid, 1)
         layout.addWidget(buttons)
         self.resize(760, 640)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["mask_outline", "heat_colours", "outline_image", "rgba"]
+__all__ = ["mask_outline", "heat_colours", "outline_image", "rgba", "salt_picture", "salt_share"]
 
 
 def mask_outline(mask, width=1):
@@ -100,3 +100,41 @@ def outline_image(display, versions=None, consensus=True, truth=True, heat=False
     if extra is not None:
         out[mask_outline(extra[0], 2)] = rgba(extra[1])
     return out
+
+
+def salt_picture(image, mask, fill=0.38):
+    """A tile as RGB with a mask as a translucent fill in the salt colour inside its outline.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+    mask : (H, W) ndarray of bool or None
+    fill : float
+        Opacity of the fill.
+
+    Returns
+    -------
+    rgb : (H, W, 3) ndarray of uint8
+    """
+    rgb = np.repeat(np.asarray(image, np.uint8)[..., None], 3, axis=2)
+    if mask is not None:
+        mask = np.asarray(mask, bool)
+        from ._style import SALT
+
+        colour = rgba(SALT)[:3].astype(np.float32)
+        rgb[mask] = (rgb[mask] * (1 - fill) + colour * fill).astype(np.uint8)
+        rgb[mask_outline(mask)] = colour.astype(np.uint8)
+    return rgb
+
+
+def salt_share(share):
+    """A salt share (or a mask) as a caption gives it: ``"42%"``, ``"<1%"`` for a speck, ``"0%"`` for none.
+
+    >>> salt_share(0.4213), salt_share(0.001), salt_share(0.0)
+    ('42%', '<1%', '0%')
+    """
+    if not np.isscalar(share):
+        share = float(np.mean(share)) if share is not None else 0.0
+    if share <= 0:
+        return "0%"
+    return "<1%" if share < 0.005 else f"{100 * share:.0f}%"

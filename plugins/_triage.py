@@ -1,9 +1,12 @@
 """The triage grid without Qt: a page of queued tiles drawn as one RGB picture, and the marks on it.
 
 A page shows ``cols x rows`` tiles of the queue in its order, each at twice its size with
-the proposed mask's outline (orange), the training mask's (white) for label checks, the
-pixels where the model versions disagree (red, brighter where they split evenly) and a
-caption: the tile id, why it is queued (in the reason's colour) and its disagreement. A
+the proposed mask as a translucent orange fill inside its outline (salt reads as salt, an
+empty proposal as an empty tile, at a glance), the training mask's outline (white) for
+label checks, the pixels where the model versions disagree (a light red) and a caption: the
+tile id, the salt share of the proposal, why it is queued (in the reason's colour) and its
+disagreement. A disputed tile has no proposal to fill: each model version's outline is drawn
+in its colour, a corner mark flags it and the caption gives the versions' salt shares. A
 frame says the mark a person gave the tile: accept (green), reject (red), open for
 correction (blue); the cursor is a white frame.
 
@@ -16,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._outlines import mask_outline, rgba
+from ._outlines import mask_outline, rgba, salt_share
 
 __all__ = ["TriageCell", "load_cells", "GridLayout", "render_page", "render_cell", "MARKS", "MARK_COLOURS"]
 
@@ -47,6 +50,8 @@ class TriageCell:
     criterion : str
         The item's criterion code (what a batch may take is the store's rule on it).
     kind : {"pseudo", "label"}
+    members : list of (101, 101) ndarray of bool or None
+        Each model version's mask, kept for a disputed tile (drawn instead of a proposal).
     """
 
     tile: str
@@ -59,10 +64,20 @@ class TriageCell:
     state: str
     criterion: str = ""
     kind: str = "pseudo"
+    members: object = None
 
     @property
     def disputed(self):
         return self.why == "disputed"
+
+    @property
+    def salt(self):
+        """The salt share as the caption gives it: ``"42% salt"``; for a disputed tile the versions' range."""
+        if self.disputed and self.members is not None and len(self.members):
+            shares = [float(np.mean(m)) for m in self.members]
+            low, high = salt_share(min(shares)), salt_share(max(shares))
+            return f"{low} salt" if low == high else f"{low.rstrip('%')}–{high} salt"
+        return "" if self.proposed is None else f"{salt_share(self.proposed)} salt"
 
     @property
     def batch_acceptable(self):
@@ -82,17 +97,19 @@ def load_cells(reviewer, tiles):
     ensemble = reviewer.ensemble
     for k, tile in enumerate(tiles):
         item = items.get(tile)
-        split = None
+        split = members = None
         if ensemble is not None and ensemble.predicted[indices[k]]:
             view = ensemble.tile(int(indices[k]))
             split = view.disagreement
+            if item is not None and item.disputed:
+                members = list(view.member_masks)
         truth = dataset.mask(int(indices[k])) if dataset.has_mask[indices[k]] else None
         cells.append(TriageCell(
             tile=tile, image=np.asarray(images[k]), proposed=None if item is None else item.proposed_mask,
             truth=truth, split_pixels=split, disagreement=0.0 if item is None else float(item.disagreement),
             why="not queued" if item is None else item.why, state="not proposed" if item is None else item.state,
             criterion="" if item is None else item.criterion,
-            kind=reviewer.kind_of(tile) if item is None else item.kind))
+            kind=reviewer.kind_of(tile) if item is None else item.kind, members=members))
     return cells
 
 
@@ -209,11 +226,15 @@ def _draw_tile(out, k, cell, layout, mark, cursor):
     framed[...] = rgba(MARK_COLOURS[mark])[:3]
     if cursor:                                            # a white ring, 2 pixels wide
         framed[:2], framed[-2:], framed[:, :2], framed[:, -2:] = 255, 255, 255, 255
-    # the tile at its own size first (heat map blended on 10,201 pixels), then enlarged
-    rgb = np.repeat(np.asarray(cell.image, np.uint8)[..., None], 3, axis=2)
-    if cell.split_pixels is not None and np.any(cell.split_pixels):
-        alpha = (np.clip(cell.split_pixels / 0.5, 0, 1) * 0.5)[..., None]
-        rgb = (rgb * (1 - alpha) + _HEAT * alpha).astype(np.uint8)
+    # the tile at its own size first (fill and heat map blended on 10,201 pixels), then enlarged
+    rgb = np.repeat(np.asarray(cell.image, np.uint8)[..., None], 3, axis=2).astype(np.float32)
+    proposed = None if cell.disputed or cell.proposed is None else np.asarray(cell.proposed, bool)
+    if proposed is not None and proposed.any():          # salt as a translucent fill: seen at a glance
+        rgb[proposed] = rgb[proposed] * (1 - _FILL) + _SALT_RGB * _FILL
+    if cell.split_pixels is not None and np.any(cell.split_pixels) and not cell.disputed:
+        alpha = (np.clip(cell.split_pixels / 0.5, 0, 1) * _HEAT_ALPHA)[..., None]
+        rgb = rgb * (1 - alpha) + _HEAT * alpha
+    rgb = rgb.astype(np.uint8)
     if mark == "reject":
         rgb //= 2                                         # a rejected tile is dimmed
     # the tile enlarged s times through a (101, 101, s, s, 3) view: each pixel becomes an s x s block
@@ -221,12 +242,25 @@ def _draw_tile(out, k, cell, layout, mark, cursor):
     blocks[...] = rgb[:, :, None, None, :]
     if cell.truth is not None:
         blocks[mask_outline(cell.truth)] = 255             # one tile pixel wide: s screen pixels
-    if cell.proposed is not None and np.any(cell.proposed):
-        blocks[mask_outline(cell.proposed)] = _SALT_RGB
+    if cell.disputed and cell.members is not None:       # no proposal: each version's outline in its colour
+        from ._style import version_colour
+
+        for position, member in enumerate(cell.members):
+            blocks[mask_outline(member)] = rgba(version_colour(position))[:3]
+    elif proposed is not None and proposed.any():
+        blocks[mask_outline(proposed)] = _SALT_RGB
+    if cell.disputed:                                     # a corner mark, seen before the caption is read
+        corner = view[frame:frame + _BADGE, frame + size - _BADGE:frame + size]
+        y, x = np.mgrid[:_BADGE, :_BADGE]
+        corner[x >= y] = _DISPUTED_RGB                    # a triangle in the tile's top right corner
 
 
 _HEAT = np.array((255, 59, 59), np.float32)
+_HEAT_ALPHA = 0.35        # at most: the image and the salt fill stay readable under it
+_FILL = 0.38              # opacity of the salt fill
 _SALT_RGB = rgba(_SALT)[:3]
+_DISPUTED_RGB = rgba("#ff9e40")[:3]      # the "disputed" state colour (_style.STATE_COLOURS)
+_BADGE = 26               # side of the disputed corner mark, in picture pixels
 
 
 @lru_cache(maxsize=4)
@@ -245,7 +279,7 @@ def _font(size):
 
 
 def _caption(draw, origin, layout, cell, mark):
-    """Two lines under a tile: its id and disagreement; why it is queued (or its mark)."""
+    """Two lines under a tile: its id and salt share; why it is queued (or its mark) and its disagreement."""
     from saltviewer.store import REASON_COLOURS
 
     from ._style import WHY_SHORT
@@ -257,10 +291,15 @@ def _caption(draw, origin, layout, cell, mark):
     why_colour = REASON_COLOURS.get(cell.why, "#c0c4cc")
     light = (225, 228, 232)
     draw.text((x0 + 4, y0 + line), cell.tile, fill=light, font=font, anchor="lm")
-    draw.text((x0 + width - 4, y0 + line), f"{cell.disagreement:.2f}", fill=light, font=font, anchor="rm")
+    salt = cell.salt                                  # "12–21% salt", "12–21%" where the id leaves no room
+    if salt and font.getlength(cell.tile) + font.getlength(salt) + 14 > width:
+        salt = salt.replace(" salt", "")
+    draw.text((x0 + width - 4, y0 + line), salt, fill=_SALT_TEXT, font=font, anchor="rm")
     text = _SYMBOLS[mark] if mark else WHY_SHORT.get(cell.why, cell.why)
     draw.text((x0 + 4, y0 + 3 * line), text, fill=MARK_COLOURS[mark] if mark else why_colour, font=font,
               anchor="lm")
-    if mark:
-        draw.text((x0 + width - 4, y0 + 3 * line), WHY_SHORT.get(cell.why, cell.why), fill=why_colour, font=font,
-                  anchor="rm")
+    right = WHY_SHORT.get(cell.why, cell.why) if mark else f"{cell.disagreement:.2f}"
+    draw.text((x0 + width - 4, y0 + 3 * line), right, fill=why_colour if mark else light, font=font, anchor="rm")
+
+
+_SALT_TEXT = (255, 176, 102)    # the salt colour, lighter: readable as text on the dark caption

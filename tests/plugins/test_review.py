@@ -350,6 +350,11 @@ def test_batch_accept_previews_counts_and_tiles_then_undoes_whole_after_asking(r
                                                                        "confident-salt+pixel-confidence"}
     icon = preview.model.data(preview.model.index(0), Qt.DecorationRole)
     assert icon is not None and not icon.isNull()                         # thumbnails drawn on demand
+    from saltviewer.plugins._outlines import salt_share
+
+    first = preview.items[0]                                              # each says its salt share
+    assert preview.model.data(preview.model.index(0), Qt.DisplayRole) == (
+        f"{first.tile}\n{salt_share(first.proposed_mask)} salt")
     assert all(store_state(widget, t) == "proposed" for t in candidates)
     assert "cancelled" in widget.status_label.text()
 

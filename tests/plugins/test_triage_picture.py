@@ -63,3 +63,48 @@ def test_redrawing_one_cell_gives_the_same_picture_as_drawing_the_page():
     assert not np.array_equal(again, page)
     whole = render_page(cells, layout, marks={"b": "open"}, cursor=1)
     np.testing.assert_array_equal(again, whole)
+
+
+def test_salt_reads_at_a_glance_and_a_disputed_tile_shows_each_version_and_a_mark():
+    """Outlines alone made a 96% salt proposal look like an empty tile and hid disputed tiles under a red fill:
+    now the proposal is a translucent fill inside its outline, the caption gives its salt share, and a disputed
+    tile shows each version's outline in its colour, a corner mark, no heat fill, the versions' shares."""
+    from saltviewer.plugins._style import version_colour
+    from saltviewer.plugins._triage import _BADGE, _DISPUTED_RGB
+
+    layout = GridLayout(cols=3, rows=1, scale=2)
+    full = np.ones((101, 101), bool)
+    full[:, :4] = False                                              # 96% salt
+    empty = np.zeros((101, 101), bool)
+    left = np.zeros((101, 101), bool)
+    left[:, :50] = True
+    split = np.full((101, 101), 0.5, np.float32)
+    disputed = TriageCell(tile="d", image=np.full((101, 101), 100, np.uint8), proposed=left, truth=None,
+                          split_pixels=split, disagreement=0.9, why="disputed", state="proposed",
+                          members=[empty, left])
+    cells = [_cell("full", 100, proposed=full), _cell("empty", 100, proposed=empty), disputed]
+    picture = render_page(cells, layout)
+
+    salted = _tile_view(picture, layout, 0)
+    inside, outside = salted[100, 100].astype(int), salted[100, 2].astype(int)
+    assert (outside == 100).all()                                    # the image itself where there is no salt
+    assert inside[0] > 130 and inside[0] - inside[2] > 60            # salt: tinted orange, clearly
+    assert (_tile_view(picture, layout, 1)[2:, 2:] == 100).all()     # an empty proposal: the bare tile
+    d = _tile_view(picture, layout, 2)
+    member_outline = np.repeat(np.repeat(mask_outline(left), 2, axis=0), 2, axis=1)
+    assert (d[member_outline] == rgba(version_colour(1))[:3]).all()  # the second version's outline
+    assert (d[150, 40] == 100).all() and (d[150, 160] == 100).all()  # no fill, no red heat over the tile
+    assert (d[2, layout.size - 3] == _DISPUTED_RGB).all() and (d[_BADGE + 4, layout.size - 3] == 100).all()
+    assert [cell.salt for cell in cells] == ["96% salt", "0% salt", "0–50% salt"]
+
+
+def test_batch_preview_thumbnails_fill_the_salt_too():
+    from saltviewer.plugins._outlines import salt_picture, salt_share
+
+    image = np.full((101, 101), 90, np.uint8)
+    mask = np.zeros((101, 101), bool)
+    mask[20:80, 20:80] = True
+    rgb = salt_picture(image, mask)
+    assert (rgb[50, 50] != 90).any() and rgb[50, 50, 0] - rgb[50, 50, 2] > 60       # inside: salt
+    assert (rgb[20, 50] == rgba("#ff8c1a")[:3]).all() and (rgb[5, 5] == 90).all()  # outline; outside untouched
+    assert (salt_share(mask), salt_share(np.zeros((4, 4), bool)), salt_share(1.0)) == ("35%", "0%", "100%")
