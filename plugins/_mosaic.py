@@ -214,7 +214,7 @@ def accept_tiles(store, dataset, tiles, ensemble, *, user=None, note=None, mosai
     if proposals:
         store.propose(dataset, proposals, user=user)
         decisions += [(proposal.tile, "pseudo", "accept", None) for proposal in proposals]
-    decided = store.decide_batch(dataset, decisions, user=user, note=note,
+    decided = store.decide_batch(dataset, decisions, user=user, note=note, how="mosaic",
                                  detail={"batch": "Mosaics dock: accept selected tiles"}) if decisions else []
     accepted = [tile for tile, state in decided if state == "accepted"]
     for tile, _, _, _ in decisions:
@@ -223,34 +223,47 @@ def accept_tiles(store, dataset, tiles, ensemble, *, user=None, note=None, mosai
     return accepted, skipped
 
 
-def save_edits(store, dataset, mosaic, painted, before, *, user=None, note=None):
+def save_edits(store, dataset, mosaic, painted, before, *, ensemble=None, user=None, note=None):
     """Put the masks painted on a stitched mosaic in force, for every tile whose pixels changed.
 
-    Tiles without an item get one first (criterion ``"mosaic-dock"``, proposing the mask shown
-    before painting); then all corrections go in as one batch, one undo.
+    Tiles without an item get one first, proposing what was shown before painting: an
+    unlabelled tile the ensemble's consensus with its real scores
+    (`saltviewer.pseudo.picked_proposals`: disputed if the models dispute it), a labelled one
+    its training mask; so that an undo leaves an honest proposal in the queue. Then all
+    corrections go in as one batch, one undo, recorded as made in the Mosaics dock.
 
     Parameters
     ----------
     painted, before : (rows * 101, cols * 101) ndarray
         The canvas after painting and the one painting started from (salt where non-zero).
+    ensemble : saltviewer.ensemble.Ensemble, optional
+        The model versions with predictions (without it a new unlabelled item is proposed as
+        disputed: no scores vouch for it).
 
     Returns
     -------
     corrected : list of str
         Tile ids, reading order.
     """
+    from saltviewer.pseudo import picked_proposals
     from saltviewer.store import Proposal
 
     after, start = tile_masks(painted, mosaic), tile_masks(before, mosaic)
     changed = [tile for tile in mosaic.ids if not np.array_equal(after[tile], start[tile])]
-    proposals = [Proposal(tile=tile, mask=start[tile], criterion="mosaic-dock", kind=_kind(dataset, tile),
-                          reason=f"painted across the tiles of mosaic {mosaic.number + 1} in the Mosaics dock",
-                          agreement=0.0)
-                 for tile in changed if store.item(dataset, tile, _kind(dataset, tile)) is None]
+    new = [tile for tile in changed if store.item(dataset, tile, _kind(dataset, tile)) is None]
+    reason = f"painted across the tiles of mosaic {mosaic.number + 1} in the Mosaics dock"
+    scored = [tile for tile in new if _kind(dataset, tile) == "pseudo" and ensemble is not None
+              and ensemble.predicted[dataset.index(tile)]]
+    proposals = picked_proposals(ensemble, scored, code="mosaic-dock", reason=reason)[0] if scored else []
+    proposals += [Proposal(tile=tile, mask=start[tile], kind=_kind(dataset, tile), reason=reason, agreement=0.0,
+                           criterion="mosaic-dock" if _kind(dataset, tile) == "label" else "mosaic-dock+disagreement")
+                  for tile in new if tile not in scored]
     if proposals:
         store.propose(dataset, proposals, user=user)
+    if not changed:
+        return []
     decided = store.decide_batch(dataset, [(tile, _kind(dataset, tile), "correct", after[tile]) for tile in changed],
-                                 user=user, note=note, detail={"batch": f"Mosaics dock: mosaic {mosaic.number + 1} "
-                                                                        "painted"}) if changed else []
+                                 user=user, note=note, how="mosaic",
+                                 detail={"batch": f"Mosaics dock: mosaic {mosaic.number + 1} painted"})
     done = {tile for tile, _ in decided}
     return [tile for tile in changed if tile in done]

@@ -390,7 +390,8 @@ class MosaicWidget(QWidget):
             return
         try:
             corrected = save_edits(self.session.store, self.session.dataset, self.mosaics[self.shown],
-                                   np.asarray(layer.data), self._edit_start, user=self._user())
+                                   np.asarray(layer.data), self._edit_start, ensemble=self._ensemble,
+                                   user=self._user())
         except SaltviewerError as error:
             report_error(error, workspace=self.session.workspace_path, context="mosaics")
             return

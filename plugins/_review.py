@@ -291,15 +291,15 @@ class Reviewer:
 
     def accept(self, tile):
         """Accept the proposal of a tile; returns the store's item (a disputed one is refused)."""
-        return self._noted(self.store.accept(self.dataset, tile, self.kind_of(tile), **self._who()))
+        return self._noted(self.store.accept(self.dataset, tile, self.kind_of(tile), how="tile", **self._who()))
 
     def reject(self, tile):
-        return self._noted(self.store.reject(self.dataset, tile, self.kind_of(tile), **self._who()))
+        return self._noted(self.store.reject(self.dataset, tile, self.kind_of(tile), how="tile", **self._who()))
 
     def correct(self, tile, mask, source=None):
         """Save a drawn mask (any non-zero label is salt) as the tile's mask in force."""
         return self._noted(self.store.correct(self.dataset, tile, np.asarray(mask) != 0, self.kind_of(tile),
-                                              source=source, **self._who()))
+                                              source=source, how="tile", **self._who()))
 
     def undo_plan(self, any=False):
         """What an undo would take back (the reviewer's own last decision, or anyone's)."""
@@ -330,12 +330,17 @@ class Reviewer:
         return self.store.batch_candidates(self.dataset, float(min_agreement), split=split, masks=masks)
 
     def accept_batch(self, min_agreement, tiles=None, split=None):
-        """Accept the batch candidates (those of `tiles` among them, if given); one undoable batch."""
+        """Accept the batch candidates (those of `tiles` among them, if given); one undoable batch.
+
+        The store records them as accepted unseen (``how="batch"``): they train as pseudo-labels.
+        """
         return self._noted(self.store.accept_all(self.dataset, float(min_agreement), split=split, tiles=tiles,
-                                                 **self._who()))
+                                                 how="batch", **self._who()))
 
     def apply_marks(self, marks, label="triage grid"):
         """Write marks ``{tile: "accept" | "reject"}`` as one batch (one undo).
+
+        The store records them as decided on a page a person looked at (``how="grid"``).
 
         Returns
         -------
@@ -346,4 +351,5 @@ class Reviewer:
                      if action in ("accept", "reject")]
         counts = {a: sum(1 for _, _, x, _ in decisions if x == a) for a in ("accept", "reject")}
         detail = {"batch": f"{label}: {counts['accept']} accepted, {counts['reject']} rejected"}
-        return self._noted(self.store.decide_batch(self.dataset, decisions, detail=detail, **self._who()))
+        return self._noted(self.store.decide_batch(self.dataset, decisions, detail=detail, how="grid",
+                                                   **self._who()))

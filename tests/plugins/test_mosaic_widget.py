@@ -199,7 +199,7 @@ def test_accepting_and_painting_through_the_store_without_a_viewer(split_workspa
     from saltviewer.plugins._mosaic import accept_tiles, save_edits, tile_masks
     from saltviewer.store import CurationStore
 
-    workspace, tiles, _ = split_workspace
+    workspace, tiles, number = split_workspace
     ensemble = Ensemble(workspace, sample_dataset, "all")
     mosaic = next(m for m in build_mosaics(sample_dataset) if 0 < sample_dataset.has_mask[m.indices].sum() < len(m))
     labelled = [t for t, i in zip(mosaic.ids, mosaic.indices) if sample_dataset.has_mask[i]]
@@ -230,6 +230,16 @@ def test_accepting_and_painting_through_the_store_without_a_viewer(split_workspa
         item = store.item(sample_dataset, labelled[0], "label")
         assert item.state == "corrected" and np.array_equal(item.mask, tile_masks(painted, mosaic)[labelled[0]])
         assert np.array_equal(item.proposed_mask, sample_dataset.mask(labelled[0]))      # the training mask
+        # painting a tile the models split: its new item is proposed disputed, so an undo leaves it to draw
+        shown = next(m for m in load_mosaics(workspace, sample_dataset) if m.number == number)
+        blank = np.zeros((shown.shape[0] * 101, shown.shape[1] * 101), np.uint8)
+        drawn = blank.copy()
+        r, c = shown.position(tiles["split"])
+        drawn[r * 101:r * 101 + 30, c * 101:c * 101 + 30] = 1
+        assert save_edits(store, sample_dataset, shown, drawn, blank, ensemble=ensemble) == [tiles["split"]]
+        item = store.item(sample_dataset, tiles["split"])
+        assert item.state == "corrected" and item.criterion == "mosaic-dock+disagreement" and item.disputed
+        assert item.agreement == 0.0 and item.scores["presence_votes"] == 1
 
 
 def _click(viewer, qtbot, tile, mosaic, double=False):
@@ -270,6 +280,7 @@ def test_selected_tiles_are_accepted_as_one_batch(mosaic_view, qtbot, sample_dat
     assert store.item(sample_dataset, labelled[0], "label") is None                  # its training mask stays
     decisions = [e for e in store.events(before) if e.action == "accept"]
     assert len(decisions) == len(proposed[:3]) and len({e.batch for e in decisions}) == 1   # one batch, one undo
+    assert {e.how for e in decisions} == {"mosaic"}                               # seen in the mosaic: reviewed
     assert widget.selected == labelled[:1] and "training mask is in force" in widget.decide_label.text()
     states = dict(zip(widget.layers.names, widget.layers.states))
     assert all(states[t] == "accepted" for t in proposed[:3])                         # redrawn
@@ -317,8 +328,10 @@ def test_masks_painted_across_tiles_are_saved_as_corrections(mosaic_view, sample
     data = edit.data.copy()
     data[r * 101 + 40:r * 101 + 60, c * 101 + 80:c * 101 + 122] = 1 - data[r * 101 + 50, c * 101 + 80]
     edit.data = data
+    before = store.revision()
     widget.save_button.click()
     assert find_layer(viewer, "mosaic:edit") is None
+    assert {e.how for e in store.events(before) if e.action == "correct"} == {"mosaic"}
     for tile, (rr, cc) in ((left, (r, c)), (right, (r, c + 1))):
         item = store.item(sample_dataset, tile)
         assert item.state == "corrected"

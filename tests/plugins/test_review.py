@@ -50,6 +50,12 @@ def store_state(widget, tile):
         store.close()
 
 
+def how_decided(widget, tile):
+    """How the store says the tile's last decision was made (tile, grid, mosaic or batch)."""
+    with CurationStore(widget.session.workspace.store_path) as store:
+        return [e for e in store.history(widget.session.dataset, tile) if e.action != "propose"][-1].how
+
+
 def layer_named(viewer, role):
     from saltviewer.plugins._layers import find_layer
 
@@ -167,6 +173,7 @@ def test_accept_reject_edit_and_undo_go_to_the_store_at_once(review, qtbot):
     store.close()
     assert item.state == "corrected"
     np.testing.assert_array_equal(item.mask, drawn != 0)
+    assert [how_decided(widget, t) for t in (first, second, third)] == ["tile"] * 3   # each seen on its own
 
     qtbot.keyClick(canvas, Qt.Key_U)                               # undo across tiles: last first
     assert store_state(widget, third) == "proposed"
@@ -361,6 +368,7 @@ def test_batch_accept_previews_counts_and_tiles_then_undoes_whole_after_asking(r
     answer(widget, "yes")
     qtbot.mouseClick(widget.batch_button, Qt.LeftButton)
     assert all(store_state(widget, t) == "accepted" for t in candidates)
+    assert {how_decided(widget, t) for t in candidates} == {"batch"}       # accepted unseen: pseudo-labels
     assert widget.batch_button.text() == "Accept 0…" and not widget.batch_button.isEnabled()
     # undo of a batch says how many and asks first: no keeps it, yes takes it all back
     asked = []
@@ -544,6 +552,7 @@ def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtb
     events = widget.reviewer.store.events(since=revision)
     assert len({e.batch for e in events}) == 1 and len(events) == len(marked)   # one batch
     assert all(e.user == widget.reviewer.user for e in events)
+    assert {e.how for e in events} == {"grid"}                                  # a page looked at: reviewed
     # the page now starts with the next tiles to review (the list's filters apply)
     assert not {c.tile for c in triage.cells} & set(marked)
     # one undo takes the whole batch back, after asking
