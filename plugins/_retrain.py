@@ -21,7 +21,7 @@ from saltviewer.workspace import version_score
 
 __all__ = ["RetrainOptions", "Outcome", "train_version", "predict_pool", "run_in_process", "encoder_names",
            "version_score", "compare_scores", "progress_position", "training_data_line", "estimate_line",
-           "measured_speed"]
+           "measured_speed", "recommendation"]
 
 
 @dataclass
@@ -327,12 +327,13 @@ def compare_scores(workspace, version):
 
 
 def training_data_line(card):
-    """What a version trained on, in words: labelled tiles, pseudo-labels, corrected masks, time."""
+    """What a version trained on, in words: labelled tiles, reviewed tiles, pseudo-labels, corrected masks, time."""
     pseudo = (card.get("pseudo_labels") or {}).get("count", 0)
+    reviewed = (card.get("reviewed_labels") or {}).get("count", 0)
     corrected = (card.get("label_corrections") or {}).get("count", 0)
     minutes = (card.get("timings") or {}).get("total_s", 0) / 60
-    return (f"trained on {card.get('ids_count', 0):,} labelled tiles, {pseudo:,} pseudo-labels and "
-            f"{corrected:,} corrected training masks in {minutes:.1f} min")
+    return (f"trained on {card.get('ids_count', 0):,} labelled tiles, {reviewed:,} reviewed tiles as labels, "
+            f"{pseudo:,} pseudo-labels and {corrected:,} corrected training masks in {minutes:.1f} min")
 
 
 def measured_speed(workspace, encoder):
@@ -351,24 +352,69 @@ def measured_speed(workspace, encoder):
     return None
 
 
-def estimate_line(options, dataset, workspace, pseudo):
-    """'About N min on this machine for …': the time a run will take, before it starts."""
+def estimate_line(options, dataset, workspace, pseudo, reviewed=()):
+    """'About N min on this machine for …': the time a run will take, before it starts.
+
+    Parameters
+    ----------
+    pseudo : int
+        Pseudo-labels accepted unseen.
+    reviewed : collection of str
+        Tiles reviewed in the store: they join the labels.
+    """
     recipe = options.recipe()
     encoder = recipe.encoder
-    if encoder is None and options.base_version:
-        encoder = workspace.card(options.base_version).get("encoder")
+    parent = workspace.card(options.base_version) if options.base_version else None
+    if encoder is None and parent:
+        encoder = parent.get("encoder")
     labelled = int(dataset.has_mask.sum())
     pseudo = pseudo if options.pseudo_labels else 0
+    reviewed = set(reviewed) if options.pseudo_labels else set()
+    new = len(reviewed - set(((parent or {}).get("reviewed_labels") or {}).get("tiles") or {})) if parent else 0
+    train_speed, predict_speed, how = _speeds(workspace, encoder)
+    seconds = recipe.estimate_seconds(labelled + len(reviewed), pseudo, new=new, train_speed=train_speed,
+                                      predict_speed=predict_speed)
+    kind = f"fine-tune of {options.base_version}" if options.base_version else "training from scratch"
+    extra = (f", {len(reviewed):,} reviewed tiles as labels" if reviewed else "") + \
+        (f", {pseudo:,} pseudo-labels" if pseudo else "")
+    return (f"About {_duration(seconds)} ({how}): {kind}, {recipe.folds} folds × {recipe.epochs} epochs, "
+            f"{labelled:,} labelled tiles{extra}.")
+
+
+def _speeds(workspace, encoder):
     from saltviewer.training.encoders import encoder_spec
 
     spec = encoder_spec(encoder or "small")
     speed = measured_speed(workspace, spec.name)
-    seconds = recipe.estimate_seconds(labelled, pseudo, train_speed=speed or spec.train_speed,
-                                      predict_speed=spec.predict_speed)
-    how = "measured here" if speed else "benchmark speed"
-    kind = f"fine-tune of {options.base_version}" if options.base_version else "training from scratch"
-    return (f"About {_duration(seconds)} ({how}): {kind}, {recipe.folds} folds × {recipe.epochs} epochs, "
-            f"{labelled:,} labelled tiles{f', {pseudo:,} pseudo-labels' if pseudo else ''}.")
+    return speed or spec.train_speed, spec.predict_speed, ("measured here" if speed else "benchmark speed")
+
+
+def recommendation(dataset, workspace, reviewed, pseudo):
+    """What the Retrain dock recommends (`saltviewer.recipe.recommend_retrain`): a fine-tune of the
+    newest version or a retrain from scratch, with the minutes of each and why.
+
+    Returns
+    -------
+    recommendation : saltviewer.recipe.Recommendation
+    base : str or None
+        The version a fine-tune would start from.
+    text : str
+        Two sentences for the dock.
+    """
+    from saltviewer.recipe import recommend_retrain
+
+    versions = workspace.versions() if workspace is not None else []
+    base = versions[-1] if versions else None
+    card = workspace.card(base) if base else None
+    train_speed, predict_speed, how = _speeds(workspace, (card or {}).get("encoder"))
+    advice = recommend_retrain(int(dataset.has_mask.sum()), reviewed, card, pseudo=pseudo, train_speed=train_speed,
+                               predict_speed=predict_speed)
+    choices = [f"from scratch about {_duration(advice.minutes['scratch'] * 60)}"]
+    if "fine-tune" in advice.minutes:
+        choices.insert(0, f"fine-tune of {base} about {_duration(advice.minutes['fine-tune'] * 60)}")
+    chosen = f"fine-tune {base}" if advice.preset == "fine-tune" else "retrain from scratch"
+    text = f"Recommended: {chosen}. {advice.reason} ({'; '.join(choices)}, {how}.)"
+    return advice, base, text
 
 
 def _duration(seconds):

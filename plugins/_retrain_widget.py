@@ -53,6 +53,8 @@ class RetrainWidget(QWidget):
         self.extra_options = {}
         self._fresh_combo = True
         self._pseudo_count = 0
+        self._reviewed = set()
+        self._advice = None
         self.predict_after = True
         self.worker = None
         self.cancel_event = None
@@ -93,7 +95,10 @@ class RetrainWidget(QWidget):
         self.budget_spin.setSpecialValueText("no limit")
         self.budget_spin.setValue(float(settings.get("budget", 0)))
         self.budget_spin.setToolTip("Wall-time budget: each fold stops when its share runs out and keeps its best weights")
-        self.pseudo_check = QCheckBox("include accepted pseudo-labels")
+        self.pseudo_check = QCheckBox("include reviewed tiles and accepted pseudo-labels")
+        self.pseudo_check.setToolTip("Tiles a person decided while seeing them (one by one, on a grid page, in a "
+                                     "mosaic, or corrected) train as labels; tiles accepted unseen in a batch train "
+                                     "as pseudo-labels, at half a label's weight and at most a third of an epoch.")
         self.pseudo_check.setChecked(bool(settings.get("pseudo_labels", True)))
         self.context_check = QCheckBox("context from the mosaics")
         self._scratch_context = bool(settings.get("context", False))
@@ -107,6 +112,9 @@ class RetrainWidget(QWidget):
         self.estimate_label = QLabel("")
         self.estimate_label.setWordWrap(True)
         self.estimate_label.setStyleSheet("color: #c8c8c8;")
+        self.advice_label = QLabel("")
+        self.advice_label.setWordWrap(True)
+        self.advice_label.setStyleSheet("color: #9fd3ff;")
         form = QFormLayout()
         form.addRow("Encoder", self.encoder_combo)
         form.addRow("Epochs", self.epochs_spin)
@@ -116,6 +124,7 @@ class RetrainWidget(QWidget):
         form.addRow("", self.pseudo_check)
         form.addRow("", self.context_check)
         form.addRow("", self.estimate_label)
+        form.addRow("", self.advice_label)
         self.base_combo.currentIndexChanged.connect(self._on_base_changed)
         for spin in (self.epochs_spin, self.folds_spin, self.budget_spin):
             spin.valueChanged.connect(self._update_estimate)
@@ -166,6 +175,7 @@ class RetrainWidget(QWidget):
 
         workspace = self.session.workspace
         current = self.base_combo.currentData()
+        self._update_pseudo_count()          # what is new decides the recommended preset
         self.base_combo.blockSignals(True)
         self.base_combo.clear()
         self.base_combo.addItem("scratch (no parent)", None)
@@ -177,7 +187,8 @@ class RetrainWidget(QWidget):
                 self.base_combo.addItem(label, version)
         index = self.base_combo.findData(current)
         if index < 0 or (current is None and self._fresh_combo):
-            index = 1 if self.base_combo.count() > 1 else 0      # the newest version: a fine-tune
+            # what the dock recommends: a fine-tune of the newest version, unless enough is new
+            index = 1 if self.base_combo.count() > 1 and self._recommended() != "scratch" else 0
         self._fresh_combo = self.base_combo.count() <= 1
         self.base_combo.setCurrentIndex(index)
         self.base_combo.blockSignals(False)
@@ -228,24 +239,52 @@ class RetrainWidget(QWidget):
             self.estimate_label.setText("")
             return
         try:
-            text = estimate_line(self.options(), self.session.dataset, self.session.workspace, self._pseudo_count)
+            text = estimate_line(self.options(), self.session.dataset, self.session.workspace, self._pseudo_count,
+                                 getattr(self, "_reviewed", set()))
         except Exception as error:      # a setting the recipe refuses: say which
             text = f"Cannot train with these settings: {error}"
         self.estimate_label.setText(text)
 
     def _update_pseudo_count(self, *_):
         if not self.session.is_open:
-            self.pseudo_check.setText("include accepted pseudo-labels")
+            self.pseudo_check.setText("include reviewed tiles and accepted pseudo-labels")
+            self.advice_label.setText("")
             return
         try:
-            counts = self.session.store.counts(self.session.dataset)["pseudo"]
-            n = counts["accepted"] + counts["corrected"]
-        except Exception:   # a store another program holds locked: the count is only a hint
-            n = None
-        count = "" if n is None else f" ({n:,})"
-        self.pseudo_check.setText(f"include accepted pseudo-labels{count}")
-        self._pseudo_count = n or 0
+            curated = self.session.store.curated(self.session.dataset, kinds=("pseudo",))
+            reviewed = {tile for tile, c in curated.items() if c[4]}
+            unseen = len(curated) - len(reviewed)
+        except Exception:   # a store another program holds locked: the counts are only a hint
+            reviewed, unseen = None, None
+        if reviewed is None:
+            self.pseudo_check.setText("include reviewed tiles and accepted pseudo-labels")
+        else:
+            self.pseudo_check.setText(f"include {len(reviewed):,} reviewed tiles (as labels) and {unseen:,} "
+                                      "pseudo-labels")
+        self._reviewed = reviewed or set()
+        self._pseudo_count = unseen or 0
+        self._update_advice()
         self._update_estimate()
+
+    def _recommended(self):
+        """The preset the dock recommends now (``"fine-tune"`` or ``"scratch"``), or None."""
+        return getattr(self, "_advice", None)
+
+    def _update_advice(self):
+        from ._retrain import recommendation
+
+        self._advice = None
+        if not self.session.is_open:
+            self.advice_label.setText("")
+            return
+        try:
+            advice, _, text = recommendation(self.session.dataset, self.session.workspace,
+                                             getattr(self, "_reviewed", set()), self._pseudo_count)
+        except Exception as error:   # an unreadable card: the advice is only a hint
+            self.advice_label.setText(f"No recommendation: {error}")
+            return
+        self._advice = advice.preset
+        self.advice_label.setText(text)
 
     def options(self):
         """The `RetrainOptions` the form holds."""

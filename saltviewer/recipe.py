@@ -31,7 +31,12 @@ from dataclasses import dataclass
 
 from ._errors import SaltviewerError
 
-__all__ = ["TrainingRecipe", "EPOCH_TILES", "estimate_training_seconds"]
+__all__ = ["TrainingRecipe", "EPOCH_TILES", "estimate_training_seconds", "Recommendation", "recommend_retrain",
+           "SCRATCH_WHEN_LABELS_GROW"]
+
+#: A retrain from scratch is recommended once the tiles reviewed since the parent add at least
+#: this share to the labels the parent had (see `recommend_retrain`).
+SCRATCH_WHEN_LABELS_GROW = 0.5
 
 #: Rules for the number of tiles drawn per epoch (or a positive int).
 EPOCH_TILES = ("labelled+pseudo", "labelled")
@@ -353,3 +358,86 @@ def _is_int(value):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Which preset to retrain with, why, and what each choice would cost.
+
+    Attributes
+    ----------
+    preset : {"fine-tune", "scratch"}
+    reason : str
+        One sentence for the person.
+    minutes : dict of str to float
+        Estimated minutes of each preset (``"fine-tune"`` is absent without a parent).
+    new_reviewed : int
+        Tiles reviewed since the parent (not among the labels it trained on).
+    """
+
+    preset: str
+    reason: str
+    minutes: dict
+    new_reviewed: int
+
+
+def recommend_retrain(labelled, reviewed, parent_card=None, *, pseudo=0, train_speed, predict_speed,
+                      grow=SCRATCH_WHEN_LABELS_GROW):
+    """Recommend a fine-tune of the parent or a retrain from scratch, from what is new.
+
+    A fine-tune is the quick default: it starts from the parent and draws every label new
+    since it twice per epoch. Once the tiles reviewed since the parent add `grow` (half) or
+    more to the labels the parent trained on, the labels are a different set: a retrain from
+    scratch sees each of them 24 times instead of 8 and splits its folds over all of them.
+
+    Parameters
+    ----------
+    labelled : int
+        The dataset's labelled tiles.
+    reviewed : collection of str
+        Ids of the tiles reviewed in the curation store (`MasksInForce.reviewed`, unlabelled).
+    parent_card : dict, optional
+        The version a fine-tune would start from.
+    pseudo : int
+        Pseudo-labels accepted unseen.
+    train_speed, predict_speed : float
+        Tiles per second (see `estimate_training_seconds`).
+
+    Returns
+    -------
+    recommendation : Recommendation
+
+    Examples
+    --------
+    >>> card = {"folds": 3, "ids_count": 500, "reviewed_labels": None, "encoder": "small"}
+    >>> recommend_retrain(500, [f"t{i}" for i in range(40)], card, train_speed=50, predict_speed=200).preset
+    'fine-tune'
+    >>> recommend_retrain(500, [f"t{i}" for i in range(300)], card, train_speed=50, predict_speed=200).preset
+    'scratch'
+    """
+    reviewed = set(reviewed)
+    scratch = TrainingRecipe.from_scratch()
+    minutes = {"scratch": scratch.estimate_seconds(labelled + len(reviewed), pseudo, train_speed=train_speed,
+                                                   predict_speed=predict_speed) / 60}
+    if not parent_card:
+        return Recommendation("scratch", "There is no version to fine-tune yet: train one from scratch.", minutes,
+                              len(reviewed))
+    had = set(((parent_card.get("reviewed_labels") or {}).get("tiles") or {}))
+    new = len(reviewed - had)
+    parent_labels = int(parent_card.get("ids_count") or labelled) + len(had)
+    tune = TrainingRecipe.fine_tune(parent_card)
+    minutes["fine-tune"] = tune.estimate_seconds(labelled + len(reviewed), pseudo, new=new, train_speed=train_speed,
+                                                 predict_speed=predict_speed) / 60
+    share = new / max(parent_labels, 1)
+    if share >= grow:
+        reason = (f"{new:,} tiles reviewed since the parent add {share:.0%} to its {parent_labels:,} labels: "
+                  f"retrain from scratch, so that every label is seen {scratch.times_seen()} times "
+                  f"(a fine-tune sees the new ones {tune.times_seen(new=True)} times).")
+        return Recommendation("scratch", reason, minutes, new)
+    if new:
+        reason = (f"{new:,} tiles reviewed since the parent ({share:.0%} of its {parent_labels:,} labels): a "
+                  f"fine-tune takes them in quickly, each seen {tune.times_seen(new=True)} times; from scratch "
+                  f"pays once they add {grow:.0%}.")
+    else:
+        reason = "Nothing reviewed since the parent: a fine-tune is the quick turn (pseudo-labels only)."
+    return Recommendation("fine-tune", reason, minutes, new)

@@ -183,10 +183,18 @@ def summary_lines(card):
              f"encoder: {card['encoder']}  folds: {card['folds']}  epochs: {card['epochs']}"
              f"{'  (cut by the time budget)' if card['cut_by_budget'] else ''}  "
              f"time: {card['timings']['total_s'] / 60:.1f} min"]
-    pseudo = (card.get("pseudo_labels") or {}).get("count", 0)
+    pseudo = card.get("pseudo_labels") or {}
+    reviewed = card.get("reviewed_labels") or {}
     corrections = (card.get("label_corrections") or {}).get("count", 0)
-    lines.append(f"trained on: {card['ids_count']} labelled tiles, {pseudo} pseudo-labels, "
-                 f"{corrections} corrected training masks")
+    lines.append(f"trained on: {card['ids_count']} labelled tiles, {reviewed.get('count', 0)} reviewed tiles as "
+                 f"labels, {pseudo.get('count', 0)} unreviewed pseudo-labels, {corrections} corrected training masks")
+    if reviewed:
+        lines.append(f"reviewed tiles joined the labels: {reviewed['count']} (in their folds, full weight; "
+                     f"{reviewed.get('new', 0)} new since the parent, each seen {reviewed.get('new_times_seen')} "
+                     f"times, the others {reviewed.get('times_seen')})")
+    if pseudo:
+        lines.append(f"unreviewed pseudo-labels (accepted unseen): {pseudo['count']}, weight "
+                     f"{pseudo.get('weight', 1):g}, at most {recipe.get('pseudo_fraction', 0):.0%} of an epoch")
     context = card.get("context")
     if context:
         lines.append(f"context: each tile with {context['margin']} pixels of its mosaic neighbours around it "
@@ -196,6 +204,7 @@ def summary_lines(card):
     lines.append(f"oof score: {card['oof_score']:.4f}")
     parent = card.get("parent_oof_score")
     if parent:
-        lines.append(f"parent {card['parent']} on the same {parent['tiles']} tiles: {parent['score']:.4f} "
-                     f"({card['oof_score'] - parent['score']:+.4f})")
+        mine = parent.get("version_score", card["oof_score"])
+        lines.append(f"parent {card['parent']} on the same {parent['tiles']} tiles: {parent['score']:.4f}, "
+                     f"this version {mine:.4f} ({mine - parent['score']:+.4f})")
     return lines

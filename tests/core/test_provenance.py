@@ -123,3 +123,23 @@ def test_a_version_2_store_gains_the_column_and_keeps_its_rows(workspace, sample
         db.execute("DROP TRIGGER events_are_never_changed")
         db.execute("UPDATE events SET how = 'glance'")
     db.close()
+
+
+def test_the_recommended_preset_follows_the_share_of_labels_reviewed_since_the_parent():
+    from saltviewer.recipe import SCRATCH_WHEN_LABELS_GROW, recommend_retrain
+
+    speeds = {"train_speed": 50.0, "predict_speed": 200.0}
+    parent = {"folds": 3, "ids_count": 400, "encoder": "small",
+              "reviewed_labels": {"tiles": {f"old{i}": i % 3 for i in range(100)}}}   # 500 labels in all
+    old = [f"old{i}" for i in range(100)]
+    assert recommend_retrain(400, [], None, **speeds).preset == "scratch"              # nothing to fine-tune
+    quiet = recommend_retrain(400, old, parent, **speeds)
+    assert quiet.preset == "fine-tune" and quiet.new_reviewed == 0 and "Nothing reviewed" in quiet.reason
+    just_under = recommend_retrain(400, old + [f"n{i}" for i in range(249)], parent, **speeds)
+    at = recommend_retrain(400, old + [f"n{i}" for i in range(250)], parent, **speeds)
+    assert 250 / 500 == SCRATCH_WHEN_LABELS_GROW
+    assert just_under.preset == "fine-tune" and at.preset == "scratch" and at.new_reviewed == 250
+    assert "250 tiles reviewed since the parent add 50% to its 500 labels" in at.reason
+    # the minutes grow with what is new: a fine-tune draws every new label twice per pass
+    assert at.minutes["fine-tune"] > just_under.minutes["fine-tune"] - 1e-9
+    assert at.minutes["fine-tune"] < at.minutes["scratch"]

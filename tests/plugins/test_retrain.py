@@ -217,5 +217,46 @@ def test_the_form_offers_a_fine_tune_of_the_newest_version_with_its_time(make_na
     fast_line = estimate_line(RetrainOptions(base_version=None, epochs=24, folds=3), dataset, Workspace(tmp_path / "x"), 0)
     slow_line = estimate_line(RetrainOptions(base_version=None, epochs=24, folds=3), dataset, workspace, 0)
     assert "benchmark speed" in fast_line and "measured here" in slow_line
-    assert training_data_line(card) == ("trained on 60 labelled tiles, 12 pseudo-labels and 0 corrected training "
-                                        "masks in 3.3 min")
+    assert training_data_line(card) == ("trained on 60 labelled tiles, 0 reviewed tiles as labels, 12 pseudo-labels "
+                                        "and 0 corrected training masks in 3.3 min")
+
+
+def test_the_dock_recommends_a_fine_tune_or_a_retrain_from_what_was_reviewed_since_the_parent(
+        make_napari_viewer, sample_dir, tmp_path):
+    """Few tiles reviewed since the parent: a fine-tune, preselected; many: a retrain from scratch,
+    preselected, with both choices' minutes and the reason in the dock."""
+    from saltviewer import CurationStore, Workspace, open_dataset
+    from saltviewer.plugins._session import session_for
+
+    dataset = open_dataset(sample_dir)
+    pool = [dataset.ids[i] for i in dataset.indices("test")]
+    drawn = np.zeros((101, 101), bool)
+    drawn[50:] = True
+
+    def dock(reviewed, folder):
+        workspace = Workspace(tmp_path / folder)
+        workspace.add_version({"encoder": "small", "folds": 3, "input_size": 128, "oof_score": 0.7, "ids_count": 60,
+                               "fold_details": [{"epoch_tiles": 40, "epochs_run": 24, "seconds": 60.0}] * 3,
+                               "pseudo_labels": None, "label_corrections": None, "timings": {"total_s": 200}})
+        with CurationStore(workspace.store_path) as store:
+            for tile in pool[:reviewed]:
+                store.correct(dataset, tile, drawn)               # drawn while shown: reviewed
+        viewer = make_napari_viewer()
+        session_for(viewer).open(sample_dir, workspace.path)
+        _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Retrain")
+        return widget
+
+    few = dock(5, "few")
+    text = few.advice_label.text()
+    assert text.startswith("Recommended: fine-tune v0001.") and "5 tiles reviewed since the parent" in text
+    assert "fine-tune of v0001 about" in text and "from scratch about" in text
+    assert few.base_combo.currentData() == "v0001"
+    assert "include 5 reviewed tiles (as labels) and 0 pseudo-labels" == few.pseudo_check.text()
+    assert "5 reviewed tiles as labels" in few.estimate_label.text()
+    many = dock(20, "many")                                  # 20 new on the parent's 60 labels: a third...
+    assert many.advice_label.text().startswith("Recommended: fine-tune")
+    more = dock(20, "more")
+    more.session.workspace.add_version(dict(more.session.workspace.card("v0001"), ids_count=30))
+    more._on_session_changed()                               # ...but on a parent of 30 labels, two thirds
+    text = more.advice_label.text()
+    assert text.startswith("Recommended: retrain from scratch.") and "add 67% to its 30 labels" in text

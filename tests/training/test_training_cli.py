@@ -67,20 +67,35 @@ def test_train_base_fine_tunes_with_the_accepted_pseudo_labels(sample_dir, tmp_p
     dataset = open_dataset(sample_dir)
     drawn = np.zeros((101, 101), bool)
     drawn[60:] = True
+    from saltviewer.store import Proposal
+
+    unseen = dataset.ids[int(dataset.indices("test")[2])]
     with CurationStore(Workspace(ws).store_path) as store:
         for i in dataset.indices("test")[:2]:
-            store.correct(dataset, dataset.ids[i], drawn)
+            store.correct(dataset, dataset.ids[i], drawn)                       # reviewed: labels
         store.correct(dataset, dataset.ids[int(dataset.indices("train")[0])], drawn, kind="label")
+        store.propose(dataset, [Proposal(unseen, drawn, "confident-salt", "agree", ("v0001",))])
+        assert store.accept_all(dataset, 0.0, tiles=[unseen]) == [unseen]       # unseen: a pseudo-label
     code = main(["train", str(sample_dir), "-w", str(ws), "--base", "latest", "--pseudo-labels", "accepted",
                  "--epochs", "1", "--swa-epochs", "0", *tiny])
     out = capsys.readouterr().out
     assert code == 0
     assert "version: v0002 (fine-tuned from v0001)" in out
-    assert "trained on: 60 labelled tiles, 2 pseudo-labels, 1 corrected training masks" in out
-    assert "parent v0001 on the same 60 tiles:" in out
+    assert ("trained on: 60 labelled tiles, 2 reviewed tiles as labels, 1 unreviewed pseudo-labels, "
+            "1 corrected training masks") in out
+    assert "reviewed tiles joined the labels: 2 (in their folds, full weight; 2 new since the parent" in out
+    assert "unreviewed pseudo-labels (accepted unseen): 1, weight 0.5" in out
+    assert "parent v0001 on the same 60 tiles:" in out and ", this version " in out
     card = Workspace(ws).card("v0002")
     assert card["parent"] == "v0001" and card["folds"] == 2 and card["epochs"] == 1
-    assert card["pseudo_labels"]["count"] == 2 and card["label_corrections"]["count"] == 1
+    assert card["pseudo_labels"]["count"] == 1 and card["label_corrections"]["count"] == 1
+    reviewed = [dataset.ids[i] for i in dataset.indices("test")[:2]]
+    from saltviewer.training.labels import stable_fold
+
+    assert card["reviewed_labels"]["tiles"] == {tile: stable_fold(tile, 2) for tile in reviewed}
+    with np.load(Workspace(ws).version_dir("v0002") / "oof.npz") as oof:       # they validate in their folds
+        folds = dict(zip(oof["ids"], oof["folds"]))
+    assert {tile: int(folds[tile]) for tile in reviewed} == card["reviewed_labels"]["tiles"]
     recipe = TrainingRecipe.from_card(card)
     assert recipe.epoch_tiles == "labelled" and recipe.max_lr == TrainingRecipe.fine_tune().max_lr
     assert card["parent_oof_score"]["tiles"] == 60
