@@ -1,35 +1,47 @@
-"""The curation loop benchmark: what does reviewing K pseudo-labels buy a retrained model?
+"""The curation loop benchmark, second version: what do a reviewer's minutes buy a retrained model?
 
-A simulated loop on the 3,200 labelled TGS tiles, whose truth is known but hidden from training:
+A simulated loop on the 3,200 labelled TGS tiles, whose truth is known but hidden from training,
+measuring what ships: the product's presets, its queue, its store.
 
-* **Split** (seeded, stratified by salt-coverage class): a labelled part, a pool whose masks
-  training never sees, and a fixed evaluation part that nothing trains on. The default 500 /
-  1,900 / 800 keeps the pool about 4x the labelled part (the real pool is 4.5x: 18,000 to
-  3,200), leaves K = 1,000 reviews at about half the pool, and 800 evaluation tiles for paired
-  comparisons; the labelled part is small enough for round 0 to train in minutes on 2 cores.
-* **Round 0**: the default from-scratch recipe (seed 0, 3 folds x 24 epochs) on the labelled
-  part, the parent of every arm, and a shorter second version (seed 1, 2 folds x 12 epochs)
-  for the ensemble that selects; both predict the pool. Their out-of-fold maps choose the pseudo-label share: the largest
-  share of the ranked selection whose out-of-fold mean per-image precision is at least 0.90.
-  The same curve on the pool (truth known here) says how good the choice was.
-* **Queue**: the ranked candidates plus every other pool tile the two disagree on, in the store
-  (`saltviewer.pseudo.propose_pseudo_labels`), in the Review queue's order (most disputed first).
-* **Arms**, each a fine-tune of round 0's first version with the same recipe (the default
-  `TrainingRecipe.fine_tune()`: the same number of gradient steps whatever the pseudo-labels, so
-  equal training time) and scored on the same evaluation tiles:
-  ``baseline`` (no pseudo-labels), ``blind`` (every candidate accepted unseen), ``queue-K`` (the
-  first K of the queue reviewed by a simulated reviewer who sees the truth: accept when the
-  proposal's per-image score is at least 0.8, else correct it to the truth), ``random-K`` (K
-  items of the same queue in random order), and ``queue-K+blind`` (reviewed K, the remaining
-  candidates accepted unseen, as a person with a batch-accept button would do).
+* **Split** (seeded, stratified by salt-coverage class): 500 labelled tiles, an evaluation part
+  of 1,200 that nothing trains on (taken out of what would be the pool), and a pool of the other
+  1,500 whose masks training never sees unless a simulated reviewer puts them in force.
+* **Round 0**, per seed s (0, 1, 2): the from-scratch preset (3 folds x 24 epochs) on the
+  labelled tiles. Seed s's ensemble is its own version and seed s+1's (two members trained
+  alike, both well above the floor), so its queue runs in the order of their disagreement.
+* **Queue**, per seed: `saltviewer.pseudo.propose_pseudo_labels` into a real curation store:
+  the confident candidates (share and ranking chosen on the out-of-fold maps, as before) plus
+  every other pool tile, disputed ones first (`CurationStore.queue`).
+* **The reviewer** (`saltviewer.loop.simulate_review`) sees the truth: accepts a proposal that
+  scores at least 0.8 (2 s), takes a member's mask of a disputed tile when that one does (2 s),
+  else corrects it to the truth (25 s); a tile drawn from nothing costs 60 s
+  (`saltviewer.loop.ReviewTimes`). Every decision is a tile shown, so the tile trains as a label.
+* **Arms** (all scored on the same 1,200 evaluation tiles, with the version's folds, flip TTA and
+  tuned threshold):
+  - ``baseline``: the preset without new tiles (the fair baseline: same preset, same steps);
+  - ``queue-K``: the first K items of the queue reviewed; ``random-K``: K pool tiles in random
+    order reviewed; ``from-nothing-N``: N random pool tiles drawn from nothing, N chosen so that
+    it costs the minutes queue-K cost;
+  - ``oracle-queue-K`` / ``oracle-random-K``: the true masks of the same tiles, trained from
+    scratch with the labelled tiles (the most those tiles can buy); ``full``: the true masks of
+    every pool tile (every tile outside the evaluation part);
+  - ``blind`` / ``blind-w1``: every candidate accepted unseen (pseudo-labels at the preset's
+    weight 0.5, and at weight 1).
+  Presets: ``fine-tune`` (`TrainingRecipe.fine_tune`, 3 folds on the parent's folds, from round
+  0 of the seed) and ``scratch`` (`TrainingRecipe.from_scratch` on everything). The scratch
+  preset's fair baseline draws as many tiles per epoch as the K arm it is compared with
+  (``baseline-K``: same steps, without the new tiles).
+* **Figures**: per preset, arm and K, the gain over the fair baseline (mean over seeds), its 95%
+  interval over seeds and tiles together (`saltviewer.loop.seed_tile_interval`), the reviewer's
+  minutes, and the share of the oracle's gain the arm keeps.
 
-Everything is kept under --work (default /work/bench/loop) and a cut run resumes where it
-stopped: each finished step writes its result file. ``--report`` only rebuilds the JSON and
-the plot from what is there.
+Models are the small encoder at 64-pixel inputs (``--input-size``; the product's default is 128):
+what 2 shared CPU cores can train 60 times over in a working day. Everything is kept under
+--work (default /work/bench/loop2) and a cut run resumes where it stopped; ``--report`` only
+rebuilds benchmarks/results/loop.json and loop.png from what is there.
 
-Run:  nohup sh -c 'until python benchmarks/bench_loop.py; do [ $? -eq 3 ] || break; done' > /work/bench/loop.log 2>&1 &
+Run:  nohup sh -c 'until python benchmarks/bench_loop.py; do [ $? -eq 3 ] || break; done' > /work/bench/loop2.log 2>&1 &
       (exit status 3: the watchdog cut a hung run; the loop resumes it)
-Writes benchmarks/results/loop.json and benchmarks/results/loop.png.
 """
 
 import argparse
@@ -50,6 +62,7 @@ from saltviewer.loop import paired_ci, precision_curve  # noqa: E402,F401  (benc
 ACCEPT_AT = 0.8          # the simulated reviewer accepts a proposal scoring at least this against the truth
 TARGET_PRECISION = 0.90  # the pseudo-label share is the largest whose out-of-fold precision reaches this
 SHARES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
+HAND_LABEL_SECONDS = 60  # each starting label, drawn from nothing
 
 
 def log(*parts):
@@ -82,7 +95,6 @@ def build_folder(folder, source, train_ids, test_ids):
                                        + "\n")
 
 
-# ---------------------------------------------------------------------------------- evaluation
 def evaluate_version(workspace, version, dataset, truth):
     """Per-image competition precision of a version on a dataset's test tiles (fold models, flip TTA,
     its threshold and minimum area)."""
@@ -123,7 +135,26 @@ def oof_ensemble(work, workspace, dataset, versions):
     return Ensemble(scratch, dataset, versions)
 
 
-# ---------------------------------------------------------------------------------- the benchmark
+# ---------------------------------------------------------------------------------- what runs
+#: (phase, preset, arm) in the order run; every phase runs for every seed before the next starts,
+#: so that the figures the issue asks for first are complete (over 3 seeds) first.
+PLAN = [
+    ("fine-tune", "baseline"), ("fine-tune", "queue-1000"),
+    ("scratch", "oracle-queue-1000"),
+    ("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
+    ("fine-tune", "queue-300"), ("fine-tune", "random-300"), ("fine-tune", "from-nothing@queue-300"),
+    ("fine-tune", "queue-100"), ("fine-tune", "random-100"), ("fine-tune", "from-nothing@queue-100"),
+    ("scratch", "queue-1000"), ("scratch", "baseline-1000"),
+    ("scratch", "full"),
+    ("fine-tune", "blind"), ("fine-tune", "blind-w1"), ("fine-tune", "queue-1500"),
+    ("scratch", "random-1000"), ("scratch", "from-nothing@queue-1000"), ("scratch", "oracle-random-1000"),
+]
+PHASES = [[0, 1], [2], [3, 4], [5, 6, 7], [8, 9, 10], [11, 12], [13], [14, 15, 16], [17, 18, 19]]
+SMOKE_PLAN = [("fine-tune", "baseline"), ("fine-tune", "queue-40"), ("fine-tune", "from-nothing@queue-40"),
+              ("scratch", "oracle-queue-40"), ("scratch", "baseline-40"), ("fine-tune", "blind")]
+SMOKE_SCALE = {"epochs": 2, "width": 4, "folds": 2}
+
+
 class Loop:
     def __init__(self, args):
         self.args = args
@@ -131,21 +162,28 @@ class Loop:
         self.work.mkdir(parents=True, exist_ok=True)
         self.state_path = self.work / "state.json"
         self.state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
+        self.scale = {"input_size": args.input_size, "resize_mode": "resize" if args.input_size < 101 else "pad",
+                      "width": args.width}
+        if args.smoke:
+            self.scale.update(SMOKE_SCALE)
+        self.seeds = list(range(args.seeds))
 
     def save(self):
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.state, indent=1))
         os.replace(tmp, self.state_path)
 
-    # -------------------------------------------------------------- steps
+    # -------------------------------------------------------------- data
     def prepare(self):
         from saltviewer import Workspace, open_dataset
 
         source = Path(self.args.data).resolve()
         if "split" not in self.state:
             full = open_dataset(source)
-            self.state["split"] = make_split(full, self.args.labelled, self.args.eval, self.args.seed, self.args.pool)
+            self.state["split"] = make_split(full, self.args.labelled, self.args.eval, self.args.split_seed,
+                                             self.args.pool)
             self.state["split_sizes"] = {k: len(v) for k, v in self.state["split"].items()}
+            self.state["scale"] = self.scale
             self.save()
         split = self.state["split"]
         self.train_dir, self.eval_dir = self.work / "data", self.work / "eval"
@@ -160,314 +198,378 @@ class Loop:
         self.eval_set.use_cache(self.workspace)
         truth_source = open_dataset(source)
         self.eval_truth = truth_source.masks([truth_source.index(i) for i in self.eval_set.ids])
-        pool_rows = self.dataset.indices("test")
-        self.pool_rows = pool_rows
-        self.pool_truth = truth_source.masks([truth_source.index(self.dataset.ids[i]) for i in pool_rows])
-        self.truth_of = {self.dataset.ids[i]: m for i, m in zip(pool_rows, self.pool_truth)}
+        self.pool_rows = self.dataset.indices("test")
+        self.pool_ids = [self.dataset.ids[i] for i in self.pool_rows]
+        pool_truth = truth_source.masks([truth_source.index(t) for t in self.pool_ids])
+        self.truth_of = dict(zip(self.pool_ids, pool_truth))
+        self.pool_truth = pool_truth
 
+    # -------------------------------------------------------------- round 0
     def round0(self):
         from saltviewer.recipe import TrainingRecipe
         from saltviewer.training import predict_dataset, train_model
 
         versions = self.state.setdefault("round0", {})
-        for seed in (0, 1):
+        for seed in self.seeds:
             key = f"seed{seed}"
             if key in versions:
                 continue
             log(f"round 0: training from scratch, seed {seed}")
-            recipe = TrainingRecipe.from_scratch(seed=seed, **(SMOKE_SCRATCH if self.args.smoke else ROUND0[seed]))
+            recipe = TrainingRecipe.from_scratch(seed=seed, **self.scale)
+            start = time.perf_counter()
             result = train_model(self.dataset, self.workspace, recipe)
             versions[key] = {"version": result.version, "oof_score": result.card["oof_score"],
-                             "seconds": result.card["timings"]["total_s"], "recipe": result.card["recipe"]}
+                             "seconds": round(time.perf_counter() - start, 1), "recipe": result.card["recipe"]}
             self.save()
-            log(f"round 0 {result.version}: oof {result.card['oof_score']:.4f} in {result.card['timings']['total_s']} s")
-        names = [versions[f"seed{s}"]["version"] for s in (0, 1)]
-        # a member no better than predicting every tile empty (its out-of-fold score at or below the
-        # share of empty masks) would only veto salt: the selection then uses the others alone
-        from saltviewer.pseudo import labelled_empty_share
-
-        floor = labelled_empty_share(self.dataset) + 0.01
-        useful = [v for v, s in zip(names, (0, 1)) if versions[f"seed{s}"]["oof_score"] > floor]
-        self.state["selection_members"] = useful or names[:1]
+            log(f"round 0 {result.version}: oof {result.card['oof_score']:.4f} in {versions[key]['seconds']} s")
+        names = [versions[f"seed{s}"]["version"] for s in self.seeds]
         missing = [v for v in names if not self.workspace.has_predictions(v, self.dataset)
                    or not self.workspace.predicted_tiles(v, self.dataset)[self.pool_rows].all()]
         if missing:
             log(f"round 0: predicting the pool with {missing}")
             start = time.perf_counter()
             predict_dataset(self.dataset, self.workspace, missing, split="test")
-            self.state["pool_predict_seconds"] = round(time.perf_counter() - start, 1)
+            self.state["pool_predict_seconds"] = round((time.perf_counter() - start) / len(missing), 1)
             self.save()
-        self.versions = list(self.state["selection_members"])
-        self.parent = names[0]
-        for key, info in versions.items():
+        for info in versions.values():
             if "eval" not in info:
                 scores = evaluate_version(self.workspace, info["version"], self.eval_set, self.eval_truth)
                 np.save(self.work / f"eval_{info['version']}.npy", scores)
                 info["eval"] = round(float(scores.mean()), 4)
                 self.save()
                 log(f"round 0 {info['version']}: evaluation {info['eval']:.4f}")
+        from saltviewer.pseudo import labelled_empty_share
 
-    def curves(self):
-        if "curves" in self.state:
-            return
+        self.state["floor"] = round(labelled_empty_share(self.dataset), 4)
+
+    def parent(self, seed):
+        return self.state["round0"][f"seed{seed}"]["version"]
+
+    def members(self, seed):
+        """Seed s's ensemble: its own round-0 version and the next seed's."""
+        others = [s for s in self.seeds if s != seed]
+        return [self.parent(seed)] + ([self.parent(others[seed % len(others)])] if others else [])
+
+    # -------------------------------------------------------------- the queue
+    def queue(self, seed):
+        from saltviewer import CurationStore
         from saltviewer.ensemble import Ensemble
-        from saltviewer.pseudo import RANKS, labelled_empty_share
+        from saltviewer.pseudo import RANKS, labelled_empty_share, propose_pseudo_labels
 
+        queues = self.state.setdefault("queues", {})
+        key = f"seed{seed}"
+        store_path = self.work / f"queue_seed{seed}.sqlite"
+        if key in queues and store_path.is_file():
+            return queues[key]
+        members = self.members(seed)
         empty_share = labelled_empty_share(self.dataset)
         labelled = np.flatnonzero(self.dataset.has_mask)
-        with oof_ensemble(self.work, self.workspace, self.dataset, self.versions) as ensemble:
+        with oof_ensemble(self.work, self.workspace, self.dataset, members) as ensemble:
             oof = precision_curve(ensemble, labelled, self.dataset.masks(labelled), SHARES, RANKS, empty_share)
-        with Ensemble(self.workspace, self.dataset, self.versions) as ensemble:
+        with Ensemble(self.workspace, self.dataset, members) as ensemble:
             pool = precision_curve(ensemble, self.pool_rows, self.pool_truth, SHARES, RANKS, empty_share)
-        # the ranking and share chosen on the out-of-fold maps only (the pool's truth is hidden)
         best = None
-        for rank in RANKS:
+        for rank in RANKS:          # chosen on the out-of-fold maps only (the pool's truth is hidden)
             ok = [p for p in oof[0][rank] if p["precision"] is not None and p["precision"] >= TARGET_PRECISION]
             if ok and (best is None or ok[-1]["share"] > best[1] or
                        (ok[-1]["share"] == best[1] and ok[-1]["precision"] > best[2])):
                 best = (rank, ok[-1]["share"], ok[-1]["precision"])
         if best is None:
             best = ("expected-iou", SHARES[0], None)
-        self.state["curves"] = {"empty_share": empty_share, "target_precision": TARGET_PRECISION,
-                                "oof": {"ranked": oof[0], "threshold_criterion": oof[1], **oof[2]},
-                                "pool": {"ranked": pool[0], "threshold_criterion": pool[1], **pool[2]},
-                                "chosen": {"rank": best[0], "share": best[1], "oof_precision": best[2]}}
-        self.save()
-        log(f"selection chosen on out-of-fold maps: {best}")
-
-    def queue(self):
-        from saltviewer import CurationStore
-        from saltviewer.pseudo import propose_pseudo_labels
-
-        store_path = self.work / "queue.sqlite"
-        if "queue" in self.state and store_path.is_file():
-            return
         if store_path.exists():
             store_path.unlink()
-        chosen = self.state["curves"]["chosen"]
         with CurationStore(store_path, user="bench") as store:
-            if len(self.versions) > 1:
-                report = propose_pseudo_labels(self.workspace, self.dataset, self.versions, store=store,
-                                               share=chosen["share"], rank=chosen["rank"], label_errors=False,
-                                               review=len(self.pool_rows), crf=False)
-                candidates = report.candidates
-                review_items = len(report.review)
-            else:
-                # one member: no disputes to queue; the whole pool is queued as ranked proposals (the
-                # queue orders them most uncertain first) and the candidates are the chosen share
-                report = propose_pseudo_labels(self.workspace, self.dataset, self.versions, store=store,
-                                               share=1.0, rank=chosen["rank"], label_errors=False,
-                                               empty_share=None, crf=False)
-                from saltviewer.ensemble import Ensemble
-                from saltviewer.pseudo import labelled_empty_share, select_candidates
-
-                with Ensemble(self.workspace, self.dataset, self.versions) as ensemble:
-                    scores = ensemble.scores(self.pool_rows, truth=False, images=True)
-                candidates = select_candidates(scores, share=chosen["share"], rank=chosen["rank"],
-                                               empty_share=labelled_empty_share(self.dataset))
-                review_items = 0
+            report = propose_pseudo_labels(self.workspace, self.dataset, members, store=store, share=best[1],
+                                           rank=best[0], label_errors=False, review=len(self.pool_rows), crf=False)
             items = store.queue(self.dataset)
-        self.state["queue"] = {
-            "order": [item.tile for item in items],
-            "criteria": [item.criterion for item in items],
-            "candidates": list(candidates.ids),
-            "candidate_counts": candidates.counts(),
-            "review_items": review_items,
-            "members": list(self.versions),
-        }
+        counts = {}
+        for item in items:
+            counts[item.why] = counts.get(item.why, 0) + 1
+        queues[key] = {"members": members, "order": [item.tile for item in items],
+                       "disputed": [item.tile for item in items if item.disputed],
+                       "candidates": list(report.candidates.ids), "reasons": counts,
+                       "chosen": {"rank": best[0], "share": best[1], "oof_precision": best[2]},
+                       "pool_curve": pool[0][best[0]], "pool_all_tiles_precision": pool[2]["all_tiles_precision"]}
         self.save()
-        log(f"queue: {len(items)} items, {len(candidates)} candidates ({candidates.counts()}), "
-            f"{review_items} disputed")
+        log(f"queue seed {seed}: {len(items)} items {counts}, {len(report.candidates)} candidates, chosen {best}")
+        return queues[key]
 
-    def arm_labels(self, arm):
-        """Decisions of the simulated reviewer for an arm, made through a real curation store."""
+    # -------------------------------------------------------------- the reviewer
+    def _member_masks(self, seed):
+        from saltviewer.ensemble import Ensemble
+
+        ensemble = Ensemble(self.workspace, self.dataset, self.members(seed))
+
+        def members(tile):
+            view = ensemble.tile(tile)
+            return list(zip(ensemble.versions, view.member_masks))
+        return ensemble, members
+
+    def _k(self, arm):
+        return int(arm.rsplit("-", 1)[1])
+
+    def arm_store(self, seed, arm):
+        """A curation store holding what the simulated reviewer did for an arm, and its tally."""
         from saltviewer import CurationStore
-        from saltviewer.loop import simulate_review
-        from saltviewer.metric import image_precisions
+        from saltviewer.loop import ReviewTimes, simulate_review
 
-        q = self.state["queue"]
-        order = q["order"]
-        name, _, rest = arm.partition("-")
-        reviewed, blind = [], []
-        if name == "blind":
-            blind = list(q["candidates"])
-        elif name in ("queue", "random"):
-            k, _, extra = rest.partition("+")
-            k = int(k)
-            if name == "queue":
-                reviewed = order[:k]
-            else:
-                rng = np.random.default_rng(1000 + k)
-                reviewed = [order[i] for i in rng.permutation(len(order))[:k]]
-            if extra == "blind":
-                seen = set(reviewed)
-                blind = [t for t in q["candidates"] if t not in seen]
-        path = self.work / f"store_{arm}.sqlite"
-        if path.exists():
-            path.unlink()
-        shutil.copy2(self.work / "queue.sqlite", path)
+        q = self.queue(seed)
+        path = self.work / f"store_seed{seed}_{arm}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        times = ReviewTimes()
+        tally = {"seconds": 0.0}
+        pool = list(self.pool_ids)
+        if arm.startswith(("queue-", "random-", "blind")):
+            shutil.copy2(self.work / f"queue_seed{seed}.sqlite", path)
         with CurationStore(path, user="simulated-reviewer") as store:
-            tally = simulate_review(store, self.dataset, reviewed, self.truth_of, accept_at=ACCEPT_AT)
-            for tile in blind:
-                store.accept(self.dataset, tile, "pseudo", user="batch")
-            labels = store.pseudo_labels(self.dataset)
-        quality = None
-        if labels:
-            ids = list(labels)
-            quality = float(image_precisions(np.array([self.truth_of[t] for t in ids]),
-                                             np.array([labels[t] for t in ids])).mean())
-        return labels, {"reviewed": tally["reviewed"], "accepted": tally["accepted"], "corrected": tally["corrected"],
-                        "blind": len(blind), "pseudo_labels": len(labels), "pseudo_label_precision": quality}
+            if arm.startswith(("queue-", "random-")):
+                k = self._k(arm)
+                if arm.startswith("queue-"):
+                    tiles = q["order"][:k]
+                else:
+                    tiles = [pool[i] for i in np.random.default_rng(1000 + k + 100 * seed).permutation(len(pool))[:k]]
+                ensemble, members = self._member_masks(seed)
+                with ensemble:
+                    tally = dict(simulate_review(store, self.dataset, tiles, self.truth_of, accept_at=ACCEPT_AT,
+                                                 members=members, missing="draw", times=times))
+            elif arm.startswith("from-nothing@"):
+                n = times.tiles_from_nothing(self.review_seconds(seed, arm.split("@", 1)[1]))
+                order = np.random.default_rng(2000 + 100 * seed).permutation(len(pool))
+                tiles = [pool[i] for i in order[:n]]
+                for tile in tiles:
+                    store.correct(self.dataset, tile, self.truth_of[tile], how="tile", source="drawn from nothing")
+                tally = {"drawn": n, "seconds": times.seconds(drawn=n)}
+            elif arm.startswith(("oracle-", "full")):
+                if arm == "full":
+                    tiles = pool
+                else:
+                    source = self.state["arms"][f"{seed}/fine-tune/{arm[len('oracle-'):]}"]
+                    tiles = source["tiles"]
+                for tile in tiles:
+                    store.correct(self.dataset, tile, self.truth_of[tile], how="tile", source="truth")
+                tally = {"truth": len(tiles), "seconds": 0.0}
+            elif arm.startswith("blind"):
+                decisions = [(tile, "pseudo", "accept", None) for tile in q["candidates"]]
+                accepted = store.decide_batch(self.dataset, decisions, how="batch",
+                                              detail={"batch": "bench: every candidate accepted unseen"})
+                tally = {"blind": len(accepted), "seconds": 0.0}
+                tiles = []
+            elif not arm.startswith("baseline"):
+                raise ValueError(f"unknown arm {arm}")
+            else:
+                tiles = []
+        tally["tiles"] = list(tiles) if arm.startswith(("queue-", "random-", "from-nothing", "oracle-")) else []
+        return path, tally
 
-    def run_arm(self, arm, seed, recipe_name):
+    def review_seconds(self, seed, arm):
+        """The reviewer's seconds of a fine-tune arm (simulated, cheap: done again if not run yet)."""
+        done = self.state.get("arms", {}).get(f"{seed}/fine-tune/{arm}")
+        if done:
+            return done["review"]["seconds"]
+        _, tally = self.arm_store(seed, arm)
+        return tally["seconds"]
+
+    # -------------------------------------------------------------- training an arm
+    def run_arm(self, seed, preset, arm):
+        from saltviewer.metric import image_precisions
         from saltviewer.recipe import TrainingRecipe
+        from saltviewer.store import CurationStore, masks_in_force
         from saltviewer.training import train_model
 
-        key = f"{recipe_name}/{arm}/seed{seed}"
+        key = f"{seed}/{preset}/{arm}"
         arms = self.state.setdefault("arms", {})
         if key in arms:
             return
-        parent = self.parent
-        labels, review = self.arm_labels(arm)
-        recipe = TrainingRecipe.fine_tune(seed=seed, **{**RECIPES[recipe_name], **(SMOKE_TUNE if self.args.smoke else {})})
-        log(f"arm {key}: {review}")
+        store_path, tally = self.arm_store(seed, arm)
+        tiles = tally.pop("tiles", [])
+        with CurationStore(store_path) as store:
+            in_force = masks_in_force(store, self.dataset)
+        reviewed_ids, reviewed_masks = in_force.pseudo_label_arrays(reviewed=True)
+        pseudo_ids, _ = in_force.pseudo_label_arrays(reviewed=False)
+        quality = None
+        if reviewed_ids:
+            truth = np.array([self.truth_of[t] for t in reviewed_ids])
+            quality = round(float(image_precisions(truth, reviewed_masks).mean()), 4)
+        parent = self.parent(seed)
+        if preset == "fine-tune":
+            recipe = TrainingRecipe.fine_tune(self.workspace.card(parent), seed=seed,
+                                              **(SMOKE_SCALE if self.args.smoke else {}))
+            if arm == "blind-w1":
+                recipe = recipe.replace(pseudo_weight=1.0)
+            base = parent
+        else:
+            recipe = TrainingRecipe.from_scratch(seed=seed, **self.scale)
+            if arm.startswith("baseline-"):        # as many tiles per epoch as the K arm it is compared with
+                folds = recipe.folds
+                per_fold = (len(self.dataset.indices("train")) + self._k(arm)) * (folds - 1) / folds
+                recipe = recipe.replace(epoch_tiles=int(round(per_fold)))
+            base = None
+        # the arm's store is the workspace's store while it trains (runs go one after another)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.workspace.store_path}{suffix}").unlink(missing_ok=True)
+        shutil.copy2(store_path, self.workspace.store_path)
+        log(f"arm {key}: {len(reviewed_ids)} reviewed tiles as labels, {len(pseudo_ids)} pseudo-labels, "
+            f"review {tally.get('seconds', 0) / 60:.1f} min {({k: v for k, v in tally.items() if k != 'seconds'})}")
         start = time.perf_counter()
-        result = train_model(self.dataset, self.workspace, recipe, base_version=parent,
-                             pseudo_labels=labels or None)
+        result = train_model(self.dataset, self.workspace, recipe, base_version=base, pseudo_labels="accepted")
         seconds = time.perf_counter() - start
         scores = evaluate_version(self.workspace, result.version, self.eval_set, self.eval_truth)
         np.save(self.work / f"eval_{result.version}.npy", scores)
-        arms[key] = {"arm": arm, "seed": seed, "recipe": recipe_name, "version": result.version,
-                     "eval": round(float(scores.mean()), 4), "oof_score": result.card["oof_score"],
-                     "parent_oof_score": result.card.get("parent_oof_score"), "train_seconds": round(seconds, 1),
-                     **review}
+        card = result.card
+        arms[key] = {"seed": seed, "preset": preset, "arm": arm, "version": result.version,
+                     "eval": round(float(scores.mean()), 4), "oof_score": card["oof_score"],
+                     "parent_oof_score": card.get("parent_oof_score"), "train_seconds": round(seconds, 1),
+                     "review": tally, "reviewed_labels": len(reviewed_ids), "pseudo_labels": len(pseudo_ids),
+                     "reviewed_label_precision": quality, "tiles": tiles,
+                     "epoch_tiles": [f["epoch_tiles"] for f in card["fold_details"]],
+                     "loss_schedule": card["loss_schedule"]}
         self.save()
         log(f"arm {key}: {result.version} evaluation {scores.mean():.4f} (train {seconds:.0f} s)")
 
     # -------------------------------------------------------------- report
-    def report(self):
-        state = self.state
-        results = {"command": "python benchmarks/bench_loop.py", "data": str(self.args.data),
-                   "split": state.get("split_sizes"), "accept_at": ACCEPT_AT,
-                   "round0": state.get("round0"), "pool_predict_seconds": state.get("pool_predict_seconds"),
-                   "selection": state.get("curves"), "recipes": {k: v for k, v in RECIPES.items()}}
-        if "queue" in state:
-            q = state["queue"]
-            results["queue"] = {"items": len(q["order"]), "candidates": len(q["candidates"]),
-                                "candidate_counts": q["candidate_counts"], "review_items": q["review_items"]}
-        arms = state.get("arms", {})
-        results["arms"] = arms
-        base_scores = {}
-        summary = {}
-        for key, info in arms.items():
-            if info["arm"] == "baseline":
-                base_scores[(info["recipe"], info["seed"])] = np.load(self.work / f"eval_{info['version']}.npy")
-        round0 = state.get("round0", {}).get("seed0")
-        round0_scores = np.load(self.work / f"eval_{round0['version']}.npy") if round0 else None
-        for key, info in arms.items():
-            scores = np.load(self.work / f"eval_{info['version']}.npy")
-            base = base_scores.get((info["recipe"], info["seed"]))
-            if base is not None and info["arm"] != "baseline":
-                d, lo, hi = paired_ci(base, scores)
-                info["vs_baseline"] = {"diff": round(d, 4), "ci95": [round(lo, 4), round(hi, 4)]}
-            if round0_scores is not None:
-                d, lo, hi = paired_ci(round0_scores, scores)
-                info["vs_round0"] = {"diff": round(d, 4), "ci95": [round(lo, 4), round(hi, 4)]}
-            group = summary.setdefault(f"{info['recipe']}/{info['arm']}", {"evals": [], "seconds": [], "diffs": []})
-            group["evals"].append(info["eval"])
-            group["seconds"].append(info["train_seconds"])
-            if "vs_baseline" in info:
-                group["diffs"].append(info["vs_baseline"]["diff"])
-        for group in summary.values():
-            group["mean_eval"] = round(float(np.mean(group["evals"])), 4)
-            group["mean_vs_baseline"] = round(float(np.mean(group["diffs"])), 4) if group["diffs"] else None
-            group["mean_train_seconds"] = round(float(np.mean(group["seconds"])), 1)
-        # seeds pooled: the paired difference over (seed, image) pairs
-        for name, group in summary.items():
-            recipe_name, arm = name.split("/", 1)
-            pairs = [(base_scores[(recipe_name, info["seed"])], np.load(self.work / f"eval_{info['version']}.npy"))
-                     for info in arms.values() if info["recipe"] == recipe_name and info["arm"] == arm
-                     and (recipe_name, info["seed"]) in base_scores]
-            if pairs and arm != "baseline":
-                d, lo, hi = paired_ci(np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs]))
-                group["pooled_vs_baseline"] = {"diff": round(d, 4), "ci95": [round(lo, 4), round(hi, 4)],
-                                               "seeds": len(pairs)}
-        results["summary"] = summary
-        write_results("loop_smoke" if self.args.smoke else "loop", results)
-        self.plot(summary)
+    def scores(self, version):
+        return np.load(self.work / f"eval_{version}.npy")
 
-    def plot(self, summary):
+    def report(self):
+        from saltviewer.loop import seed_tile_interval
+
+        state = self.state
+        arms = state.get("arms", {})
+        round0 = state.get("round0", {})
+
+        def baseline_of(seed, preset, arm):
+            """The fair baseline's arm (its version and name): the same preset without the new
+            tiles; for the scratch preset the run with as many tiles per epoch as the arm's K
+            (``baseline-K``), else round 0 of the seed (the same preset on the labelled tiles)."""
+            if preset == "fine-tune":
+                return arms.get(f"{seed}/fine-tune/baseline"), "baseline"
+            if arm.startswith(("queue-", "random-", "oracle-")):
+                found = arms.get(f"{seed}/scratch/baseline-{self._k(arm)}")
+                if found is not None:
+                    return found, f"baseline-{self._k(arm)}"
+            parent = round0.get(f"seed{seed}")
+            return (dict(parent, seed=seed) if parent else None), "round 0"
+
+        def oracle_key(seed, preset, arm):
+            if arm.startswith(("queue-", "random-")):
+                return f"{seed}/scratch/oracle-{arm}"
+            if arm.startswith("from-nothing@"):
+                return f"{seed}/scratch/{arm}"
+            return None
+
+        groups = {}
+        for key, info in arms.items():
+            groups.setdefault((info["preset"], info["arm"]), []).append(info)
+        summary = []
+        for (preset, arm), infos in sorted(groups.items()):
+            infos = sorted(infos, key=lambda i: i["seed"])
+            row = {"preset": preset, "arm": arm.split("-")[0] if arm.startswith(("queue", "random")) else
+                   ("from-nothing" if arm.startswith("from-nothing") else arm),
+                   "name": arm, "K": None, "seeds": [i["seed"] for i in infos],
+                   "score": round(float(np.mean([i["eval"] for i in infos])), 4),
+                   "reviewer_minutes": round(float(np.mean([i["review"].get("seconds", 0) for i in infos])) / 60, 1),
+                   "train_minutes": round(float(np.mean([i["train_seconds"] for i in infos])) / 60, 1)}
+            if arm.startswith(("queue-", "random-")):
+                row["K"] = self._k(arm)
+            elif arm.startswith("from-nothing"):
+                row["K"] = int(round(np.mean([i["review"].get("drawn", 0) for i in infos])))
+                row["matched_to"] = arm.split("@", 1)[1]
+            elif arm in ("full",):
+                row["K"] = len(self.pool_ids)
+            diffs, oracle_gains, gains = [], [], []
+            for info in infos:
+                base, row["baseline"] = baseline_of(info["seed"], preset, arm)
+                if base is None or base is info:
+                    continue
+                d = self.scores(info["version"]) - self.scores(base["version"])
+                diffs.append(d)
+                gains.append(float(d.mean()))
+                okey = oracle_key(info["seed"], preset, arm)
+                oracle = arms.get(okey) if okey else None
+                if oracle is not None:
+                    oracle_gains.append(float((self.scores(oracle["version"]) - self.scores(base["version"])).mean()))
+            if diffs:
+                mean, low, high = seed_tile_interval(diffs, n=4000)
+                row.update(gain=round(mean, 4), ci=[round(low, 4), round(high, 4)],
+                           gains_per_seed=[round(g, 4) for g in gains])
+            else:
+                row.update(gain=None, ci=None)
+            if oracle_gains and len(oracle_gains) == len(gains) and np.mean(oracle_gains) > 0:
+                row["oracle_gain"] = round(float(np.mean(oracle_gains)), 4)
+                row["oracle_share"] = round(float(np.mean(gains)) / float(np.mean(oracle_gains)), 3)
+            else:
+                row["oracle_share"] = None
+            row["total_minutes_with_starting_labels"] = round(
+                row["reviewer_minutes"] + len(self.dataset.indices("train")) * HAND_LABEL_SECONDS / 60, 1)
+            summary.append(row)
+        results = {"command": "python benchmarks/bench_loop.py", "data": str(self.args.data),
+                   "split": state.get("split_sizes"), "scale": state.get("scale"), "accept_at": ACCEPT_AT,
+                   "review_times_s": {"accept": 2, "reject": 2, "pick": 2, "correct": 25, "draw": 60},
+                   "round0": round0, "floor": state.get("floor"),
+                   "pool_predict_seconds": state.get("pool_predict_seconds"),
+                   "queues": {k: {kk: vv for kk, vv in v.items() if kk not in ("order", "candidates", "disputed")}
+                              | {"items": len(v["order"]), "candidates": len(v["candidates"]),
+                                 "disputed": len(v["disputed"])}
+                              for k, v in state.get("queues", {}).items()},
+                   "summary": summary,
+                   "arms": {k: {kk: vv for kk, vv in v.items() if kk != "tiles"} for k, v in arms.items()}}
+        write_results("loop_smoke" if self.args.smoke else "loop", results)
+        self.plot(summary, round0)
+
+    def plot(self, summary, round0):
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(10.5, 5), dpi=110)
-        round0 = self.state.get("round0", {}).get("seed0", {}).get("eval")
-        colours = {"fast": "tab:green", "default": "tab:blue", "long": "tab:purple", "long1": "tab:orange"}
-        for recipe_name in RECIPES:
-            for order, style in (("queue", "-o"), ("random", "--s")):
-                points = sorted((int(name.split("-")[1]), g) for name, g in
-                                ((n.split("/", 1)[1], g) for n, g in summary.items() if n.startswith(recipe_name + "/"))
-                                if name.startswith(order + "-") and "+" not in name)
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5), dpi=110, sharey=True)
+        colours = {"queue": "tab:blue", "random": "tab:orange", "from-nothing": "tab:green"}
+        for ax, preset in zip(axes, ("fine-tune", "scratch")):
+            rows = [r for r in summary if r["preset"] == preset]
+            base = [r for r in rows if r["name"] == "baseline" or r["name"].startswith("baseline-")]
+            for arm in ("queue", "random", "from-nothing"):
+                points = sorted((r["reviewer_minutes"], r["score"], r) for r in rows if r["arm"] == arm)
                 if points:
-                    ks = [k for k, _ in points]
-                    ax.plot(ks, [g["mean_eval"] for _, g in points], style, color=colours.get(recipe_name),
-                            label=f"{order} order ({recipe_name} fine-tune)")
-                    for k, g in points:
-                        ax.scatter([k] * len(g["evals"]), g["evals"], color=colours.get(recipe_name), s=8, alpha=0.4)
-            for arm, style in (("baseline", "-."), ("blind", ":")):
-                g = summary.get(f"{recipe_name}/{arm}")
-                if g:
-                    ax.axhline(g["mean_eval"], color=colours.get(recipe_name), linestyle=style, linewidth=1.2,
-                               label=f"{arm} ({recipe_name}): {g['mean_eval']:.3f}")
-            for name, g in summary.items():
-                if name.startswith(recipe_name + "/") and "+blind" in name:
-                    k = int(name.split("-")[1].split("+")[0])
-                    ax.scatter([k], [g["mean_eval"]], marker="*", s=120, color=colours.get(recipe_name), edgecolors="black",
-                               label=f"{name.split('/', 1)[1]} ({recipe_name})")
-        if round0 is not None:
-            ax.axhline(round0, color="grey", linestyle="--", linewidth=1, label=f"round 0: {round0:.3f}")
-        ax.set_xscale("log")
-        ax.set_xlabel("tiles reviewed (K)")
-        ax.set_ylabel("competition score on 800 evaluation tiles")
+                    ax.plot([p[0] for p in points], [p[1] for p in points], "-o", color=colours[arm],
+                            label=f"{arm} ({', '.join(str(p[2]['K']) for p in points)} tiles)")
+            for r in base:
+                ax.axhline(r["score"], color="grey", linestyle="-.", linewidth=1,
+                           label=f"fair baseline {r['name']}: {r['score']:.3f}")
+            for r in rows:
+                if r["name"].startswith("oracle-"):
+                    minutes = next((q["reviewer_minutes"] for q in summary if q["preset"] == "fine-tune"
+                                    and q["name"] == r["name"][len("oracle-"):]), 0)
+                    ax.scatter([minutes], [r["score"]], marker="*", s=160, color="gold", edgecolors="black",
+                               zorder=5, label=f"oracle: true masks of {r['name'][len('oracle-'):]}: {r['score']:.3f}")
+                if r["name"] == "full":
+                    ax.axhline(r["score"], color="black", linestyle=":", linewidth=1.2,
+                               label=f"true masks of the whole pool: {r['score']:.3f}")
+                if r["name"].startswith("blind"):
+                    ax.scatter([0], [r["score"]], marker="x", s=60, color="tab:red",
+                               label=f"{r['name']} (accepted unseen): {r['score']:.3f}")
+            r0 = [v.get("eval") for v in round0.values() if v.get("eval") is not None]
+            if r0 and preset == "fine-tune":
+                ax.axhline(float(np.mean(r0)), color="tab:purple", linestyle="--", linewidth=1,
+                           label=f"round 0 (parents): {np.mean(r0):.3f}")
+            ax.set_xlabel("reviewer minutes (accept 2 s, correct 25 s, draw 60 s)")
+            ax.set_title(f"{preset} preset", fontsize=10)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=6.5, loc="lower right")
+        axes[0].set_ylabel(f"competition score on {self.state.get('split_sizes', {}).get('eval')} evaluation tiles")
         sizes = self.state.get("split_sizes", {})
-        ax.set_title(f"Curation loop: {sizes.get('labelled')} labelled, pool {sizes.get('pool')}, "
-                     f"fine-tuned from round 0", fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.suptitle(f"Curation loop: {sizes.get('labelled')} labelled tiles, pool {sizes.get('pool')}, "
+                     f"{len(self.seeds)} seeds (mean); small encoder at {self.scale['input_size']} px", fontsize=10)
         fig.tight_layout()
         fig.savefig(RESULTS / ("loop_smoke.png" if self.args.smoke else "loop.png"))
         plt.close(fig)
 
 
-#: Fine-tune recipes compared, each the same for every arm (equal training time): ``fast`` is the
-#: default fine-tune on one model (fold 0 of the parent, a fifth held out; what 2 shared cores
-#: could afford), ``default`` the default fine-tune of all three folds, ``long`` 8 epochs of 1,000
-#: tiles per fold, which gives pseudo-labels more steps to matter; ``long1`` the same on one model (the
-#: fast recipe sees at most 4 x 166 pseudo-labels: too few steps for 1,000 reviewed tiles to matter).
-RECIPES = {"fast": {"folds": 1}, "default": {}, "long": {"epochs": 8, "epoch_tiles": 1000, "pseudo_fraction": 0.5},
-           "long1": {"folds": 1, "epochs": 8, "epoch_tiles": 1000, "pseudo_fraction": 0.5}}
-#: Round 0: the default from-scratch recipe (the parent of every arm), and a short second member
-#: (one model, 6 epochs) whose only role is to make the ensemble for the selection: on the shared
-#: 2-core machine training ran at about 10 tiles/s, not the 51 of the throughput benchmark.
-ROUND0 = {0: {}, 1: {"folds": 1, "epochs": 6}}
-SMOKE_SCRATCH = {"epochs": 2, "width": 4, "folds": 2}
-SMOKE_TUNE = {"epochs": 1, "width": 4, "folds": 2, "swa_epochs": 0}
-#: What runs, in order: (recipe, seed, arms).
-PLAN = [
-    ("fast", 0, ["baseline", "blind", "queue-300", "random-300", "queue-1000", "random-1000", "queue-100"]),
-    ("long1", 0, ["baseline", "queue-1000", "random-1000", "blind", "queue-300", "queue-300+blind"]),
-    ("fast", 1, ["baseline", "blind", "queue-300", "random-300", "queue-1000", "random-1000"]),
-    ("fast", 0, ["random-100", "queue-300+blind"]),
-    ("default", 0, ["baseline", "blind", "queue-300", "random-300", "queue-1000", "random-1000", "queue-300+blind"]),
-    ("long", 0, ["baseline", "blind", "queue-1000", "random-1000", "queue-300+blind"]),
-]
-
-
 def start_watchdog(idle_seconds=300):
     """Exit with status 3 (after dumping every thread's stack) when the process burns no CPU for
-    `idle_seconds`: a hung TensorFlow input pipeline is cut, and a wrapper loop resumes the run."""
+    `idle_seconds` of its own running time: a hung TensorFlow input pipeline is cut, and a
+    wrapper loop resumes the run. Time the process spent stopped (SIGSTOP, to measure something
+    else on an idle machine) does not count."""
     import faulthandler
     import resource
     import threading
@@ -477,10 +579,13 @@ def start_watchdog(idle_seconds=300):
         return usage.ru_utime + usage.ru_stime
 
     def watch():
-        last, since = used(), time.monotonic()
+        last, since, tick = used(), time.monotonic(), time.monotonic()
         while True:
             time.sleep(15)
             now = used()
+            if time.monotonic() - tick > 60:      # we were stopped: start counting again
+                since = time.monotonic()
+            tick = time.monotonic()
             if now - last > 1.0:        # a second of CPU in 15 s: working (a hung one spins far less)
                 since = time.monotonic()
             last = now
@@ -495,13 +600,17 @@ def start_watchdog(idle_seconds=300):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=TGS)
-    parser.add_argument("--work", type=Path, default=Path("/work/bench/loop"))
+    parser.add_argument("--work", type=Path, default=Path("/work/bench/loop2"))
     parser.add_argument("--labelled", type=int, default=500)
-    parser.add_argument("--eval", type=int, default=800)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split")
+    parser.add_argument("--eval", type=int, default=1200)
     parser.add_argument("--pool", type=int, default=None, help="pool size (default: every other labelled tile)")
-    parser.add_argument("--smoke", action="store_true", help="tiny models and two arms: checks the script runs")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds (each with its own round 0 and queue)")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the split")
+    parser.add_argument("--input-size", type=int, default=64)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--smoke", action="store_true", help="tiny models, a few arms: checks the script runs")
     parser.add_argument("--report", action="store_true", help="only rebuild loop.json and loop.png")
+    parser.add_argument("--phases", type=int, default=None, help="run only the first N phases of the plan")
     parser.add_argument("--stop-after", type=float, default=None, metavar="MINUTES",
                         help="start no new arm after this many minutes")
     args = parser.parse_args()
@@ -515,18 +624,18 @@ def main():
     loop.prepare()
     if not args.report:
         loop.round0()
-        loop.curves()
-        loop.queue()
-        for recipe_name, seed, arms in (PLAN[:1] if args.smoke else PLAN):
-            arms = arms[:3] if args.smoke else arms
-            for arm in arms:
-                if args.stop_after is not None and time.monotonic() - start > args.stop_after * 60:
-                    log("stop-after reached")
-                    break
-                loop.run_arm(arm, seed, recipe_name)
-                loop.report()
-    else:
-        loop.versions = loop.state.get("selection_members") or [loop.state["round0"]["seed0"]["version"]]
+        for seed in loop.seeds:
+            loop.queue(seed)
+        plan = [[step] for step in SMOKE_PLAN] if args.smoke else [[PLAN[i] for i in p] for p in PHASES]
+        for phase in plan[:args.phases]:
+            for seed in loop.seeds:
+                for preset, arm in phase:
+                    if args.stop_after is not None and time.monotonic() - start > args.stop_after * 60:
+                        log("stop-after reached")
+                        loop.report()
+                        return
+                    loop.run_arm(seed, preset, arm)
+                    loop.report()
     loop.report()
 
 
