@@ -47,7 +47,7 @@ class CurvePlot(QWidget):
         self.placeholder.setAlignment(Qt.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet(f"color: #8d939b; background: {_BACKGROUND}; border-radius: 4px;")
-        self.placeholder.setMinimumHeight(240)
+        self.placeholder.setMinimumHeight(160)       # the Retrain dock fits a 1366 x 768 screen
         self.placeholder.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.stack = QStackedLayout(self)
         self.stack.setContentsMargins(0, 0, 0, 0)

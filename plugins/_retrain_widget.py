@@ -12,7 +12,7 @@ import threading
 
 from qtpy.QtCore import QObject, QSize, Qt, Signal
 from qtpy.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                            QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                            QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from ._data_bar import DataBar
 from ._plot import CurvePlot
@@ -95,7 +95,7 @@ class RetrainWidget(QWidget):
         self.budget_spin.setSpecialValueText("no limit")
         self.budget_spin.setValue(float(settings.get("budget", 0)))
         self.budget_spin.setToolTip("Wall-time budget: each fold stops when its share runs out and keeps its best weights")
-        self.pseudo_check = QCheckBox("include reviewed tiles and accepted pseudo-labels")
+        self.pseudo_check = QCheckBox("use reviewed tiles and pseudo-labels")
         self.pseudo_check.setToolTip("Tiles a person decided while seeing them (one by one, on a grid page, in a "
                                      "mosaic, or corrected) train as labels; tiles accepted unseen in a batch train "
                                      "as pseudo-labels, at half a label's weight and at most a third of an epoch.")
@@ -123,8 +123,7 @@ class RetrainWidget(QWidget):
         form.addRow("Start from", self.base_combo)
         form.addRow("", self.pseudo_check)
         form.addRow("", self.context_check)
-        form.addRow("", self.estimate_label)
-        form.addRow("", self.advice_label)
+
         self.base_combo.currentIndexChanged.connect(self._on_base_changed)
         for spin in (self.epochs_spin, self.folds_spin, self.budget_spin):
             spin.valueChanged.connect(self._update_estimate)
@@ -151,8 +150,13 @@ class RetrainWidget(QWidget):
         self.plot = CurvePlot(self)
 
         settings_box = QGroupBox("New version")
+        # the settings, the estimate and the advice keep the height they need; the curve takes the rest
+        settings_box.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         settings_layout = QVBoxLayout(settings_box)
         settings_layout.addLayout(form)
+        # the estimate and the advice take the box's whole width and the lines they need
+        settings_layout.addWidget(self.estimate_label)
+        settings_layout.addWidget(self.advice_label)
         settings_layout.addLayout(buttons)
         progress_box = QGroupBox("Progress")
         progress_layout = QVBoxLayout(progress_box)
@@ -247,7 +251,7 @@ class RetrainWidget(QWidget):
 
     def _update_pseudo_count(self, *_):
         if not self.session.is_open:
-            self.pseudo_check.setText("include reviewed tiles and accepted pseudo-labels")
+            self.pseudo_check.setText("use reviewed tiles and pseudo-labels")
             self.advice_label.setText("")
             return
         try:
@@ -257,10 +261,9 @@ class RetrainWidget(QWidget):
         except Exception:   # a store another program holds locked: the counts are only a hint
             reviewed, unseen = None, None
         if reviewed is None:
-            self.pseudo_check.setText("include reviewed tiles and accepted pseudo-labels")
+            self.pseudo_check.setText("use reviewed tiles and pseudo-labels")
         else:
-            self.pseudo_check.setText(f"include {len(reviewed):,} reviewed tiles (as labels) and {unseen:,} "
-                                      "pseudo-labels")
+            self.pseudo_check.setText(f"use {len(reviewed):,} reviewed tiles, {unseen:,} pseudo-labels")
         self._reviewed = reviewed or set()
         self._pseudo_count = unseen or 0
         self._update_advice()

@@ -251,7 +251,7 @@ def test_the_dock_recommends_a_fine_tune_or_a_retrain_from_what_was_reviewed_sin
     assert text.startswith("Recommended: fine-tune v0001.") and "5 tiles reviewed since the parent" in text
     assert "fine-tune of v0001 about" in text and "from scratch about" in text
     assert few.base_combo.currentData() == "v0001"
-    assert "include 5 reviewed tiles (as labels) and 0 pseudo-labels" == few.pseudo_check.text()
+    assert few.pseudo_check.text() == "use 5 reviewed tiles, 0 pseudo-labels"
     assert "5 reviewed tiles as labels" in few.estimate_label.text()
     many = dock(20, "many")                                  # 20 new on the parent's 60 labels: a third...
     assert many.advice_label.text().startswith("Recommended: fine-tune")
