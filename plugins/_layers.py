@@ -1,11 +1,13 @@
 """Layers the widgets own, found by a role in their metadata (a person may rename them freely)."""
 
+import weakref
+
 import numpy as np
 
 ROLE = "saltviewer_role"
 
 __all__ = ["ROLE", "find_layer", "put_layer", "remove_layers", "show_only_group", "group_layers", "fit_view",
-           "text_overlay"]
+           "camera_state", "text_overlay"]
 
 
 def find_layer(viewer, role):
@@ -90,11 +92,50 @@ def show_only_group(viewer, group, hidden):
 
 
 def fit_view(viewer, layers):
-    """Fit the camera to these layers only (hidden layers of another view may extend far)."""
+    """Fit the camera to these layers only (hidden layers of another view may extend far).
+
+    The fit is kept while the canvas changes size (a dock opening beside it narrows it after
+    the first tile is drawn): the view is fitted again as long as nobody moved the camera
+    since, so the first tile is never shown cropped.
+    """
+    layers = list(layers)
+    _reset_view(viewer, layers)
+    real = getattr(viewer, "__wrapped__", viewer)
+    if real not in _WATCHED:
+        _WATCHED.add(real)
+        ref = weakref.ref(real)
+        viewer.canvas.events.size.connect(lambda *_: _on_canvas_size(ref))
+    _FITS[real] = ([weakref.ref(layer) for layer in layers], camera_state(viewer))
+
+
+def camera_state(viewer):
+    """The camera's centre and zoom, rounded (to tell whether it moved)."""
+    scene = getattr(viewer, "scene", None)
+    camera = scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+    return tuple(round(float(c), 3) for c in camera.center), round(float(camera.zoom), 6)
+
+
+def _reset_view(viewer, layers):
     try:
-        viewer.reset_view(layers=list(layers))
+        viewer.reset_view(layers=layers)
     except TypeError:                       # napari before 0.6 fits every layer
         viewer.reset_view()
+
+
+def _on_canvas_size(ref):
+    viewer = ref()
+    fit = _FITS.get(viewer) if viewer is not None else None
+    if fit is None:
+        return
+    layers = [layer for layer in (r() for r in fit[0]) if layer is not None and layer in viewer.layers]
+    if not layers or camera_state(viewer) != fit[1]:
+        return                              # the person moved the view, or it shows something else now
+    _reset_view(viewer, layers)
+    _FITS[viewer] = (fit[0], camera_state(viewer))
+
+
+_FITS = weakref.WeakKeyDictionary()         # viewer -> (the layers last fitted, the camera after the fit)
+_WATCHED = weakref.WeakSet()
 
 
 def text_overlay(viewer):

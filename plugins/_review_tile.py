@@ -3,8 +3,8 @@ the correction tools, and the line that shows a conflict with a decision made el
 
 import numpy as np
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                            QPushButton, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (QApplication, QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                            QLineEdit, QPushButton, QToolButton, QVBoxLayout, QWidget)
 
 from ._correction import CorrectionTools
 from ._neighbour_grid import NeighbourGrid
@@ -18,6 +18,12 @@ __all__ = ["TileBox", "ACTION_TEXT"]
 #: button text per action (the key is added from napari's shortcut settings)
 ACTION_TEXT = {"previous": "◀ Prev", "next": "Next ▶", "undo": "Undo", "accept": "Accept", "reject": "Reject",
                "save": "Save edit", "history": "History", "redo": "Redo"}
+
+
+def _tall_screen(height=900):
+    """True on a screen at least `height` pixels high (the correction tools start open there)."""
+    screen = QApplication.primaryScreen()
+    return screen is None or screen.availableGeometry().height() >= height
 
 
 class TileBox(QGroupBox):
@@ -112,14 +118,26 @@ class TileBox(QGroupBox):
         for position, action in enumerate(("previous", "next", "undo", "redo", "accept", "reject", "save",
                                            "history")):
             decide.addWidget(self.buttons[action], position // 4, position % 4)
-        head = QHBoxLayout()
+        title = QHBoxLayout()
+        title.addWidget(self.title_label, 1)          # a line of its own: the state is never cut off
+        title.addWidget(self.goto_edit)
+        head = QHBoxLayout()                         # the neighbours' height holds the facts and the reason
         head.addWidget(self.neighbours, 0, Qt.AlignTop)
         text = QVBoxLayout()
-        text.addWidget(self.title_label)             # a line of its own: the state is never cut off
+        text.setSpacing(4)
         text.addWidget(self.facts_label)
+        text.addWidget(self.reason_label)
         text.addStretch(1)
-        text.addWidget(self.goto_edit)
         head.addLayout(text, 1)
+        self.tools_button = QToolButton()              # the correction tools fold away on a small screen
+        self.tools_button.setCheckable(True)
+        self.tools_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.tools_button.setAutoRaise(True)
+        self.tools_button.setFocusPolicy(Qt.NoFocus)
+        self.tools_button.toggled.connect(self._on_tools_toggled)
+        self.tools_button.setChecked(bool(settings.get("review_tools_open", _tall_screen())))
+        self._on_tools_toggled(self.tools_button.isChecked())
+        self.tools_button.toggled.connect(lambda on: save_settings(review_tools_open=bool(on)))
         options = QHBoxLayout()
         options.addWidget(self.advance_check)
         options.addStretch(1)
@@ -127,13 +145,20 @@ class TileBox(QGroupBox):
         options.addWidget(self.leave_combo)
         layout = QVBoxLayout(self)
         layout.setSpacing(4)
+        layout.addLayout(title)
         layout.addLayout(head)
-        layout.addWidget(self.reason_label)
         layout.addWidget(self.conflict)
+        layout.addLayout(decide)                        # the decisions first: seen on the smallest screen
         layout.addLayout(self.layers_row)
-        layout.addLayout(decide)
+        layout.addWidget(self.tools_button)
         layout.addWidget(self.correction)
         layout.addLayout(options)
+
+    def _on_tools_toggled(self, shown):
+        self.correction.setVisible(bool(shown))
+        self.tools_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        self.tools_button.setText("Correction tools" if shown else "Correction tools (start from a model's mask, "
+                                                                   "clean up)")
 
     def refresh_keys(self):
         """Write each action's key (napari's shortcut settings, as remapped) on its button and tooltip."""

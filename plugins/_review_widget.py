@@ -15,8 +15,8 @@ preferences.
 
 import numpy as np
 from qtpy.QtCore import QEvent, QSize, Qt, QTimer, Signal
-from qtpy.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QTabWidget, QToolButton,
-                            QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
+                            QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ._cleanup import CLEANUPS
 from ._correction import BRUSH_SIZE, THRESHOLD_COLOUR
@@ -41,6 +41,8 @@ __all__ = ["ReviewWidget"]
 
 GROUP = "review"
 TABS = ("List", "Grid", "History")
+_KEYS_HINT = "The review keys act while a review layer is selected"
+
 
 
 class ReviewWidget(EditAndSync, BatchActions, QWidget):
@@ -166,16 +168,31 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         batch.addWidget(self.batch_button, 1)
         batch.addWidget(self.export_button)
 
+        # the queue above, the shown tile below: a splitter a person can move, the tile's part scrolling
+        # on a small screen (1366 x 768), so the dock fits the window and nothing falls off its bottom
+        tile_part = QWidget()
+        tile_layout = QVBoxLayout(tile_part)
+        tile_layout.setContentsMargins(0, 0, 0, 0)
+        tile_layout.addWidget(self.tile_box)
+        tile_layout.addStretch(1)
+        self.listing = Splitter(Qt.Vertical)
+        self.listing.setChildrenCollapsible(False)
+        self.listing.addWidget(self.queue)
+        self.listing.addWidget(scrolling(tile_part))
+        self.listing.setStretchFactor(0, 1)
+        self.listing.setStretchFactor(1, 0)
+        self._split_by_person = False
+        self.listing.splitterMoved.connect(lambda *_: setattr(self, "_split_by_person", True))
+        self.listing.resized.connect(self._split_listing)   # split again as the dock's height changes
         listing = QWidget()
         listing_layout = QVBoxLayout(listing)
         listing_layout.setContentsMargins(4, 4, 4, 4)
-        listing_layout.addWidget(self.queue, 1)
-        listing_layout.addWidget(self.tile_box)
-        listing_layout.addLayout(batch)
+        listing_layout.addWidget(self.listing, 1)
+        listing_layout.addLayout(batch)                  # always in view, under the scrolling part
         self.triage = TriagePanel(self)
         self.history = HistoryPanel(self)
         self.tabs = QTabWidget()
-        for widget, name in zip((listing, self.triage, self.history), TABS):
+        for widget, name in zip((listing, scrolling(self.triage), self.history), TABS):
             self.tabs.addTab(widget, name)
         self.tabs.setTabToolTip(1, "The triage grid: many tiles at once on the canvas (G)")
         self.tabs.setTabToolTip(2, "The shown tile's history: who, when, what (Y)")
@@ -192,7 +209,21 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.setMinimumWidth(470)
 
     def sizeHint(self):
-        return QSize(480, 860)
+        return QSize(480, 700)
+
+    def _split_listing(self):
+        """The tile's part as tall as it needs, the queue keeping 8 rows or more (until a person moves the split)."""
+        try:
+            if self._split_by_person:
+                return
+            total = self.listing.height()
+            if total <= 0:
+                return
+            tile_part = self.listing.widget(1).widget().sizeHint().height() + 4
+            below = min(tile_part, max(int(0.55 * total), total - 320))     # the queue keeps 8 rows or more
+            self.listing.setSizes([total - below, below])
+        except RuntimeError:             # closed meanwhile
+            pass
 
     # ================================================================= keys and messages
     def _bind_dock_keys(self):
@@ -228,16 +259,22 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             pass
 
     def _on_active_layer(self, *_):
+        QTimer.singleShot(0, self._check_active_layer)     # once the dock has drawn (it selects its own layer)
+
+    def _check_active_layer(self):
         """Another layer selected while the tile is shown: say where the review keys act."""
         try:
             tile_layer = find_layer(self.viewer, f"{GROUP}:tile")
             active = self.viewer.layers.selection.active
-            if (self.current is None or tile_layer is None or not tile_layer.visible or owns(self, active)
-                    or owns(self.triage, active)):
+            if self.current is None or tile_layer is None or not tile_layer.visible:
+                return
+            if owns(self, active) or owns(self.triage, active):
+                if self.status_label.text().startswith(_KEYS_HINT):
+                    self.set_status("")
                 return
             name = active.name if active is not None else "no layer"
-            self.set_status(f"The review keys act while a review layer is selected (now: {name}): click "
-                            "“pseudo-label” in the layer list, or click in this dock; the buttons always work.")
+            self.set_status(f"{_KEYS_HINT} (now: {name}): click “pseudo-label” in the layer list, or click in "
+                            "this dock; the buttons always work.")
         except RuntimeError:                             # the dock was closed meanwhile
             pass
 
@@ -501,6 +538,9 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.queue.select(display.tile)
         if self.tabs.currentIndex() == 2:
             self._show_history()
+        if not getattr(self, "_split_for_tile", False):   # the first tile's text sets the tile part's height
+            self._split_for_tile = True
+            self._split_listing()
         self.tile_shown.emit(display.tile)
 
     # ================================================================= the unsaved edit
@@ -787,6 +827,26 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             return
         self.show_tile(self.model.tile_at(target))
 
+
+
+class Splitter(QSplitter):
+    """A QSplitter that says when it was resized (after laying its parts out)."""
+
+    resized = Signal()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self.resized.emit()
+
+
+def scrolling(widget):
+    """`widget` in a frameless area that scrolls up and down when the dock is shorter than it."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    return area
 
 
 _fit, _text_overlay = fit_view, text_overlay      # the names the Mosaics dock imports from here

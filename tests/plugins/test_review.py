@@ -860,6 +860,33 @@ def test_docks_from_the_plugins_menu_share_the_window_as_tabs(make_napari_viewer
                     timeout=5_000)
 
 
+def test_the_dock_fits_a_1366x768_laptop_and_the_first_tile_is_whole(make_napari_viewer, qtbot, sample_dir,
+                                                                     review_workspace):
+    """The Review dock needed 839 px, so the window grew past a 1366 x 768 screen and the batch row, the status
+    line and the tabs fell off it; the first tile was fitted before the dock narrowed the canvas (cropped)."""
+    from saltviewer.plugins._session import session_for
+
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    session_for(viewer).open(sample_dir, review_workspace.path)
+    _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Review")
+    qtbot.waitUntil(lambda: widget.current is not None, timeout=10_000)
+    widget.set_status("a status line")
+    qtbot.wait(300)
+    assert window.height() <= 768 and window.width() <= 1366
+    for part in (widget.tabs.tabBar(), widget.batch_button, widget.export_button, widget.status_label,
+                 widget.buttons["accept"], widget.buttons["next"], widget.table):
+        assert part.isVisible() and not part.visibleRegion().isEmpty(), part
+        corner = part.mapTo(window, part.rect().bottomRight())
+        assert window.rect().contains(corner), (part, corner)
+    assert widget.table.height() >= 5 * 20                                  # rows of the queue in view
+    # the whole first tile on the canvas: 101 pixels at the camera's zoom fit the canvas both ways
+    height, width = viewer.canvas.size
+    zoom = viewer.scene.camera.zoom if hasattr(viewer, "scene") else viewer.camera.zoom
+    assert zoom * 101 <= min(height, width) + 1, (zoom, height, width)
+
+
 def test_a_tile_opened_from_another_dock_selects_its_row_and_says_why(review, qtbot):
     viewer, widget = review
     widget.queue.reason_combo.setCurrentText("confident")
@@ -892,7 +919,8 @@ def test_review_keys_act_after_a_click_in_the_queue_or_say_why_not(review, qtbot
     assert widget.current.tile == tile
 
     viewer.add_image(np.zeros((8, 8)), name="my own layer")               # napari's other layers keep the letters
-    assert "act while a review layer is selected (now: my own layer)" in widget.status_label.text()
+    qtbot.waitUntil(lambda: "act while a review layer is selected (now: my own layer)" in widget.status_label.text(),
+                    timeout=2_000)
 
     widget.queue.reason_combo.setCurrentText("disputed")
     disputed = widget.current.tile
