@@ -120,7 +120,8 @@ def _tile_masks(probability, cutoff, min_area):
     return masks
 
 
-def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limit=None, key="section"):
+def section(work, versions, runs=((0, "file", True), (50, "file", True), (50, "tile", True)), limit=None,
+            key="section"):
     from saltviewer import Ensemble, Workspace, competition_score, open_dataset
     from saltviewer.training import predict_dataset
     from saltviewer.training.section import predict_segy
@@ -151,12 +152,13 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limi
               "tile_pipeline_score": round(float(one_by_one), 4),
               "tile_pipeline_seconds": tile_seconds and round(tile_seconds, 1),
               "tile_pipeline_tiles_per_second": tile_seconds and round(n_passes / tile_seconds, 1), "runs": []}
-    for overlap, scaling in runs:
+    for overlap, scaling, mute in runs:
         predicted = np.zeros_like(probability)
         n_tiles, seconds, cutoff, min_area = 0, 0.0, None, None
         for entry in info["sections"]:
-            out = work / "out" / f"{Path(entry['path']).stem}_o{overlap}_{scaling}.sgy"
-            done = predict_segy(work / entry["path"], workspace, out, versions, overlap=overlap, scaling=scaling)
+            out = work / "out" / f"{Path(entry['path']).stem}_o{overlap}_{scaling}{'' if mute else '_nomute'}.sgy"
+            done = predict_segy(work / entry["path"], workspace, out, versions, overlap=overlap, scaling=scaling,
+                                mute=0.05 if mute else None)
             n_tiles += done.n_tiles
             seconds += done.seconds
             cutoff, min_area = done.settings["ensemble"]["mask_cutoff"], done.settings["ensemble"]["min_area"]
@@ -167,7 +169,7 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limi
         score = competition_score(truth[keep], _tile_masks(predicted[keep], cutoff, min_area))
         same = competition_score(truth[keep], _tile_masks(probability[keep], cutoff, min_area))
         result["runs"].append({
-            "overlap": overlap, "scaling": scaling, "score": round(float(score), 4),
+            "overlap": overlap, "scaling": scaling, "mute": 0.05 if mute else None, "score": round(float(score), 4),
             "tile_pipeline_score_same_rule": round(float(same), 4),
             "difference": round(float(score - one_by_one), 4), "section_tiles": n_tiles,
             "seconds_including_model_load": round(seconds, 1),
@@ -175,6 +177,69 @@ def section(work, versions, runs=((0, "file"), (50, "file"), (50, "tile")), limi
             "mean_abs_probability_difference": round(float(np.abs(predicted[keep] - probability[keep]).mean()), 4)})
         print(result["runs"][-1], flush=True)
         _save(key, result)
+
+
+# --------------------------------------------------------------------------- quiet
+def quiet(work, versions, waters=(100, 200, 300), dead=3, noise=0.01, limit=None, overlap=0, key="quiet"):
+    """Stitched sections under a water column of `waters` samples (cycled; weak noise, `noise` times
+    the section's robust amplitude) with `dead` dead traces: salt predicted in the water and the dead
+    traces, and the score of the labelled tiles below, with the data-found mute and without."""
+    import segyio
+
+    from saltviewer import Workspace, competition_score, open_dataset
+    from saltviewer.seismic import open_segy
+    from saltviewer.training.section import predict_segy
+
+    info = json.loads((work / "sections.json").read_text())
+    workspace = Workspace(work / "ws")
+    versions = workspace.resolve_models(versions)
+    heldout = open_dataset(work / "heldout")
+    entries = info["sections"][:limit] if limit else info["sections"]
+    rng = np.random.default_rng(0)
+    runs = {}
+    for mute in (None, 0.05):
+        quiet_salt = quiet_area = dead_salt = dead_area = 0
+        truth, predicted, rows = [], [], []
+        cutoff = min_area = None
+        for k, entry in enumerate(entries):
+            water = waters[k % len(waters)]
+            path = work / "quiet" / f"{Path(entry['path']).stem}_w{water}.sgy"
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                section = open_segy(work / entry["path"]).traces().T
+                robust = float(np.percentile(np.abs(section), 99.5))
+                column = (np.random.default_rng(k).standard_normal((water, section.shape[1])) * noise * robust)
+                marine = np.concatenate([column.astype(np.float32), section])
+                traces = np.random.default_rng(100 + k).choice(section.shape[1], dead, replace=False)
+                marine[:, traces] = 0.0
+                segyio.tools.from_array(str(path), np.ascontiguousarray(marine.T), format=5)
+                (path.with_suffix(".dead.json")).write_text(json.dumps(sorted(int(t) for t in traces)))
+            traces = json.loads(path.with_suffix(".dead.json").read_text())
+            out = work / "quiet" / "out" / f"{path.stem}_{'mute' if mute else 'nomute'}.sgy"
+            done = predict_segy(path, workspace, out, versions, overlap=overlap, mask=True, mute=mute)
+            cutoff, min_area = done.settings["ensemble"]["mask_cutoff"], done.settings["ensemble"]["min_area"]
+            mask = np.load(done.array).T                                 # (samples, traces)
+            quiet_salt += int(mask[:water].sum())
+            quiet_area += int(mask[:water].size)
+            dead_salt += int(mask[water:, traces].sum())
+            dead_area += int(mask[water:, traces].size)
+            for place in entry["labelled"]:
+                r, c = place["row"] + water, place["col"]
+                if any(c <= t < c + 101 for t in traces):
+                    continue                              # a dead trace crosses this tile: not its own truth
+                truth.append(heldout.masks([heldout.index(place["id"])])[0])
+                predicted.append(mask[r:r + 101, c:c + 101].astype(bool))
+        runs["mute 0.05" if mute else "no mute"] = {
+            "salt_share_in_water": round(quiet_salt / quiet_area, 5),
+            "salt_share_in_dead_traces": round(dead_salt / dead_area, 5),
+            "water_pixels": quiet_area, "dead_trace_pixels": dead_area,
+            "labelled_tiles_scored": len(truth),
+            "score_of_labelled_tiles_below": round(float(competition_score(np.array(truth), np.array(predicted))), 4)}
+        print(runs, flush=True)
+    result = {"versions": versions, "sections": len(entries), "waters_samples": list(waters), "dead_traces": dead,
+              "water_noise_of_robust_amplitude": noise, "overlap": overlap, "runs": runs,
+              "note": "--mask output (the ensemble's cutoff and minimum area); tiles crossed by a dead trace not scored"}
+    _save(key, result)
 
 
 # --------------------------------------------------------------------------- volume
@@ -320,14 +385,95 @@ def screenshot(work, out=REPO / "docs" / "segy.png", section_name="section01", r
     print(out)
 
 
+def axes_volume(path, inlines=24, crosslines=320, samples=260, t0=1200.0, dt=4.0, seed=3):
+    """A small synthetic volume whose headers carry inline numbers 1001, 1003, ..., crossline numbers
+    from 2001 and a first sample at `t0` ms (for the named-axes screenshot)."""
+    import segyio
+
+    from saltviewer.sample import synthetic_section
+
+    base, _ = synthetic_section(np.random.default_rng(seed), -(-samples // 101), -(-crosslines // 101))
+    base = (base[:samples, :crosslines].astype(np.float32) - 128) / 32
+    spec = segyio.spec()
+    spec.iline, spec.xline, spec.format, spec.sorting = 189, 193, 5, 2
+    spec.samples = t0 + np.arange(samples) * dt
+    spec.ilines, spec.xlines, spec.offsets = 1001 + 2 * np.arange(inlines), 2001 + np.arange(crosslines), [1]
+    with segyio.create(str(path), spec) as f:
+        t = 0
+        for i, il in enumerate(spec.ilines):
+            section = np.roll(base, 3 * i, axis=1)
+            for x, xl in enumerate(spec.xlines):
+                f.header[t] = {189: int(il), 193: int(xl), segyio.TraceField.DelayRecordingTime: int(t0),
+                               segyio.TraceField.TRACE_SAMPLE_INTERVAL: int(dt * 1000)}
+                f.trace[t] = np.ascontiguousarray(section[:, x])
+                t += 1
+        f.bin.update({segyio.BinField.Samples: samples, segyio.BinField.Format: 5,
+                      segyio.BinField.Interval: int(dt * 1000)})
+
+
+def axes_screenshots(work, section_name="section01", run="o0_file", out=REPO / "docs"):
+    """docs/segy_section_axes.png and docs/segy_volume_axes.png: a stitched TGS section and a volume in
+    napari with their predicted salt, the axes named from the headers (run under xvfb-run; the
+    predictions are made first by ``segy predict`` in a child process, TensorFlow never beside Qt)."""
+    volume = work / "axes_volume.sgy"
+    if not volume.is_file():
+        axes_volume(volume)
+    salt = work / "out" / "axes_volume_salt.sgy"
+    if not salt.is_file():
+        subprocess.run([sys.executable, "-m", "saltviewer", "segy", "predict", str(volume), "-w", str(work / "ws"),
+                        "--out", str(salt), "--no-tta", "-q"], check=True,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    def settle(seconds=2.0):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.05)
+
+    shots = []
+    for name, source, prediction, setup in (
+            ("segy_section_axes.png", work / f"{section_name}.sgy", work / "out" / f"{section_name}_{run}.sgy", None),
+            ("segy_volume_axes.png", volume, salt, "volume")):
+        viewer = napari.Viewer(show=True)
+        viewer.window._qt_window.resize(1500, 900)
+        viewer.open(str(source), plugin="saltviewer")
+        _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "SEG-Y")
+        widget.load_salt(prediction)
+        viewer.axes.visible = True
+        viewer.axes.labels = True
+        viewer.scale_bar.visible = True
+        section = viewer.layers[source.stem]
+        if setup == "volume":
+            viewer.dims.set_current_step(0, 10)
+        viewer.reset_view()
+        settle()
+        # the cursor on a pixel: the status bar reads its place in header units
+        middle = np.array(section.data.shape[-2:]) // 2
+        point = section.data_to_world(tuple([10] * (section.ndim - 2) + list(middle)))
+        viewer.cursor.position = tuple(point)
+        settle()
+        status = viewer._calc_status_from_cursor()
+        path = out / name
+        viewer.window._qt_window.grab().save(str(path))
+        shots.append({"file": str(path.relative_to(REPO)), "axis_labels": list(viewer.dims.axis_labels),
+                      "units": [str(u) for u in section.units], "scale": [float(v) for v in section.scale],
+                      "translate": [float(v) for v in section.translate], "status_at_centre": str(status)})
+        viewer.close()
+    print(json.dumps(shots, indent=1))
+    _save("axes_screenshots", shots)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=["prepare", "section", "volume", "screenshot"])
+    parser.add_argument("stage", choices=["prepare", "section", "quiet", "volume", "screenshot", "axes"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/segy_bench"))
     parser.add_argument("--models", nargs="+", default=["latest"])
     parser.add_argument("--min-labelled", type=int, default=200)
-    parser.add_argument("--runs", nargs="+", default=["0:file", "50:file", "50:tile"], metavar="OVERLAP:SCALING",
-                        help="section stage: the runs (default 0:file 50:file 50:tile)")
+    parser.add_argument("--runs", nargs="+", default=["0:file", "50:file", "50:tile"],
+                        metavar="OVERLAP:SCALING[:nomute]",
+                        help="section stage: the runs (default 0:file 50:file 50:tile; the mute on unless :nomute)")
     parser.add_argument("--limit", type=int, default=None, help="section stage: only the first N sections")
     parser.add_argument("--shape", type=int, nargs=3, default=[512, 1024, 1024], metavar=("IL", "XL", "NS"))
     parser.add_argument("--overlap", type=int, default=0)
@@ -341,10 +487,14 @@ def main():
     if args.stage == "prepare":
         prepare(args.work, args.min_labelled)
     elif args.stage == "section":
-        runs = [(int(r.split(":")[0]), r.split(":")[1]) for r in args.runs]
+        runs = [(int(r.split(":")[0]), r.split(":")[1], not r.endswith(":nomute")) for r in args.runs]
         section(args.work, args.models, runs, args.limit, "section" if args.limit is None else f"section_first_{args.limit}")
+    elif args.stage == "quiet":
+        quiet(args.work, args.models, limit=args.limit, overlap=args.overlap)
     elif args.stage == "screenshot":
         screenshot(args.work)
+    elif args.stage == "axes":
+        axes_screenshots(args.work)
     else:
         volume(args.work, args.models, *args.shape, args.overlap, args.tta, args.folds, args.chunks, args.workers)
 

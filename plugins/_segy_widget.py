@@ -14,7 +14,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                             QVBoxLayout, QWidget)
 
-from ._segy import SEGY_KEY, salt_layers
+from ._segy import SEGY_KEY, describe_position, salt_layers
 from ._session import notify_error, session_for
 from ._style import CONSENSUS
 
@@ -44,6 +44,7 @@ class SegyWidget(QWidget):
         self.viewer.layers.events.inserted.connect(self._refresh_sections)
         self.viewer.layers.events.removed.connect(self._refresh_sections)
         self.viewer.mouse_drag_callbacks.append(self._on_canvas_click)
+        self.viewer.cursor.events.position.connect(self._on_cursor)
         self._refresh_sections()
 
     def _build(self):
@@ -61,6 +62,8 @@ class SegyWidget(QWidget):
         tiles_button.clicked.connect(self._on_choose_tiles)
         self.info = QLabel("Open a .sgy file, then choose its salt and its tiles.")
         self.info.setWordWrap(True)
+        self.position_label = QLabel("")
+        self.position_label.setToolTip("The place under the cursor, in the section's header units")
         form = QFormLayout()
         form.addRow("Section", self.section_box)
         for label, edit, button in (("Salt", self.salt_edit, salt_button), ("Tiles", self.tiles_edit, tiles_button)):
@@ -72,6 +75,7 @@ class SegyWidget(QWidget):
         self.tiles_edit.returnPressed.connect(lambda: self.set_tiles_folder(self.tiles_edit.text()))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.position_label)
         layout.addWidget(self.info)
         layout.addStretch(1)
 
@@ -153,6 +157,15 @@ class SegyWidget(QWidget):
         self.tiles_edit.setText(str(folder))
         return self.manifest
 
+    def _on_cursor(self, event=None):
+        """Show the place under the cursor in header units (inline, crossline, time or depth)."""
+        section = self.section_layer()
+        if section is None:
+            self.position_label.setText("")
+            return
+        world = np.asarray(self.viewer.cursor.position, float)[-section.ndim:]
+        self.position_label.setText(describe_position(section.axis_labels, section.units, world))
+
     # ------------------------------------------------------------------ clicks
     def tile_at(self, position):
         """The tile id under a canvas position (world coordinates of the section), or None."""
@@ -181,9 +194,13 @@ class SegyWidget(QWidget):
             box = np.concatenate([np.full((4, 1), section, float), box], axis=1)
         if MARK in self.viewer.layers:
             self.viewer.layers[MARK].data = [box]
-        else:
+        else:                              # on the section's axes: its scale and start
+            section_layer = self.section_layer()
+            place = ({"scale": section_layer.scale, "translate": section_layer.translate,
+                      "axis_labels": section_layer.axis_labels, "units": section_layer.units}
+                     if section_layer is not None else {})
             self.viewer.add_shapes([box], shape_type="rectangle", edge_color=CONSENSUS, face_color="transparent",
-                                   edge_width=3, name=MARK, metadata={"saltviewer_role": "segy:tile"})
+                                   edge_width=3, name=MARK, metadata={"saltviewer_role": "segy:tile"}, **place)
         self.info.setText(f"Tile {tile}: samples {row}..{row + TILE - 1}, traces {col}..{col + TILE - 1}.")
         self.tile_clicked.emit(tile)
         self._open_in_review(tile)

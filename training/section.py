@@ -234,9 +234,37 @@ def _array_path(out, kind):
     return out.with_suffix(".npy")
 
 
+def _quiet_settings(mute, image=None):
+    """What the sidecar says of the quiet zones: the rule, and on a line how much it took."""
+    if mute is None:
+        return {"applied": False}
+    settings = {"applied": True, **mute.to_dict(),
+                "rule": ("no salt above a trace's first signal (water column, top mute), below its last (bottom "
+                         "mute), in dead traces and in runs of identical values; signal: the largest |amplitude| "
+                         "within `window` samples exceeds `level` (`fraction` of the file's robust amplitude)"),
+                "found_from": "the amplitudes of this file (not learnt)"}
+    if image is not None:
+        settings.update(mute.summary(image))
+    return settings
+
+
+def _meaning(mask, predictor, out, mute=None):
+    """The textual header's lines for a prediction: what the samples are now."""
+    versions = ", ".join(predictor.versions)
+    if mask:
+        first = "SALTVIEWER SEGY PREDICT: SAMPLES ARE A SALT MASK, 1 SALT, 0 NOT SALT"
+    else:
+        first = "SALTVIEWER SEGY PREDICT: SAMPLES ARE SALT PROBABILITY 0..1"
+    lines = [first, "(NOT AMPLITUDES), 4-BYTE IEEE FLOAT",
+             f"MODELS {versions}; SALT WHERE PROBABILITY > {predictor.cutoff:.4f}"[:76]]
+    if mute is not None:
+        lines.append(f"0 IN QUIET ZONES (WATER, MUTES, DEAD TRACES): |AMPLITUDE| <= {mute.level:.4g}"[:76])
+    return lines + [f"HOW THEY WERE MADE: {out.with_suffix('.json').name}"[:76]]
+
+
 def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scaling="file", mask=False, tta=True,
                  direction="inline", scheduler=None, chunks=None, num_workers=None, batch_size=64, folds=None,
-                 engine="dask", progress=None, iline=189, xline=193):
+                 engine="dask", progress=None, iline=189, xline=193, mute=0.05):
     """Predict salt on a SEG-Y line or volume and write it over the input's geometry.
 
     Parameters
@@ -264,6 +292,10 @@ def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scal
         ``progress(done, total)`` in sections (lines: tiles) or blocks.
     iline, xline : int
         Header bytes of the inline and crossline numbers.
+    mute : float or None
+        Quiet zones (water column, top and bottom mutes, dead traces, flat runs; see
+        `saltviewer.seismic.quiet`) found from the amplitudes with this fraction of the file's
+        robust amplitude as the level get no salt, and are stated in the sidecar; None: off.
 
     Returns
     -------
@@ -271,7 +303,8 @@ def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scal
     """
     from .._atomic import atomic_open, atomic_path
     from ..seismic import fit_scaling, open_segy, predict_section, write_segy_like
-    from ..seismic.tiling import check_overlap
+    from ..seismic.quiet import fit_mute
+    from ..seismic.tiling import check_overlap, check_tileable
     from ..seismic.volume import output_chunks, predict_volume, section_mask, volume_output
 
     started = time.monotonic()
@@ -282,40 +315,56 @@ def predict_segy(path, workspace, out, versions=("latest",), *, overlap=50, scal
         raise SaltviewerError(f"--out {out}: is the input file; choose another output (inputs are never overwritten).")
     if out.suffix.lower() not in (".sgy", ".segy"):
         raise SaltviewerError(f"--out {out}: must end in .sgy or .segy (the .npy/.zarr and .json go beside it).")
+    check_tileable(data, direction)
     fitted = fit_scaling(data, scaling)
+    muting = None if mute is None else fit_mute(fitted, mute)
     predictor = SectionPredictor(workspace, versions, scaling=fitted, samples=data.samples, tta=tta,
                                  batch_size=batch_size, folds=folds).load()
     loaded = time.monotonic()
     rule = (predictor.cutoff, predictor.min_area) if mask else None
     array_path = _array_path(out, data.kind)
-    if data.kind == "line":
-        image = data.traces().T
-        blended = predict_section(image, predictor, overlap)
-        values = (section_mask(blended, *rule) if mask else blended).T.astype(np.float32)
-        with atomic_path(array_path, suffix=".npy") as tmp:
-            np.save(tmp, values)
-            write_segy_like(data, out, values)
-        n_tiles = _count_tiles(image.shape, overlap)
-    else:
-        n_sections = data.shape[0] if direction == "inline" else data.shape[1]
-        width = data.shape[1] if direction == "inline" else data.shape[0]
-        n_tiles = n_sections * _count_tiles((data.n_samples, width), overlap)
-        blocks = output_chunks(data.shape, direction, chunks, rule)
-        # the array is kept only when every trace was written and the SEG-Y beside it is complete
-        with volume_output(array_path, data.shape, blocks) as target:
-            predict_volume(data, predictor, overlap, direction=direction, engine=engine, scheduler=scheduler,
-                           chunks=chunks, mask_rule=rule, target=target, num_workers=num_workers, progress=progress,
-                           output_name=str(out))
-            write_segy_like(data, out, target)
-    seconds = time.monotonic() - started
-    settings = {"input": str(data.path.resolve()), "geometry": data.describe(), "values": "mask" if mask else "probability",
-                "meaning": ("1 = salt, 0 = not salt" if mask else
-                            "consensus salt probability of the ensemble (calibrated), blended over overlapping tiles"),
-                "overlap": overlap, "tile": 101, "direction": direction if data.kind == "volume" else None,
-                "scaling": fitted.to_dict(), "ensemble": predictor.describe(), "tiles": n_tiles,
-                "seconds": round(seconds, 2), "seconds_after_loading_models": round(seconds - (loaded - started), 2),
-                "array": array_path.name, "segy_format": "4-byte IEEE float (5)"}
-    sidecar = out.with_suffix(".json")
-    with atomic_open(sidecar, "w", encoding="utf-8") as handle:
-        json.dump(settings, handle, indent=2)
+    meaning = _meaning(mask, predictor, out, muting)
+    try:
+        if data.kind == "line":
+            image = data.traces().T
+            blended = predict_section(image, predictor, overlap, mute=muting)
+            values = (section_mask(blended, *rule) if mask else blended).T.astype(np.float32)
+            with atomic_path(array_path, suffix=".npy") as tmp:
+                np.save(tmp, values)
+                write_segy_like(data, out, values, meaning=meaning)
+            n_tiles = _count_tiles(image.shape, overlap)
+        else:
+            n_sections = data.shape[0] if direction == "inline" else data.shape[1]
+            n_tiles = n_sections * _count_tiles(data.section_shape(direction), overlap)
+            blocks = output_chunks(data.shape, direction, chunks, rule)
+            # the array is kept only when every trace was written and the SEG-Y beside it is complete
+            with volume_output(array_path, data.shape, blocks) as target:
+                predict_volume(data, predictor, overlap, direction=direction, engine=engine, scheduler=scheduler,
+                               chunks=chunks, mask_rule=rule, target=target, num_workers=num_workers,
+                               progress=progress, output_name=str(out), mute=muting)
+                write_segy_like(data, out, target, meaning=meaning)
+        seconds = time.monotonic() - started
+        settings = {"input": str(data.path.resolve()), "geometry": data.describe(),
+                    "values": "mask" if mask else "probability",
+                    "meaning": ("1 = salt, 0 = not salt" if mask else
+                                "consensus salt probability of the ensemble (calibrated), blended over overlapping "
+                                "tiles"),
+                    "textual_header": meaning,
+                    "quiet_zones": _quiet_settings(muting, image if data.kind == "line" else None),
+                    "overlap": overlap, "tile": 101, "direction": direction if data.kind == "volume" else None,
+                    "scaling": fitted.to_dict(), "ensemble": predictor.describe(), "tiles": n_tiles,
+                    "seconds": round(seconds, 2),
+                    "seconds_after_loading_models": round(seconds - (loaded - started), 2),
+                    "array": array_path.name, "segy_format": "4-byte IEEE float (5)"}
+        if data.n_missing:
+            settings["missing_traces"] = {
+                "count": data.n_missing, "of_places": int(data.shape[0] * data.shape[1]),
+                "in_array": "NaN (no trace in the survey there)",
+                "in_segy": "absent: the SEG-Y holds the input's traces only",
+                "predicted_with": "zero amplitudes in the sections they cross"}
+        sidecar = out.with_suffix(".json")
+        with atomic_open(sidecar, "w", encoding="utf-8") as handle:
+            json.dump(settings, handle, indent=2)
+    except OSError as error:
+        raise SaltviewerError(f"--out {out}: cannot be written ({error.strerror or error}).") from None
     return SegyPrediction(out, array_path, sidecar, data.kind, settings["values"], n_tiles, seconds, settings)

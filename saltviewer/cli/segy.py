@@ -1,3 +1,5 @@
+from pathlib import Path
+
 HELP = "seismic SEG-Y lines and volumes: predict salt on them, cut them into tiles, put masks back"
 DESCRIPTION = (
     "saltviewer segy predict SECTION.sgy -w WS --out SALT.sgy: tile a 2-D line or every section of a 3-D volume "
@@ -48,6 +50,12 @@ def add_arguments(parser):
     predict.add_argument("--workers", type=int, default=None, metavar="N", help="volumes: local threads")
     predict.add_argument("--chunks", type=int, nargs=2, default=None, metavar=("SECTIONS", "TRACES"),
                          help="volumes: sections and traces per Dask block (default 2 512)")
+    predict.add_argument("--mute-level", type=float, default=0.05, metavar="FRACTION",
+                         help="no salt in quiet zones (water column, top and bottom mutes, dead traces, flat runs): "
+                              "samples whose nearby |amplitude| stays under this fraction of the file's robust "
+                              "amplitude, from a trace's top or bottom (default 0.05; stated in the .json)")
+    predict.add_argument("--no-mute", dest="mute_level", action="store_const", const=None,
+                         help="predict quiet zones like any other part of the section")
     common(predict)
     predict.set_defaults(_segy=_predict)
 
@@ -79,6 +87,8 @@ def run(args):
     out = getattr(args, "out", None)
     if args.action in ("predict", "assemble") and out.suffix.lower() not in (".sgy", ".segy"):
         raise UsageError(f"--out {out}: must end in .sgy or .segy (the .npy/.zarr and .json go beside it).")
+    if args.action == "predict" and args.mute_level is not None and not 0 < args.mute_level < 1:
+        raise UsageError(f"--mute-level must be a fraction between 0 and 1; got {args.mute_level}.")
     if args.action in ("predict", "tiles") and not 0 <= args.overlap <= 100:
         raise UsageError(f"--overlap must be a whole number of pixels from 0 to 100; got {args.overlap}.")
     if args.action == "predict" and out.resolve() == args.section.resolve():
@@ -100,7 +110,7 @@ def _predict(args):
                             scaling=args.scaling, mask=args.mask, tta=args.tta, direction=args.direction,
                             scheduler=args.scheduler, chunks=args.chunks, num_workers=args.workers,
                             batch_size=args.batch_size, folds=args.folds, progress=progress,
-                            iline=args.iline_byte, xline=args.xline_byte)
+                            iline=args.iline_byte, xline=args.xline_byte, mute=args.mute_level)
     finally:
         progress.close()
     ensemble = info.settings["ensemble"]
@@ -127,7 +137,7 @@ def _tiles(args):
 
 
 def _assemble(args):
-    from ..seismic import open_segy, read_manifest, section_masks, write_segy_like
+    from ..seismic import mark_missing, open_segy, read_manifest, section_masks, write_segy_like
     from .._atomic import atomic_path
     from .._errors import SaltviewerError
 
@@ -142,9 +152,16 @@ def _assemble(args):
     if tuple(source.shape) != tuple(values.shape):
         raise SaltviewerError(f"{manifest.source}: is now {source.shape}, but the tiles were cut from "
                               f"{tuple(values.shape)}; cut the tiles again.")
-    write_segy_like(source, args.out, values)
-    with atomic_path(args.out.with_suffix(".npy"), suffix=".npy") as tmp:
-        np.save(tmp, values)
+    mark_missing(values, source.present)
+    meaning = ["SALTVIEWER SEGY ASSEMBLE: SAMPLES ARE SALT MASKS IN FORCE ON THE TILES,",
+               "1 SALT, 0 NOT SALT, -1 UNDECIDED (NOT AMPLITUDES), 4-BYTE IEEE FLOAT",
+               f"TILES: {Path(args.folder).name}"[:76]]
+    try:
+        with atomic_path(args.out.with_suffix(".npy"), suffix=".npy") as tmp:
+            np.save(tmp, values)
+            write_segy_like(source, args.out, values, meaning=meaning)
+    except OSError as error:
+        raise SaltviewerError(f"--out {args.out}: cannot be written ({error.strerror or error}).") from None
     print(f"{args.out}: masks of {len(manifest) - counts['undecided']} of {len(manifest)} tiles "
           f"({counts['label']} labelled, {counts['review']} reviewed, {counts['ensemble']} from the ensemble); "
           "1 salt, 0 not salt, -1 undecided")

@@ -17,12 +17,14 @@ they are imported when a file is opened or a dask array is made.
 
 from .scaling import SCALING_METHODS, AmplitudeScaling, fit_scaling
 from .segy import SAMPLE_FORMATS, SeismicData, VolumeArray, ibm_to_float32, open_segy
-from .tiling import TILE, blend_window, predict_section, tile_grid, tile_starts
+from .tiling import TILE, blend_window, check_tileable, predict_section, tile_grid, tile_starts
 from .write import write_segy_like
 from .folder import TileManifest, cut_tiles, read_manifest, section_masks
-from .volume import block_widths, check_written, output_chunks, predict_volume, section_mask, volume_output
+from .volume import (block_widths, check_written, mark_missing, output_chunks, predict_volume, prediction_mask,
+                     section_mask, volume_output)
 
 __all__ = ["open_segy", "SeismicData", "VolumeArray", "ibm_to_float32", "SAMPLE_FORMATS", "AmplitudeScaling",
            "fit_scaling", "SCALING_METHODS", "TILE", "tile_starts", "tile_grid", "blend_window", "predict_section",
            "write_segy_like", "cut_tiles", "TileManifest", "read_manifest", "section_masks", "predict_volume",
-           "section_mask", "volume_output", "output_chunks", "check_written", "block_widths"]
+           "section_mask", "volume_output", "output_chunks", "check_written", "mark_missing", "block_widths",
+           "check_tileable", "prediction_mask"]

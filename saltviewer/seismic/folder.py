@@ -100,7 +100,7 @@ def cut_tiles(path, out_dir, *, overlap=0, scaling="file", direction="inline", e
 
     from .scaling import fit_scaling
     from .segy import open_segy
-    from .tiling import check_overlap
+    from .tiling import check_overlap, check_tileable
 
     overlap = check_overlap(overlap)
     if direction not in ("inline", "crossline"):
@@ -109,21 +109,30 @@ def cut_tiles(path, out_dir, *, overlap=0, scaling="file", direction="inline", e
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise SaltviewerError(f"{out_dir}: is not an empty folder; choose a new one (tiles never overwrite files).")
     data = open_segy(path, iline=iline, xline=xline)
+    check_tileable(data, direction)
     fitted = fit_scaling(data, scaling)
     positions, numbers = _sections(data, direction, every, sections)
     stem = _stem(data.path)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as error:
+        raise SaltviewerError(f"{out_dir}: cannot be written ({error.strerror or error}).") from None
     try:
         images = work / "test" / "images"
         images.mkdir(parents=True)
-        rows_out, depth_rows = [], []
+        rows_out, depth_rows, skipped = [], [], 0
+        present = data.present
         for position, number in zip(positions, numbers):
             image = _section_image(data, direction, position)
-            if image.shape[0] < TILE or image.shape[1] < TILE:
-                raise SaltviewerError(f"{data.path}: sections are {image.shape[0]} samples x {image.shape[1]} traces; "
-                                      f"tiles need at least {TILE} x {TILE}.")
             rows, cols = tile_grid(image.shape, overlap)
+            if present is not None:          # no tile where the survey has no trace at all
+                columns = present[position] if direction == "inline" else present[:, position]
+                keep = np.array([columns[c:c + TILE].any() for c in cols], bool)
+                skipped += int((~keep).sum())
+                rows, cols = rows[keep], cols[keep]
+                if not len(rows):
+                    continue
             tiles = np.stack([image[r:r + TILE, c:c + TILE] for r, c in zip(rows, cols)])
             grey = fitted.to_uint8(tiles)
             traces = data.crosslines if data.kind == "line" or direction == "inline" else data.inlines
@@ -141,7 +150,8 @@ def cut_tiles(path, out_dir, *, overlap=0, scaling="file", direction="inline", e
             "shape": list(data.shape), "sorting": data.sorting, "direction": direction if data.kind == "volume" else None,
             "section_positions": positions, "tile": TILE, "overlap": overlap, "scaling": fitted.to_dict(),
             "tiles": len(rows_out), "tiles_csv": TILES_CSV, "iline_byte": iline, "xline_byte": xline,
-            "geometry": data.describe(),
+            "geometry": data.describe(), "missing_traces": data.n_missing,
+            "tiles_left_out_without_traces": skipped,
             "id_pattern": "<stem>_s<section position>_r<row>_c<col>; row, col = top-left pixel in the section image "
                           "(samples down, traces across)",
         }
@@ -150,6 +160,8 @@ def cut_tiles(path, out_dir, *, overlap=0, scaling="file", direction="inline", e
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(work, out_dir)
+    except OSError as error:
+        raise SaltviewerError(f"{out_dir}: cannot be written ({error.strerror or error}).") from None
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

@@ -1,11 +1,22 @@
 """Open SEG-Y lines and volumes: headers and geometry through segyio, samples read in blocks.
 
-segyio checks the file and finds its geometry (a 2-D line, or a 3-D volume sorted by inline
-or by crossline). The samples are then read straight from the file in blocks of whole traces
-(one positional read per run of consecutive traces, the 240-byte trace headers skipped with a
-structured dtype), so a volume larger than memory is read a block at a time and nothing stays
-mapped in the process. `SeismicData.read` gives any box of a volume; `SeismicData.array` is
-the same as an array-like that `dask.array.from_array` takes.
+segyio checks the file (formats, byte order, extended textual headers, the SEG-Y rev 2
+extended sample count); the geometry comes from every trace's inline and crossline numbers:
+
+- one of them constant (or no grid in the headers at all): a 2-D line, in file order;
+- both changing, along a path (fewer than two traces per value of the longer of the two, as a
+  straight, slanted or crooked 2-D line has): a 2-D line too, in file order, since a line is a
+  sequence of traces whatever its numbers;
+- both changing over an area: a 3-D volume on the grid of the inline x crossline numbers,
+  sorted ascending. A survey that does not fill its grid (a non-rectangular outline, holes) is
+  read with its missing traces as zeros and marked (`SeismicData.present`); the output of a
+  prediction holds only the input's traces, so nothing is invented there.
+
+The samples are then read straight from the file in blocks of whole traces (one positional
+read per run of consecutive traces, the 240-byte trace headers skipped with a structured
+dtype), so a volume larger than memory is read a block at a time and nothing stays mapped in
+the process. `SeismicData.read` gives any box of a volume; `SeismicData.array` is the same as
+an array-like that `dask.array.from_array` takes.
 
 Arrays keep the file's order: a line is ``(traces, samples)``, a volume ``(inlines,
 crosslines, samples)``. A section shown as an image (and cut into tiles) is the transpose,
@@ -19,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import SaltviewerError
+from .geometry import survey_geometry
 
 __all__ = ["open_segy", "SeismicData", "VolumeArray", "ibm_to_float32", "SAMPLE_FORMATS"]
 
@@ -75,6 +87,16 @@ class SeismicData:
         else crossline, else 1..n) are in `crosslines` and `inlines` is empty.
     sorting : {"inline", "crossline", "line"}
         Which number runs slowest in the file.
+    sample_domain : {"time", "depth"}
+        What the sample axis measures: depth when the textual header speaks of depth and not
+        of time, else time (SEG-Y headers hold no field for it).
+    sample_unit : str
+        ``"ms"`` for time (segyio's sample axis); for depth the binary header's measurement
+        system (bytes 3255-3256: 1 metres, 2 feet), metres when it is not set.
+    trace_map : (inlines, crosslines) ndarray of int64, optional
+        A volume's trace (file position) at each place of its grid, -1 where the survey has
+        none; None for a full grid stored in order (trace ``i * crosslines + x`` for an
+        inline-sorted file, ``x * inlines + i`` for a crossline-sorted one).
     format : int
         The binary header's sample format code (see `SAMPLE_FORMATS`).
     endian : {">", "<"}
@@ -98,7 +120,11 @@ class SeismicData:
     data_offset: int
     trace_bytes: int
     text: str = ""
+    sample_domain: str = "time"
+    sample_unit: str = "ms"
+    trace_map: np.ndarray = field(default=None, repr=False, compare=False)
     _fd: int = field(default=None, repr=False, compare=False)
+    _places: np.ndarray = field(default=None, repr=False, compare=False)
 
     def __repr__(self):
         shape = " x ".join(str(n) for n in self.shape)
@@ -126,6 +152,41 @@ class SeismicData:
     def nbytes(self):
         """Bytes of the samples as float32."""
         return int(np.prod(self.shape)) * 4
+
+    @property
+    def present(self):
+        """A volume's places that hold a trace: ``(inlines, crosslines)`` bool, or None when all do."""
+        return None if self.trace_map is None else self.trace_map >= 0
+
+    @property
+    def n_missing(self):
+        """Places of a volume's grid with no trace in the file (read as zeros)."""
+        return 0 if self.trace_map is None else int((self.trace_map < 0).sum())
+
+    def section_shape(self, direction="inline"):
+        """``(samples, traces)`` of a section as an image: the line, or a volume's inline
+        (``direction="inline"``: across its crosslines) or crossline section."""
+        if self.kind == "line":
+            return self.n_samples, self.shape[0]
+        if direction not in ("inline", "crossline"):
+            raise SaltviewerError(f"--direction must be inline or crossline; got {direction!r}.")
+        return self.n_samples, self.shape[1] if direction == "inline" else self.shape[0]
+
+    def places(self, start, stop):
+        """Grid places ``(inline positions, crossline positions)`` of file traces ``start:stop`` of a volume."""
+        traces = np.arange(start, stop, dtype=np.int64)
+        n_il, n_xl = self.shape[:2]
+        if self.trace_map is None:
+            if self.sorting == "inline":
+                return traces // n_xl, traces % n_xl
+            return traces % n_il, traces // n_il
+        if self._places is None:
+            flat = np.full(self.n_traces, -1, np.int64)
+            where = np.flatnonzero(self.trace_map.reshape(-1) >= 0)
+            flat[self.trace_map.reshape(-1)[where]] = where
+            self._places = flat
+        flat = self._places[start:stop]
+        return flat // n_xl, flat % n_xl
 
     # ----------------------------------------------------------------- reading
     def _file(self):
@@ -167,7 +228,9 @@ class SeismicData:
         return raw.astype(np.float32)
 
     def trace_index(self, inline, crossline):
-        """File position of the trace at (inline position, crossline position) of a volume."""
+        """File position of the trace at (inline position, crossline position) of a volume (-1: none)."""
+        if self.trace_map is not None:
+            return int(self.trace_map[inline, crossline])
         n_il, n_xl = self.shape[:2]
         return inline * n_xl + crossline if self.sorting == "inline" else crossline * n_il + inline
 
@@ -183,6 +246,7 @@ class SeismicData:
         Returns
         -------
         values : (i, x, samples) ndarray of float32, or (t, samples) for a line
+            Places of the grid without a trace read as 0.
         """
         if self.kind == "line":
             start, stop, _ = inlines.indices(self.shape[0])
@@ -190,6 +254,8 @@ class SeismicData:
         i0, i1, _ = inlines.indices(self.shape[0])
         x0, x1, _ = crosslines.indices(self.shape[1])
         i1, x1 = max(i0, i1), max(x0, x1)
+        if self.trace_map is not None:
+            return self._gather(self.trace_map[i0:i1, x0:x1])
         out = np.empty((i1 - i0, x1 - x0, self.n_samples), np.float32)
         if self.sorting == "inline":
             for k, il in enumerate(range(i0, i1)):
@@ -200,6 +266,20 @@ class SeismicData:
                 start = self.trace_index(i0, xl)
                 out[:, k] = self.traces(start, start + i1 - i0)
         return out
+
+    def _gather(self, indices):
+        """Traces at file positions `indices` (any shape; -1 gives zeros), one read per run of neighbours."""
+        flat = indices.reshape(-1)
+        out = np.zeros((flat.size, self.n_samples), np.float32)
+        wanted = np.flatnonzero(flat >= 0)
+        if len(wanted):
+            order = wanted[np.argsort(flat[wanted], kind="stable")]
+            positions = flat[order]
+            breaks = np.flatnonzero(np.diff(positions) > 1) + 1
+            for run_order, run in zip(np.split(order, breaks), np.split(positions, breaks)):
+                values = self.traces(int(run[0]), int(run[-1]) + 1)
+                out[run_order] = values[run - run[0]]
+        return out.reshape(indices.shape + (self.n_samples,))
 
     @property
     def array(self):
@@ -235,8 +315,12 @@ class SeismicData:
         else:
             extent = (f"{self.shape[0]} inlines ({self.inlines[0]}..{self.inlines[-1]}) x {self.shape[1]} "
                       f"crosslines ({self.crosslines[0]}..{self.crosslines[-1]}), {self.sorting}-sorted")
-        return (f"{self.path.name}: {self.kind}, {extent}, {self.n_samples} samples every {step:g} from "
-                f"{float(self.samples[0]):g}; {SAMPLE_FORMATS[self.format][1]}")
+            if self.n_missing:
+                extent += (f", {self.n_missing} of {self.shape[0] * self.shape[1]} places without a trace "
+                           "(read as zeros, left out of outputs)")
+        return (f"{self.path.name}: {self.kind}, {extent}, {self.n_samples} samples every {step:g} "
+                f"{self.sample_unit} ({self.sample_domain}) from {float(self.samples[0]):g}; "
+                f"{SAMPLE_FORMATS[self.format][1]}")
 
 
 class VolumeArray:
@@ -300,12 +384,23 @@ class VolumeArray:
 
 
 # ---------------------------------------------------------------------- opening
+def _samples_per_trace(head, endian):
+    """Samples per trace as segyio reads them: bytes 3221-3222, or the SEG-Y rev 2 extended count
+    (bytes 3269-3272) when the short one is 0 or the revision (byte 3501) is 2 or more."""
+    short = int(np.frombuffer(head, endian + "u2", 1, 3220)[0])
+    extended = int(np.frombuffer(head, endian + "i4", 1, 3268)[0])
+    revision = head[3500]
+    if extended > 0 and (short == 0 or revision >= 2):
+        return extended
+    return short
+
+
 def _check_binary_header(path, head):
     """(endian, format code, samples) from the binary header, trying big-endian first."""
     found = []
     for endian in (">", "<"):
         code = int(np.frombuffer(head, endian + "u2", 1, 3224)[0])
-        ns = int(np.frombuffer(head, endian + "u2", 1, 3220)[0])
+        ns = _samples_per_trace(head, endian)
         found.append((endian, code, ns))
         if code in SAMPLE_FORMATS and ns > 0:
             return endian, code, ns
@@ -318,6 +413,45 @@ def _check_binary_header(path, head):
                           f"{found[0][1]} (big-endian) or {found[1][1]} (little-endian), samples per trace "
                           f"{found[0][2]} or {found[1][2]}; expected a known format code "
                           f"({', '.join(str(c) for c in sorted(SAMPLE_FORMATS))}) and at least one sample.")
+
+
+def _rev2_features(path, head, endian):
+    """Refuse, naming it, a SEG-Y rev 2 feature that moves the traces where segyio does not look.
+
+    segyio reads the rev 2 extended sample count and any number of extended textual headers
+    given in byte 3505; it does not read additional trace headers (bytes 3507-3510), trailer
+    stanzas (3529-3532), a variable number of textual headers (-1 in 3505) or traces whose
+    first byte is elsewhere than after the textual headers (3521-3528).
+    """
+    if head[3500] < 2:
+        return
+    extended_text = int(np.frombuffer(head, endian + "i2", 1, 3504)[0])
+    extra_headers = int(np.frombuffer(head, endian + "i4", 1, 3506)[0])
+    first_trace = int(np.frombuffer(head, endian + "u8", 1, 3520)[0])
+    trailers = int(np.frombuffer(head, endian + "i4", 1, 3528)[0])
+    what = "SEG-Y rev 2 file"
+    if extended_text < 0:
+        raise SaltviewerError(f"{path}: {what} with a variable number of extended textual headers (byte 3505 reads "
+                              f"{extended_text}); saltviewer reads files that give their count.")
+    if extra_headers > 0:
+        raise SaltviewerError(f"{path}: {what} with {extra_headers} additional 240-byte trace header(s) per trace "
+                              "(bytes 3507-3510); saltviewer reads traces with one trace header.")
+    if trailers != 0:
+        raise SaltviewerError(f"{path}: {what} with {trailers} data trailer stanza(s) after the traces "
+                              "(bytes 3529-3532); saltviewer reads files without trailers.")
+    data_offset = _TEXT + _BINARY + _TEXT * max(extended_text, 0)
+    if first_trace and first_trace != data_offset:
+        raise SaltviewerError(f"{path}: {what} whose first trace starts at byte {first_trace} (bytes 3521-3528), "
+                              f"not after its textual headers at {data_offset}; saltviewer reads traces that "
+                              "follow the headers.")
+
+
+def _length_cause(head, endian):
+    """Why a file's size does not fit its traces: what its header says, or the usual causes."""
+    if head[3500] >= 2 and int(np.frombuffer(head, endian + "i2", 1, 3502)[0]) == 0:
+        return ("it is a SEG-Y rev 2 file whose fixed-length flag (bytes 3503-3504) is 0: its traces may differ "
+                "in length (saltviewer reads SEG-Y with one trace length)")
+    return "its traces differ in length or the file is truncated (saltviewer reads SEG-Y with one trace length)"
 
 
 def open_segy(path, iline=189, xline=193):
@@ -338,15 +472,14 @@ def open_segy(path, iline=189, xline=193):
     ------
     SaltviewerError
         The file is missing or is not SEG-Y; its sample format is not supported; its traces
-        differ in length; it holds several offsets (pre-stack); or its inline and crossline
-        numbers do not make a full regular grid (an irregular volume), each in one line that
-        names the file, the rule and what was found.
+        differ in length; it uses a SEG-Y rev 2 feature that segyio does not read; it holds
+        several offsets (pre-stack); or two traces of a volume share a place, each in one
+        line that names the file, the cause and what was found.
 
     Notes
     -----
-    A file whose traces share one inline (or one crossline) number, or whose headers hold
-    no grid at all (every trace on inline 0, say), is a line, in file order. Otherwise the
-    inline and crossline numbers must make a full grid, each trace once.
+    See the module notes for how a line and a volume are told apart. A volume's axes are its
+    inline and crossline numbers in ascending order, whatever the file's order.
     """
     import segyio
 
@@ -360,14 +493,14 @@ def open_segy(path, iline=189, xline=193):
     with open(path, "rb") as handle:
         head = handle.read(_TEXT + _BINARY)
     endian, code, ns = _check_binary_header(path, head)
+    _rev2_features(path, head, endian)
     name = "big" if endian == ">" else "little"
     try:
         handle = segyio.open(str(path), "r", iline=iline, xline=xline, strict=False, endian=name)
     except (RuntimeError, OSError, ValueError, IndexError) as error:
         if "inconsistent with file size" in str(error):
             raise SaltviewerError(f"{path}: {size} bytes do not hold a whole number of traces of {ns} samples "
-                                  f"({SAMPLE_FORMATS[code][1]}); its traces differ in length or the file is "
-                                  "truncated (saltviewer reads SEG-Y with one trace length).") from None
+                                  f"({SAMPLE_FORMATS[code][1]}); {_length_cause(head, endian)}.") from None
         raise SaltviewerError(f"{path}: is not a readable SEG-Y file ({error}).") from None
     with handle as f:
         n_traces = int(f.tracecount)
@@ -378,65 +511,33 @@ def open_segy(path, iline=189, xline=193):
         expected = data_offset + n_traces * trace_bytes
         if n_traces < 1 or expected != size:
             raise SaltviewerError(f"{path}: {size} bytes, but {n_traces} traces of {n_samples} samples "
-                                  f"({SAMPLE_FORMATS[code][1]}) take {expected}; its traces differ in length or the "
-                                  "file is truncated (saltviewer reads SEG-Y with one trace length).")
+                                  f"({SAMPLE_FORMATS[code][1]}) take {expected}; {_length_cause(head, endian)}.")
         samples = np.asarray(f.samples, np.float64)
         text = _text(f)
         if not f.unstructured and len(f.offsets) > 1:
             raise SaltviewerError(f"{path}: holds {len(f.offsets)} offsets per trace position (pre-stack "
                                   "gathers); saltviewer reads stacked lines and volumes (one offset).")
-        if not f.unstructured and len(f.ilines) > 1 and len(f.xlines) > 1:
-            kind = "volume"
-            inlines, crosslines = np.asarray(f.ilines, np.int64), np.asarray(f.xlines, np.int64)
-            sorting = "inline" if f.sorting == segyio.TraceSortingFormat.INLINE_SORTING else "crossline"
-            shape = (len(inlines), len(crosslines), n_samples)
-            _check_grid(path, f, iline, xline, inlines, crosslines, sorting)
-        else:
-            il = np.asarray(f.attributes(iline)[:], np.int64)
-            xl = np.asarray(f.attributes(xline)[:], np.int64)
-            n_il, n_xl = len(np.unique(il)), len(np.unique(xl))
-            if n_il > 1 and n_xl > 1:
-                pairs = np.unique(np.stack([il, xl]), axis=1).shape[1]
-                raise SaltviewerError(
-                    f"{path}: irregular geometry: the inline and crossline numbers (trace header bytes {iline} "
-                    f"and {xline}) take {n_il} and {n_xl} values but the {n_traces} traces sit at {pairs} distinct "
-                    f"places, not a full {n_il} x {n_xl} grid with each trace once; saltviewer reads regular "
-                    "volumes (pad the missing traces) or 2-D lines.")
-            kind, sorting, inlines = "line", "line", np.zeros(0, np.int64)
-            cdp = np.asarray(f.attributes(segyio.TraceField.CDP)[:], np.int64)
-            if len(np.unique(cdp)) == n_traces:
-                crosslines = cdp
-            elif n_xl == n_traces:
-                crosslines = xl
-            elif n_il == n_traces:
-                crosslines = il
-            else:
-                crosslines = np.arange(1, n_traces + 1, dtype=np.int64)
-            shape = (n_traces, n_samples)
-    return SeismicData(path=path, kind=kind, shape=shape, samples=samples, inlines=inlines, crosslines=crosslines,
-                       sorting=sorting, format=code, endian=endian, n_traces=n_traces, data_offset=data_offset,
-                       trace_bytes=trace_bytes, text=text)
+        il = np.asarray(f.attributes(iline)[:], np.int64)
+        xl = np.asarray(f.attributes(xline)[:], np.int64)
+        offsets = np.asarray(f.attributes(segyio.TraceField.offset)[:], np.int64)
+        cdp = np.asarray(f.attributes(segyio.TraceField.CDP)[:], np.int64)
+    geometry = survey_geometry(path, il, xl, offsets, cdp, iline, xline)
+    shape = geometry.pop("shape_traces") + (n_samples,)
+    domain, unit = _sample_axis(text, head, endian)
+    return SeismicData(path=path, shape=shape, samples=samples, format=code, endian=endian, n_traces=n_traces,
+                       data_offset=data_offset, trace_bytes=trace_bytes, text=text, sample_domain=domain,
+                       sample_unit=unit, **geometry)
 
 
-def _check_grid(path, f, iline, xline, inlines, crosslines, sorting):
-    """Every trace's inline and crossline numbers where the grid puts it (segyio infers the
-    grid from the first traces only)."""
-    il = np.asarray(f.attributes(iline)[:], np.int64)
-    xl = np.asarray(f.attributes(xline)[:], np.int64)
-    if sorting == "inline":
-        want_il, want_xl = np.repeat(inlines, len(crosslines)), np.tile(crosslines, len(inlines))
-    else:
-        want_il, want_xl = np.tile(inlines, len(crosslines)), np.repeat(crosslines, len(inlines))
-    wrong = np.flatnonzero((il != want_il) | (xl != want_xl))
-    if len(wrong):
-        t = int(wrong[0])
-        pairs = np.unique(np.stack([il, xl]), axis=1).shape[1]
-        raise SaltviewerError(
-            f"{path}: irregular geometry: the inline and crossline numbers (trace header bytes {iline} and {xline}) "
-            f"take {len(inlines)} and {len(crosslines)} values but the {len(il)} traces sit at {pairs} distinct "
-            f"places, not a full {len(inlines)} x {len(crosslines)} grid with each trace once (trace {t} is at "
-            f"{il[t]}/{xl[t]}, its place in the grid is {want_il[t]}/{want_xl[t]}); saltviewer reads regular "
-            "volumes (pad the missing traces) or 2-D lines.")
+def _sample_axis(text, head, endian):
+    """(domain, unit) of the sample axis (see `SeismicData.sample_domain`)."""
+    import re
+
+    words = text.upper()
+    if re.search(r"\bDEPTH\b", words) and not re.search(r"\b(TIME|TWT|TWO[- ]WAY)\b", words):
+        system = int(np.frombuffer(head, endian + "i2", 1, 3254)[0])
+        return "depth", "ft" if system == 2 else "m"
+    return "time", "ms"
 
 
 def _text(f):

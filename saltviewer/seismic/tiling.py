@@ -21,7 +21,7 @@ import numpy as np
 from .._errors import SaltviewerError
 from ..rle import TILE_SHAPE
 
-__all__ = ["TILE", "tile_starts", "tile_grid", "blend_window", "predict_section", "check_overlap"]
+__all__ = ["TILE", "tile_starts", "tile_grid", "blend_window", "predict_section", "check_overlap", "check_tileable"]
 
 TILE = TILE_SHAPE[0]
 _FLOOR = np.float32(0.01)
@@ -36,6 +36,34 @@ def check_overlap(overlap, tile=TILE):
     if value is None or value != overlap or not 0 <= value < tile:
         raise SaltviewerError(f"--overlap must be a whole number of pixels from 0 to {tile - 1}; got {overlap!r}.")
     return value
+
+
+def check_tileable(data, direction="inline", tile=TILE):
+    """Refuse, in one line, a line or volume whose sections are smaller than a tile.
+
+    Parameters
+    ----------
+    data : SeismicData
+    direction : {"inline", "crossline"}
+        For a volume: the sections that would be cut or predicted.
+
+    Raises
+    ------
+    SaltviewerError
+        ``<file>: sections are H samples x W traces; tiles need at least 101 x 101.`` (for a
+        volume, naming the sections and, when the other direction would do, saying so).
+    """
+    height, width = data.section_shape(direction)
+    if height >= tile and width >= tile:
+        return
+    if data.kind == "line":
+        what = f"the line is {height} samples x {width} traces"
+    else:
+        what = f"its {direction} sections are {height} samples x {width} traces"
+        other = "crossline" if direction == "inline" else "inline"
+        if min(data.section_shape(other)) >= tile:
+            what += f" (its {other} sections, --direction {other}, are {data.section_shape(other)[1]} traces wide)"
+    raise SaltviewerError(f"{data.path}: {what}; tiles need at least {tile} x {tile}.")
 
 
 def tile_starts(length, tile=TILE, overlap=0):
@@ -82,7 +110,8 @@ def blend_window(tile=TILE):
     return np.outer(ramp, ramp).astype(np.float32)
 
 
-def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, region=None, batch=256, tile=TILE):
+def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, region=None, batch=256, tile=TILE,
+                    mute=None):
     """Blended per-tile predictions over a section (or a run of its columns).
 
     Parameters
@@ -104,6 +133,9 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
         Columns of the section to return (default: all of `image`).
     batch : int
         Tiles predicted at a time (memory: about ``batch * tile^2 * 12`` bytes).
+    mute : Mute, optional
+        Quiet zones (`saltviewer.seismic.quiet`): the result is 0 there, and each tile's
+        blending weight is multiplied by its share of signal (at least 0.01).
 
     Returns
     -------
@@ -118,11 +150,12 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
     if height < tile:           # a short section: rows padded by reflection, cropped at the end
         padded = _pad_to(image, tile, axis=0)
         return predict_section(padded, predict, overlap, origin=origin, full_width=full_width, region=(c0, c1),
-                               batch=batch, tile=tile)[:height]
+                               batch=batch, tile=tile, mute=mute)[:height]
     if full_width < tile:       # a narrow section: the same with columns (only whole)
         if origin != 0 or width != full_width:
             raise SaltviewerError("a section narrower than a tile must be predicted whole.")
-        return predict_section(_pad_to(image, tile, axis=1), predict, overlap, batch=batch, tile=tile)[:, c0:c1]
+        return predict_section(_pad_to(image, tile, axis=1), predict, overlap, batch=batch, tile=tile,
+                               mute=mute)[:, c0:c1]
     rows = tile_starts(height, tile, overlap)
     cols = tile_starts(full_width, tile, overlap)
     cols = cols[(cols < c1) & (cols + tile > c0)]
@@ -130,6 +163,7 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
         raise SaltviewerError(f"columns {origin}..{origin + width} do not hold every tile touching {c0}..{c1}; "
                               f"give a halo of {tile - 1} columns.")
     window = blend_window(tile)
+    quiet = None if mute is None else mute.zones(image)
     total = np.zeros((height, c1 - c0), np.float32)
     weight = np.zeros((height, c1 - c0), np.float32)
     r_all, c_all = np.meshgrid(rows, cols, indexing="ij")
@@ -146,9 +180,16 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
                                   f"row {int(r[bad[0]])}, column {int(c[bad[0]])}).")
         for k, (y, x) in enumerate(zip(r, c)):
             a, b = max(x, c0), min(x + tile, c1)
-            total[y:y + tile, a - c0:b - c0] += probabilities[k, :, a - x:b - x] * window[:, a - x:b - x]
-            weight[y:y + tile, a - c0:b - c0] += window[:, a - x:b - x]
-    return total / weight
+            w = window[:, a - x:b - x]
+            if quiet is not None:                # a tile of water or filler gives way to a tile of data
+                signal = 1.0 - float(quiet[y:y + tile, x - origin:x - origin + tile].mean())
+                w = w * np.float32(max(signal, 0.01))
+            total[y:y + tile, a - c0:b - c0] += probabilities[k, :, a - x:b - x] * w
+            weight[y:y + tile, a - c0:b - c0] += w
+    blended = total / weight
+    if quiet is not None:
+        blended[quiet[:, c0 - origin:c1 - origin]] = 0.0
+    return blended
 
 
 def _pad_to(image, size, axis):

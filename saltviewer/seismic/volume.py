@@ -29,8 +29,8 @@ from .._atomic import atomic_path
 from .._errors import SaltviewerError
 from .tiling import TILE, predict_section
 
-__all__ = ["predict_volume", "section_mask", "NpyTarget", "open_target", "volume_output", "output_chunks",
-           "check_written", "block_widths"]
+__all__ = ["predict_volume", "section_mask", "prediction_mask", "NpyTarget", "open_target", "volume_output", "output_chunks",
+           "check_written", "mark_missing", "block_widths"]
 
 
 def section_mask(probability, cutoff, min_area=0, keep_edges=()):
@@ -64,6 +64,48 @@ def section_mask(probability, cutoff, min_area=0, keep_edges=()):
             small[np.unique(column)] = False
         mask[small[labels]] = False
     return mask
+
+
+def prediction_mask(values, cutoff, min_area=0, kind="line", direction="inline"):
+    """The salt mask of a written prediction, by the rule of ``segy predict --mask``.
+
+    `section_mask` on each whole section, as the prediction cut them: the line, or each
+    inline (or crossline) section of a volume. The napari layers and any other reader of a
+    probability output call this, so their mask is the one ``--mask`` writes.
+
+    Parameters
+    ----------
+    values : (traces, samples) or (I, X, S) array, numpy or dask
+        Probabilities in the file's layout; a dask array stays lazy (one section per block).
+    cutoff : float
+    min_area : int
+    kind : {"line", "volume"}
+    direction : {"inline", "crossline"}
+        The sections the volume was predicted in (the sidecar's ``direction``).
+
+    Returns
+    -------
+    mask : array of uint8, shaped like `values` (1 salt, 0 not; NaN places are 0)
+    """
+    if kind == "line":
+        return section_mask(np.nan_to_num(np.asarray(values, np.float32).T, nan=0.0), cutoff,
+                            min_area).T.astype(np.uint8)
+    flip = direction == "crossline"
+
+    def per_section(block):
+        out = np.empty(block.shape, np.uint8)
+        for s in range(block.shape[0]):
+            probability = np.nan_to_num(np.asarray(block[s], np.float32).T, nan=0.0)
+            out[s] = section_mask(probability, cutoff, min_area).T
+        return out
+
+    sections = values.transpose(1, 0, 2) if flip else values
+    if hasattr(sections, "map_blocks"):
+        sections = sections.rechunk({0: 1, 1: -1, 2: -1})
+        mask = sections.map_blocks(per_section, dtype=np.uint8)
+    else:
+        mask = per_section(sections)
+    return mask.transpose(1, 0, 2) if flip else mask
 
 
 class NpyTarget:
@@ -260,7 +302,38 @@ def _aligned(chunks, grid):
     return tuple(out)
 
 
-def check_written(values, name="the output", piece_bytes=64 << 20):
+def _boxes(values, piece_bytes=64 << 20):
+    """Boxes ``(inlines, crosslines)`` of an output's chunks (or of a few sections) covering it."""
+    shape = tuple(int(n) for n in values.shape)
+    grid = getattr(values, "chunks", None)
+    if not grid or not all(isinstance(c, (int, np.integer)) for c in grid):
+        per = max(1, piece_bytes // max(1, int(np.prod(shape[1:])) * 4))
+        grid = (per,) + shape[1:]
+    for i in range(0, shape[0], int(grid[0])):
+        for x in range(0, shape[1], int(grid[1])):
+            yield slice(i, i + int(grid[0])), slice(x, x + int(grid[1]))
+
+
+def mark_missing(values, present):
+    """Write NaN over the places of an output where the survey has no trace (one writer, chunk by chunk).
+
+    Parameters
+    ----------
+    values : (I, X, S) array-like, written in place
+    present : (I, X) ndarray of bool, or None (nothing to do)
+    """
+    if present is None or present.all():
+        return values
+    for box in _boxes(values):
+        missing = ~present[box]
+        if missing.any():
+            block = np.asarray(values[box], np.float32).copy()
+            block[missing] = np.nan
+            values[box] = block
+    return values
+
+
+def check_written(values, name="the output", present=None):
     """Fail when any trace of an output still holds NaN, the value it was made with.
 
     Parameters
@@ -269,6 +342,9 @@ def check_written(values, name="the output", piece_bytes=64 << 20):
         A zarr array, `NpyTarget` or ndarray, read a chunk (or a few sections) at a time.
     name : str
         The output, for the message.
+    present : (I, X) ndarray of bool, optional
+        Places that hold a trace; the others (no trace in the survey: NaN on purpose) are
+        not checked.
 
     Raises
     ------
@@ -276,30 +352,23 @@ def check_written(values, name="the output", piece_bytes=64 << 20):
         ``<name>: N of T traces were never written (the first at inline position i,
         crossline position x); nothing was kept.``
     """
-    shape = tuple(int(n) for n in values.shape)
-    grid = getattr(values, "chunks", None)
-    if not grid or not all(isinstance(c, (int, np.integer)) for c in grid):
-        per = max(1, piece_bytes // max(1, int(np.prod(shape[1:])) * 4))
-        grid = (per,) + shape[1:]
     missing, first = 0, None
-    starts = [range(0, n, int(c)) for n, c in zip(shape[:2], grid[:2])]
-    for i in starts[0]:
-        for x in starts[1]:
-            box = (slice(i, i + int(grid[0])), slice(x, x + int(grid[1])))
-            block = np.asarray(values[box])
-            holes = np.isnan(block).any(axis=-1)
-            if holes.any():
-                missing += int(holes.sum())
-                if first is None:
-                    a, b = np.argwhere(holes)[0]
-                    first = (i + int(a), x + int(b))
+    for box in _boxes(values):
+        holes = np.isnan(np.asarray(values[box])).any(axis=-1)
+        if present is not None:
+            holes &= present[box]
+        if holes.any():
+            missing += int(holes.sum())
+            if first is None:
+                a, b = np.argwhere(holes)[0]
+                first = (box[0].start + int(a), box[1].start + int(b))
     if missing:
-        total = shape[0] * shape[1]
+        total = int(values.shape[0]) * int(values.shape[1]) if present is None else int(present.sum())
         raise SaltviewerError(f"{name}: {missing} of {total} traces were never written (the first at inline "
                               f"position {first[0]}, crossline position {first[1]}); nothing was kept.")
 
 
-def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, block_id=None):
+def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, mute=None, block_id=None):
     """Sections ``block[k].T`` (a block with its halo along axis 1); the core columns returned.
 
     Probabilities are blended over the core and, for the mask rule, as far into the halo
@@ -315,7 +384,8 @@ def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, bloc
     for s in range(block.shape[0]):
         image = np.asarray(block[s], np.float32).T
         low, high = max(0, start - reach), min(width, stop + reach)
-        blended = predict_section(image, predict, overlap, origin=origin, full_width=width, region=(low, high))
+        blended = predict_section(image, predict, overlap, origin=origin, full_width=width, region=(low, high),
+                                  mute=mute)
         if mask_rule is not None:
             edges = [side for side, cut in (("left", low > 0), ("right", high < width)) if cut]
             blended = section_mask(blended, mask_rule[0], mask_rule[1], edges).astype(np.float32)
@@ -324,7 +394,8 @@ def _predict_block(block, predict, overlap, width, widths, halo, mask_rule, bloc
 
 
 def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="dask", scheduler=None,
-                   chunks=None, mask_rule=None, target=None, num_workers=None, progress=None, output_name=None):
+                   chunks=None, mask_rule=None, target=None, num_workers=None, progress=None, output_name=None,
+                   mute=None):
     """Blended salt probabilities (or masks) of every inline or crossline section of a volume.
 
     Parameters
@@ -358,32 +429,39 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
         ``progress(blocks done, blocks)`` (local schedulers).
     output_name : str, optional
         The output as the messages name it (default "the output").
+    mute : Mute, optional
+        Quiet zones get no salt (see `predict_section`).
 
     Returns
     -------
     values : (I, X, S) ndarray of float32, or `target` when one was given
+        NaN at the places of a volume's grid that hold no trace (`SeismicData.present`);
+        they are predicted with zeros for amplitudes but never reported as a result.
     """
     from .segy import SeismicData
 
     if direction not in ("inline", "crossline"):
         raise SaltviewerError(f"--direction must be inline or crossline; got {direction!r}.")
     flip = direction == "crossline"
+    present = volume.present if isinstance(volume, SeismicData) else None
+    name = output_name or "the output"
     if engine == "memory":
         values = volume.read() if isinstance(volume, SeismicData) else np.asarray(volume, np.float32)
         sections = values.transpose(1, 0, 2) if flip else values
         out = np.empty(sections.shape, np.float32)
         for s in range(len(sections)):
             image = sections[s].T
-            blended = predict_section(image, predict, overlap)
+            blended = predict_section(image, predict, overlap, mute=mute)
             if mask_rule is not None:
                 blended = section_mask(blended, *mask_rule).astype(np.float32)
             out[s] = blended.T
             if progress is not None:
                 progress(s + 1, len(sections))
         out = out.transpose(1, 0, 2) if flip else out
+        mark_missing(out, present)
         if target is not None:
             target[...] = out
-            check_written(target, output_name or "the output")
+            check_written(target, name, present)
             return target
         return out
     if engine != "dask":
@@ -406,7 +484,7 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
     result = da.map_overlap(_predict_block, array, depth={0: 0, 1: depth, 2: 0}, boundary="none", trim=False,
                             dtype=np.float32, meta=np.empty((0, 0, 0), np.float32), predict=predict,
                             overlap=overlap, width=width, widths=array.chunks[1], halo=depth,
-                            mask_rule=mask_rule, name="section-predict")
+                            mask_rule=mask_rule, mute=mute, name="section-predict")
     if flip:
         result = result.transpose(1, 0, 2)
     grid = getattr(target, "chunks", None)
@@ -415,11 +493,10 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
         if aligned != result.chunks:
             result = result.rechunk(aligned)
     n_blocks = int(np.prod(result.numblocks))
-    name = output_name or "the output"
     if scheduler not in (None, "threads", "sync", "synchronous"):
-        done = _compute_distributed(result, scheduler, target)
+        done = mark_missing(_compute_distributed(result, scheduler, target), present)
         if target is not None:
-            check_written(target, name)
+            check_written(target, name, present)
         return done
     callbacks = [_BlockProgress(progress, n_blocks)] if progress is not None else []
     options = {"scheduler": "sync" if scheduler in ("sync", "synchronous") else "threads"}
@@ -431,9 +508,10 @@ def predict_volume(volume, predict, overlap=50, *, direction="inline", engine="d
         try:
             if target is not None:
                 da.store(result, target, lock=False)
-                check_written(target, name)
+                mark_missing(target, present)
+                check_written(target, name, present)
                 return target
-            return result.compute()
+            return mark_missing(result.compute(), present)
         finally:
             for callback in callbacks:
                 callback.unregister()

@@ -5,34 +5,68 @@ import numpy as np
 from .._atomic import atomic_path
 from .._errors import SaltviewerError
 
-__all__ = ["write_segy_like", "OUTPUT_FORMAT"]
+__all__ = ["write_segy_like", "stamp_text", "OUTPUT_FORMAT"]
 
 #: Sample format of the files written: 4-byte IEEE float.
 OUTPUT_FORMAT = 5
 
 
 def _traces_of(values, data, start, stop):
-    """Rows ``start:stop`` of `values` (shaped like `data`) in the file's trace order."""
+    """File traces ``start:stop`` taken from `values` (shaped like `data`), in the file's trace order."""
     if data.kind == "line":
         return np.asarray(values[start:stop], np.float32)
-    n_il, n_xl = data.shape[:2]
-    if data.sorting == "inline":
-        first, last = start // n_xl, -(-stop // n_xl)
-        block = np.asarray(values[first:last], np.float32).reshape(-1, data.n_samples)
-        return block[start - first * n_xl:stop - first * n_xl]
-    first, last = start // n_il, -(-stop // n_il)
-    block = np.asarray(values[:, first:last], np.float32).transpose(1, 0, 2).reshape(-1, data.n_samples)
-    return block[start - first * n_il:stop - first * n_il]
+    inline, crossline = data.places(start, stop)
+    if data.sorting == "inline":             # the inlines these traces lie on, read whole
+        first = int(inline.min())
+        block = np.asarray(values[first:int(inline.max()) + 1], np.float32)
+        return block[inline - first, crossline]
+    first = int(crossline.min())
+    block = np.asarray(values[:, first:int(crossline.max()) + 1], np.float32)
+    return block[inline, crossline - first]
 
 
-def write_segy_like(data, path, values, chunk_bytes=64 << 20, progress=None):
+def stamp_text(head, lines):
+    """The textual header of `head` (3200 bytes, EBCDIC or ASCII) with `lines` written into it.
+
+    The lines go into the last blank card images before ``C40`` (or, when too few are
+    blank, into ``C(40 - n)`` to ``C39``), each as ``Cnn text``; every other card stays as it
+    was, in the header's own encoding.
+
+    Parameters
+    ----------
+    head : bytes
+        At least the 3200 bytes of the textual header.
+    lines : sequence of str
+        At most 39 lines of at most 76 characters (longer ones are cut).
+
+    Returns
+    -------
+    text : bytes
+        3200 bytes.
+    """
+    raw = bytes(head[:3200])
+    ebcdic = raw[:1] == b"\xc3" or (raw[:1] != b"C" and sum(32 <= b < 127 for b in raw) < 1600)
+    codec = "cp037" if ebcdic else "latin-1"
+    cards = [raw[k * 80:(k + 1) * 80].decode(codec, "replace") for k in range(40)]
+    lines = [str(line) for line in lines][:39]
+    blank = [k for k in range(39) if not cards[k][4:].strip()]
+    rows = blank[-len(lines):] if len(blank) >= len(lines) else list(range(39 - len(lines), 39))
+    for row, line in zip(sorted(rows), lines):
+        card = f"C{row + 1:2d} {line}"[:80]
+        cards[row] = card.encode("ascii", "replace").decode("ascii").ljust(80)
+    return "".join(cards).encode(codec, "replace")
+
+
+def write_segy_like(data, path, values, chunk_bytes=64 << 20, progress=None, meaning=None):
     """Write a SEG-Y file with the geometry and headers of `data` and the samples of `values`.
 
     The textual header(s), the binary header and every trace header are copied byte for
     byte from `data`'s file; the samples are written as 4-byte IEEE floats in the file's
-    byte order (the binary header's format code becomes 5 when it was another). The file is
-    written chunk by chunk (about `chunk_bytes` at a time) and appears under `path` only
-    when complete.
+    byte order (the binary header's format code becomes 5 when it was another). With
+    `meaning`, those lines say in the textual header what the samples now are (see
+    `stamp_text`). Only the file's traces are written: places of a volume's grid without a
+    trace stay without one. The file is written chunk by chunk (about `chunk_bytes` at a
+    time) and appears under `path` only when complete.
 
     Parameters
     ----------
@@ -44,6 +78,8 @@ def write_segy_like(data, path, values, chunk_bytes=64 << 20, progress=None):
     chunk_bytes : int
     progress : callable, optional
         ``progress(traces done, traces)``.
+    meaning : sequence of str, optional
+        Lines for the textual header: what the samples mean (``"SALT PROBABILITY 0..1"``).
 
     Returns
     -------
@@ -61,6 +97,8 @@ def write_segy_like(data, path, values, chunk_bytes=64 << 20, progress=None):
     with open(data.path, "rb") as source:
         head = bytearray(source.read(data.data_offset))
     head[3224:3226] = np.array([OUTPUT_FORMAT], data.endian + "u2").tobytes()
+    if meaning:
+        head[:3200] = stamp_text(head, meaning)
     out_dtype = np.dtype([("header", "V240"), ("samples", data.endian + "f4", (ns,))])
     per_chunk = max(1, chunk_bytes // max(data.trace_bytes, out_dtype.itemsize))
     if data.kind == "volume":      # whole lines per chunk, so a chunk is one slice of `values`

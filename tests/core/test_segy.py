@@ -148,8 +148,9 @@ def test_irregular_and_prestack_volumes_are_refused(tmp_path):
     make_volume(path, shape=(3, 5, 20))
     with segyio.open(str(path), "r+") as f:
         f.header[7] = {segyio.TraceField.CROSSLINE_3D: 100}        # a trace in another's place
-    with pytest.raises(SaltviewerError, match=r"cube.sgy: irregular geometry: .* 3 and 5 values but the 15 traces "
-                                              r"sit at 14 distinct places"):
+    with pytest.raises(SaltviewerError, match=r"cube.sgy: traces 5 and 7 share a place, inline 11 and crossline 100 "
+                                              r"\(trace header bytes 189 and 193\); a volume holds each place once "
+                                              r"\(15 traces at 14 places\)"):
         open_segy(path)
     spec = segyio.spec()
     spec.format, spec.sorting, spec.samples = 5, 2, np.arange(10)
@@ -164,6 +165,218 @@ def test_irregular_and_prestack_volumes_are_refused(tmp_path):
                     t += 1
     with pytest.raises(SaltviewerError, match=r"gathers.sgy: holds 2 offsets"):
         open_segy(tmp_path / "gathers.sgy")
+
+
+def write_traces(path, values, inlines, crosslines, fmt=5, interval=4000):
+    """A SEG-Y file of these traces in this order, each with its inline and crossline number."""
+    values = np.asarray(values, np.float32)
+    spec = segyio.spec()
+    spec.format, spec.samples, spec.tracecount = fmt, np.arange(values.shape[1]) * interval / 1000, len(values)
+    with segyio.create(str(path), spec) as f:
+        for t, (il, xl) in enumerate(zip(inlines, crosslines)):
+            f.header[t] = {segyio.TraceField.INLINE_3D: int(il), segyio.TraceField.CROSSLINE_3D: int(xl),
+                           segyio.TraceField.CDP: t + 1, segyio.TraceField.TRACE_SAMPLE_COUNT: values.shape[1],
+                           segyio.TraceField.TRACE_SAMPLE_INTERVAL: interval}
+            f.trace[t] = values[t]
+        f.bin.update({segyio.BinField.Samples: values.shape[1], segyio.BinField.Format: fmt,
+                      segyio.BinField.Interval: interval})
+
+
+@pytest.mark.parametrize("steps", ["diagonal", "slanted", "crooked"])
+def test_a_line_whose_inline_and_crossline_numbers_both_change_is_a_sequence_of_traces(tmp_path, steps):
+    n = 240
+    k = np.arange(n)
+    if steps == "diagonal":
+        inlines, crosslines = 500 + k, 900 - k
+    elif steps == "slanted":                       # 30 degrees off the crosslines: inlines change every 2nd trace
+        inlines, crosslines = 500 + k // 2, 100 + k
+    else:                                          # runs along the crosslines, turns, runs along the inlines
+        inlines = np.where(k < 120, 40, 40 + k - 119)
+        crosslines = np.where(k < 120, 300 + k, 419)
+    values = np.random.default_rng(6).standard_normal((n, 130)).astype(np.float32)
+    write_traces(tmp_path / "line.sgy", values, inlines, crosslines)
+    data = open_segy(tmp_path / "line.sgy")
+    assert data.kind == "line" and data.shape == (n, 130)
+    assert np.array_equal(data.traces(), values) and list(data.crosslines) == list(range(1, n + 1))     # CDPs
+    manifest = cut_tiles(tmp_path / "line.sgy", tmp_path / "tiles")
+    assert len(manifest) == len(tile_grid((130, n))[0])
+    out = write_segy_like(data, tmp_path / "out.sgy", values * 2)
+    assert np.array_equal(open_segy(out).traces(), values * 2)
+
+
+def test_a_non_rectangular_survey_is_filled_and_marked_never_invented(tmp_path):
+    n_il, n_xl, ns = 5, 210, 110
+    grid = np.random.default_rng(7).standard_normal((n_il, n_xl, ns)).astype(np.float32)
+    present = np.ones((n_il, n_xl), bool)
+    present[0, :60] = False                                # a corner cut off the outline
+    present[3, 100:104] = False                            # a hole
+    present[4, 150:] = False
+    il, xl = np.nonzero(present)                           # inline-sorted, crosslines ascending
+    write_traces(tmp_path / "survey.sgy", grid[il, xl], 20 + il, 300 + xl)
+    data = open_segy(tmp_path / "survey.sgy")
+    assert data.kind == "volume" and data.shape == (n_il, n_xl, ns) and data.sorting == "inline"
+    assert np.array_equal(data.present, present) and data.n_missing == int((~present).sum()) == 124
+    assert "124 of 1050 places without a trace" in data.describe()
+    read = data.read()
+    assert np.array_equal(read[present], grid[present]) and (read[~present] == 0).all()
+    assert np.array_equal(data.array[1:4, 95:110], read[1:4, 95:110])
+    reference = predict_volume(data, sigmoid_of_tiles, 20, engine="memory")
+    assert np.isnan(reference[~present]).all() and not np.isnan(reference[present]).any()
+    for direction in ("inline", "crossline") if min(data.section_shape("crossline")) >= 101 else ("inline",):
+        blocks = predict_volume(data, sigmoid_of_tiles, 20, direction=direction, chunks=(2, 101))
+        memory = predict_volume(data, sigmoid_of_tiles, 20, direction=direction, engine="memory")
+        assert np.array_equal(blocks, memory, equal_nan=True)
+    from saltviewer.seismic import output_chunks, volume_output
+
+    with volume_output(tmp_path / "salt.zarr", data.shape, output_chunks(data.shape, chunks=(2, 101))) as target:
+        predict_volume(data, sigmoid_of_tiles, 20, chunks=(2, 101), target=target, num_workers=3)
+        out = write_segy_like(data, tmp_path / "salt.sgy", target)
+    written = open_segy(out)
+    assert written.n_traces == data.n_traces == int(present.sum())          # the input's traces, none invented
+    assert np.array_equal(written.read()[present], reference[present])
+    manifest = cut_tiles(tmp_path / "survey.sgy", tmp_path / "tiles")
+    assert manifest.settings["missing_traces"] == 124
+    assert manifest.settings["tiles_left_out_without_traces"] == 0     # every tile touches a trace here
+
+
+def test_a_full_grid_in_any_order_reads_by_ascending_numbers(tmp_path):
+    n_il, n_xl = 3, 4
+    grid = np.random.default_rng(8).standard_normal((n_il, n_xl, 20)).astype(np.float32)
+    il, xl = np.meshgrid(np.arange(n_il)[::-1], np.arange(n_xl), indexing="ij")   # inlines decreasing in the file
+    il, xl = il.reshape(-1), xl.reshape(-1)
+    write_traces(tmp_path / "dec.sgy", grid[il, xl], 10 + il, 50 + xl)
+    data = open_segy(tmp_path / "dec.sgy")
+    assert list(data.inlines) == [10, 11, 12] and np.array_equal(data.read(), grid) and data.n_missing == 0
+    values = grid * 3
+    write_segy_like(data, tmp_path / "out.sgy", values)
+    with segyio.open(str(tmp_path / "out.sgy"), ignore_geometry=True) as f:
+        assert np.array_equal(f.trace.raw[:], values[il, xl])            # each trace where it came from
+
+
+def _rev2(raw, endian=">", **fields):
+    """Bytes of a SEG-Y file with rev 2 binary header fields set (byte offsets from the file's start)."""
+    raw = bytearray(raw)
+    raw[3500] = 2
+    for offset, (value, kind) in fields.items():
+        at = int(offset[1:]) - 1
+        raw[at:at + np.dtype(kind).itemsize] = np.array([value], endian + kind).tobytes()
+    return bytes(raw)
+
+
+def test_rev2_files_that_segyio_reads_open_and_the_others_name_their_cause(tmp_path):
+    values = make_line(tmp_path / "line.sgy", traces=120, samples=110)
+    raw = (tmp_path / "line.sgy").read_bytes()
+    cases = {   # name: (bytes, None when it opens, else the cause named)
+        "extended_samples": (_rev2(raw, b3221=(0, "u2"), b3269=(110, "i4")), None),
+        "both_counts": (_rev2(raw, b3221=(7, "u2"), b3269=(110, "i4"), b3503=(1, "i2")), None),
+        "known_first_trace": (_rev2(raw, b3521=(3600, "u8"), b3503=(1, "i2")), None),
+        "trailers": (_rev2(raw, b3529=(1, "i4"), b3503=(1, "i2")) + b" " * 3200,
+                     r"SEG-Y rev 2 file with 1 data trailer stanza\(s\) after the traces"),
+        "extra_headers": (_rev2(raw, b3507=(1, "i4"), b3503=(1, "i2")),
+                          r"SEG-Y rev 2 file with 1 additional 240-byte trace header\(s\) per trace"),
+        "variable_text": (_rev2(raw, b3505=(-1, "i2"), b3503=(1, "i2")),
+                          r"SEG-Y rev 2 file with a variable number of extended textual headers"),
+        "varying_traces": (_rev2(raw[:-60], b3503=(0, "i2")),
+                           r".* it is a SEG-Y rev 2 file whose fixed-length flag \(bytes 3503-3504\) is 0: its "
+                           r"traces may differ in length"),
+    }
+    for name, (content, cause) in cases.items():
+        path = tmp_path / f"{name}.sgy"
+        path.write_bytes(content)
+        if cause is None:
+            data = open_segy(path)
+            with segyio.open(str(path), ignore_geometry=True) as f:
+                assert len(f.samples) == 110
+                assert np.array_equal(data.traces(), f.trace.raw[:]) and np.array_equal(data.traces(), values)
+        else:
+            with pytest.raises(SaltviewerError, match=rf"{name}.sgy: {cause}") as raised:
+                open_segy(path)
+            assert len(str(raised.value).splitlines()) == 1
+    little = tmp_path / "little.sgy"
+    segyio.tools.from_array(str(little), values, format=5)
+    with segyio.open(str(little), ignore_geometry=True) as f:            # the same file, little-endian rev 2
+        text, binary, traces = bytes(f.text[0]), f.bin, np.asarray(f.trace.raw[:])
+    spec = segyio.spec()
+    spec.format, spec.samples, spec.tracecount, spec.endian = 5, np.arange(110), 120, "little"
+    with segyio.create(str(little), spec) as f:
+        f.text[0] = text
+        f.bin.update(binary)
+        f.bin.update({segyio.BinField.SEGYRevision: 2, segyio.BinField.TraceFlag: 1})
+        for t in range(120):
+            f.header[t] = {segyio.TraceField.TRACE_SAMPLE_COUNT: 110}
+            f.trace[t] = traces[t]
+    raw = bytearray(little.read_bytes())
+    raw[3296:3300] = np.array([0x01020304], "<u4").tobytes()      # the rev 2 byte-order constant
+    little.write_bytes(bytes(raw))
+    data = open_segy(little)
+    assert data.endian == "<" and np.array_equal(data.traces(), values)
+
+
+@pytest.mark.parametrize("traces,samples", [(1, 1), (18, 75), (64, 780), (780, 64)])
+def test_sizes_below_a_tile_are_refused_in_one_line_by_every_verb(tmp_path, capsys, workspace, traces, samples):
+    from saltviewer.cli import main
+
+    path = tmp_path / "small.sgy"
+    make_line(path, traces=traces, samples=samples)
+    expected = f"small.sgy: the line is {samples} samples x {traces} traces; tiles need at least 101 x 101."
+    for argv in (["segy", "tiles", str(path), str(tmp_path / "tiles")],
+                 ["segy", "predict", str(path), "-w", str(workspace.path), "--out", str(tmp_path / "salt.sgy")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.endswith(expected), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.sgy", "ws"] or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["small.sgy"]
+
+
+def test_volume_sections_below_a_tile_name_the_direction(tmp_path):
+    from saltviewer.seismic import check_tileable
+
+    make_volume(tmp_path / "cube.sgy", shape=(4, 150, 120))
+    data = open_segy(tmp_path / "cube.sgy")
+    check_tileable(data, "inline")
+    with pytest.raises(SaltviewerError, match=r"cube.sgy: its crossline sections are 120 samples x 4 traces \(its "
+                                              r"inline sections, --direction inline, are 150 traces wide\); tiles "
+                                              r"need at least 101 x 101.$"):
+        check_tileable(data, "crossline")
+    make_volume(tmp_path / "tiny.sgy", shape=(3, 4, 120))
+    with pytest.raises(SaltviewerError, match=r"tiny.sgy: its inline sections are 120 samples x 4 traces; tiles "
+                                              r"need at least 101 x 101.$"):
+        check_tileable(open_segy(tmp_path / "tiny.sgy"), "inline")
+
+
+def test_write_errors_name_the_output_not_a_temporary_or_the_input(tmp_path, capsys, workspace):
+    from saltviewer.cli import main
+
+    make_line(tmp_path / "line.sgy", traces=120, samples=110)
+    (tmp_path / "afile").write_text("a file, not a folder")
+    blocked = tmp_path / "afile" / "out"
+    data = open_segy(tmp_path / "line.sgy")
+    with pytest.raises(SaltviewerError) as raised:
+        write_segy_like(data, blocked / "salt.sgy", np.zeros(data.shape, np.float32))
+    assert str(raised.value).startswith(f"{blocked / 'salt.sgy'}: cannot be written (")
+    assert main(["segy", "tiles", str(tmp_path / "line.sgy"), str(blocked / "tiles")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"error: {blocked / 'tiles'}: cannot be written (" in err, err
+    assert ".tiles." not in err and "line.sgy" not in err
+
+
+def test_the_textual_header_says_what_the_samples_now_mean(tmp_path):
+    from saltviewer.seismic.write import stamp_text
+
+    make_line(tmp_path / "line.sgy", traces=120, samples=110)
+    data = open_segy(tmp_path / "line.sgy")
+    head_in = (tmp_path / "line.sgy").read_bytes()[:3200]
+    lines = ["SALTVIEWER: SAMPLES ARE SALT PROBABILITY 0..1", "(NOT AMPLITUDES)"]
+    out = write_segy_like(data, tmp_path / "salt.sgy", np.zeros(data.shape, np.float32), meaning=lines)
+    with segyio.open(str(out), ignore_geometry=True) as f:
+        text = segyio.tools.wrap(f.text[0]).splitlines()
+    assert text[37].rstrip() == "C38 SALTVIEWER: SAMPLES ARE SALT PROBABILITY 0..1"
+    assert text[38].rstrip() == "C39 (NOT AMPLITUDES)"
+    head_out = out.read_bytes()[:3200]
+    assert head_out[:37 * 80] == head_in[:37 * 80] and head_out[39 * 80:] == head_in[39 * 80:]   # the rest kept
+    ascii_head = "".join(f"C{k + 1:2d} {'HISTORY' if k < 38 else ''}".ljust(80) for k in range(40)).encode()
+    stamped = stamp_text(ascii_head, ["MASK"]).decode("ascii")
+    assert stamped[38 * 80:39 * 80].rstrip() == "C39 MASK" and stamped[:38 * 80] == ascii_head[:38 * 80].decode()
 
 
 # ------------------------------------------------------------------ scaling
@@ -259,6 +472,94 @@ def test_section_mask_removes_small_regions_unless_cut_by_an_edge():
     mask = section_mask(p, 0.5, 100)
     assert mask.sum() == 400
     assert section_mask(p, 0.5, 100, keep_edges=("right",)).sum() == 415
+
+
+# ------------------------------------------------------------------ quiet zones
+def quiet_reference(image, level, window, min_flat):
+    """Quiet zones, one trace and one sample at a time (the slow, obvious form of Mute.zones)."""
+    height, width = image.shape
+    quiet = np.zeros(image.shape, bool)
+    half = window // 2
+    for x in range(width):
+        column = image[:, x]
+        flat = np.zeros(height, bool)
+        t = 0
+        while t < height:
+            u = t
+            while u + 1 < height and column[u + 1] == column[t]:
+                u += 1
+            if u - t + 1 >= min_flat:
+                flat[t:u + 1] = True
+            t = u + 1
+        signal = [not flat[t] and np.abs(column[max(0, t - half):t + window - half]).max() > level
+                  for t in range(height)]
+        if not any(signal):
+            quiet[:, x] = True
+            continue
+        first, last = signal.index(True), height - 1 - signal[::-1].index(True)
+        quiet[:first, x] = quiet[last + 1:, x] = True
+        quiet[:, x] |= flat
+    return quiet
+
+
+def water_section(rng, water=150, height=400, width=260, dead=(40, 41, 200)):
+    """Sediment amplitudes under a water column of weak noise, dead traces, a flat filler block and
+    a dim (quiet but not flat) body inside the data."""
+    image = rng.standard_normal((height, width)).astype(np.float32)
+    image[:water] *= 0.01
+    image[water + 100:water + 160, 60:120] *= 0.02           # dim, like a salt body's interior: not a quiet zone
+    image[water + 180:water + 230, 150:230] = 0.0            # filler
+    image[:, list(dead)] = 0.0
+    return image
+
+
+def test_quiet_zones_are_the_water_mutes_dead_traces_and_flat_runs():
+    from saltviewer.seismic.quiet import Mute
+
+    rng = np.random.default_rng(11)
+    image = water_section(rng)
+    image[-30:, 100:] = 0.0                                   # a bottom mute
+    mute = Mute(level=0.2, window=9, min_flat=16)
+    quiet = mute.zones(image)
+    assert np.array_equal(quiet, quiet_reference(image, 0.2, 9, 16))
+    assert quiet[:150 - 4].all() and quiet[:, [40, 41, 200]].all()     # to within half a window of the sea floor
+    assert quiet[330:380, 150:230].all() and quiet[-30:, 100:].all()
+    assert not quiet[250:310, 60:120].any()                   # the dim body is data
+    share = 1 - quiet[150:].mean()
+    assert 0.85 < share < 0.95
+    summary = mute.summary(image)
+    assert summary["dead_traces"] == 3 and 146 <= summary["median_top_samples"] <= 150
+    assert summary["quiet_share"] == round(float(quiet.mean()), 4)
+    for trial in range(20):                                   # random small cases against the reference
+        small = rng.integers(-2, 3, (rng.integers(1, 40), rng.integers(1, 6))).astype(np.float32)
+        small[:rng.integers(0, len(small) + 1)] *= 0
+        assert np.array_equal(Mute(level=0.5, window=3, min_flat=4).zones(small),
+                              quiet_reference(small, 0.5, 3, 4)), trial
+
+
+def test_no_salt_in_quiet_zones_and_quiet_tiles_give_way_in_the_blend():
+    from saltviewer.seismic.quiet import Mute
+
+    image = water_section(np.random.default_rng(12))
+    mute = Mute(level=0.2)
+    quiet = mute.zones(image)
+
+    def quiet_is_salt(tiles, rows):             # what the TGS model does: flat and quiet tiles are salt
+        share = np.array([(np.abs(t) < 0.2).mean() for t in tiles], np.float32)
+        return np.broadcast_to(share[:, None, None], tiles.shape).astype(np.float32)
+
+    plain = predict_section(image, quiet_is_salt, 50)
+    muted = predict_section(image, quiet_is_salt, 50, mute=mute)
+    assert (plain[quiet] > 0.5).mean() > 0.5 and (muted[quiet] == 0).all()
+    assert np.array_equal(muted[~quiet] > 0, np.ones(int((~quiet).sum()), bool))
+    below = slice(151, 200)                     # just under the water: tiles of data outweigh tiles of water
+    assert muted[below, 60:200].mean() < plain[below, 60:200].mean() - 0.02
+    one = lambda tiles, rows: np.ones(tiles.shape, np.float32)             # noqa: E731
+    assert np.array_equal(predict_section(image, one, 30, mute=mute), (~quiet).astype(np.float32))
+    half = image[:, 90:260]                    # a part with its halo gives the same as the whole
+    whole = predict_section(image, quiet_is_salt, 30, mute=mute)
+    part = predict_section(half, quiet_is_salt, 30, origin=90, full_width=260, region=(190, 230), mute=mute)
+    assert np.array_equal(part, whole[:, 190:230])
 
 
 # ------------------------------------------------------------------ volumes: Dask against memory
@@ -426,7 +727,7 @@ def test_volume_sections_are_cut_by_number(tmp_path):
     make_volume(tmp_path / "wide.sgy", shape=(105, 5, 110))
     every = cut_tiles(tmp_path / "wide.sgy", tmp_path / "every", direction="crossline", every=2)
     assert sorted(set(every.sections.tolist())) == [0, 2, 4] and every.settings["direction"] == "crossline"
-    with pytest.raises(SaltviewerError, match=r"cube.sgy: sections are 120 samples x 4 traces; tiles need"):
+    with pytest.raises(SaltviewerError, match=r"cube.sgy: its crossline sections are 120 samples x 4 traces"):
         cut_tiles(tmp_path / "cube.sgy", tmp_path / "narrow", direction="crossline")
     with pytest.raises(SaltviewerError, match=r"--sections: inline 99 is not in cube.sgy \(inlines 10..13\)"):
         cut_tiles(tmp_path / "cube.sgy", tmp_path / "bad", sections=[99])
