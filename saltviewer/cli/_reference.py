@@ -12,10 +12,10 @@ are argparse's own.
 
 import argparse
 
-__all__ = ["reference_markdown", "walk_parsers"]
+__all__ = ["reference_markdown", "walk_parsers", "COMMON_OPTIONS"]
 
 #: Options every verb takes; the page names them once, at the top.
-_COMMON = {"help", "verbose", "quiet", "version"}
+COMMON_OPTIONS = {"help", "verbose", "quiet", "version"}
 
 _HEADER = """\
 # Command line reference
@@ -106,7 +106,7 @@ def _synopsis(path, parser):
     """``saltviewer train DATA --workspace WS [options]``: the positionals and the required options."""
     words = list(path)
     for action in parser._actions:
-        if action.dest in _COMMON:
+        if action.dest in COMMON_OPTIONS:
             continue
         if isinstance(action, argparse._SubParsersAction):
             words.append(action.metavar or "{" + ",".join(action.choices) + "}")
@@ -116,7 +116,7 @@ def _synopsis(path, parser):
         elif action.required:
             words.append(f"{action.option_strings[0]} {_metavar(action)}" if _takes_value(action)
                          else action.option_strings[0])
-    if any(action.option_strings and not action.required and action.dest not in _COMMON
+    if any(action.option_strings and not action.required and action.dest not in COMMON_OPTIONS
            for action in parser._actions):
         words.append("[options]")
     return " ".join(words)
@@ -134,7 +134,7 @@ def _parser_section(path, parser, help_line, shown):
         lines += [description, ""]
         shown.add(description)
     for group in parser._action_groups:
-        actions = [action for action in group._group_actions if action.dest not in _COMMON]
+        actions = [action for action in group._group_actions if action.dest not in COMMON_OPTIONS]
         if not actions:
             continue
         title = group.title or "options"
