@@ -114,13 +114,13 @@ def build_training_set(dataset, labelled, masks, labels, recipe, inputs, *, pare
     -------
     data : TrainingSet
     """
-    from .fit import stratified_fold_assignment
+    from .folds import stratified_folds
 
     folds, seed = int(recipe.folds), int(recipe.seed)
     given_ids = [dataset.ids[i] for i in labelled]
     reviewed_ids = list(labels.reviewed_ids)
     pseudo_ids = list(labels.pseudo_ids)
-    fold_given = stratified_fold_assignment(masks, folds, seed)
+    fold_given = stratified_folds(masks, folds, seed)
     fold_reviewed = np.array([stable_fold(tile, folds) for tile in reviewed_ids], int)
     ids = given_ids + reviewed_ids
     fold_of = np.concatenate([fold_given, fold_reviewed])
