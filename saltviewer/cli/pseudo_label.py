@@ -31,7 +31,7 @@ def add_arguments(parser):
     ranked.add_argument("--top", type=int, metavar="N",
                         help="ranked selection: the N most confident tiles on which every model predicts salt or "
                              "none does, ranked by --rank, with the empty share kept; the thresholds above are "
-                             "not applied (see README: how many and how good)")
+                             "not applied (docs/benchmarks.md, selection: how many and how good)")
     ranked.add_argument("--share", type=fraction, metavar="F",
                         help="ranked selection of this share of the unlabelled tiles (for example 0.17)")
     parser.add_argument("--rank", choices=("expected-iou", "agreement"), default="expected-iou",
