@@ -12,6 +12,7 @@ from qtpy.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QListWi
                             QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 from ._data_bar import DataBar
+from ._job_bar import JobBar
 from ._session import notify_info, session_for
 
 __all__ = ["ExploreWidget", "summary_text", "flagged_tiles"]
@@ -38,6 +39,26 @@ def flagged_tiles(exploration):
     for (a, b), correlation in zip(exploration.near_pairs, exploration.near_correlations):
         items.append((exploration.ids[int(a)], f"near-duplicate of {exploration.ids[int(b)]} (r = {correlation:.2f})"))
     return items
+
+
+def explore_in_stages(dataset, progress):
+    """`saltviewer.explore.explore_dataset`, its progress told in stages: the tiles read (a count), the masks,
+    grey levels and duplicates (no count: the bar shows work going on, never a full bar that waits), then the
+    near-duplicate pairs (a count)."""
+    from saltviewer.explore import explore_dataset
+
+    reading = {"on": True}
+
+    def report(done, total):
+        if reading["on"]:
+            progress("reading the tiles", done, total)
+            if done >= total:
+                reading["on"] = False
+                progress("masks, grey levels and duplicates", 0, 0)
+        else:
+            progress("near-duplicate pairs", done, total)
+
+    return explore_dataset(dataset, progress=report)
 
 
 class ExploreWidget(QWidget):
@@ -114,9 +135,11 @@ class ExploreWidget(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
 
+        self.job_bar = JobBar(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.data_bar)
         layout.addLayout(buttons)
+        layout.addWidget(self.job_bar)
         layout.addWidget(self.summary)
         layout.addWidget(splitter, 1)
         self.setMinimumWidth(420)
@@ -154,8 +177,6 @@ class ExploreWidget(QWidget):
     # ---------------------------------------------------------------- explore
     def explore(self):
         """Start exploring the open dataset in a worker thread; returns the worker."""
-        from saltviewer.explore import explore_dataset
-
         from ._workers import start_worker
 
         if not self.session.is_open:
@@ -163,10 +184,11 @@ class ExploreWidget(QWidget):
         dataset = self.session.dataset
         self.explore_button.setEnabled(False)
         self.summary.setText(f"Exploring {len(dataset):,} tiles…")
-        worker = start_worker(explore_dataset, dataset, desc="Exploring the dataset", progress_arg="progress",
-                              returned=self._on_explored, errored=self._on_error,
+        worker = start_worker(explore_in_stages, dataset, desc="Exploring", progress_arg="progress",
+                              interruptible=True, returned=self._on_explored, errored=self._on_error,
                               finished=lambda: self.explore_button.setEnabled(self.session.is_open))
         self._worker = worker
+        self.job_bar.follow(worker)
         return worker
 
     def _on_explore_clicked(self):
@@ -257,6 +279,7 @@ class ExploreWidget(QWidget):
             write_report, self.session.dataset, out_dir, exploration=self.exploration, desc="Writing the report",
             returned=lambda index: notify_info(f"report written to {index}"),
             errored=lambda error: self._report(f"writing the report into {out_dir} failed: {error}", error))
+        self.job_bar.follow(worker)
         return worker
 
     def _report(self, message, error):

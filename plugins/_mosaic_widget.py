@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (QAbstractItemView, QCheckBox, QGridLayout, QGroupBox
 SELECTED = "#00e5ff"      # outline of a selected tile
 
 from ._data_bar import DataBar
+from ._job_bar import JobBar
 from ._layers import find_layer, put_layer, remove_layers, show_only_group
 from ._log import report_error
 from ._workers import start_worker
@@ -145,8 +146,10 @@ class MosaicWidget(QWidget):
         self.decide_label.setWordWrap(True)
         decide_layout.addWidget(self.decide_label, 2, 0, 1, 3)
 
+        self.job_bar = JobBar(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.data_bar)
+        layout.addWidget(self.job_bar)
         layout.addWidget(list_box, 1)
         layout.addWidget(view_box)
         layout.addWidget(decide_box)
@@ -217,8 +220,7 @@ class MosaicWidget(QWidget):
             return
         self.build_button.setEnabled(False)
         self.summary_label.setText("Finding neighbours and assembling mosaics…")
-        from ._mosaic import find_mosaics
-
+        from ._job_process import run_job
         from ._workers import Cancelled
 
         def failed(error):
@@ -227,10 +229,12 @@ class MosaicWidget(QWidget):
             else:
                 report_error(f"finding mosaics failed: {error}", error, self.session.workspace_path, "mosaics")
 
-        self._worker = start_worker(find_mosaics, self.session.workspace, self.session.dataset,
-                                    desc="Finding mosaics", progress_arg="progress",   # a count and a Cancel
+        # in a child process: Cancel ends it at once (the search goes for seconds inside scipy)
+        self._worker = start_worker(run_job, "find_mosaics", self.session.data_path, self.session.workspace_path,
+                                    desc="Finding mosaics", progress_arg="progress",
                                     returned=lambda _: self.reload(), errored=failed,
                                     finished=self._on_build_finished)
+        self.job_bar.follow(self._worker)
 
     def _on_build_finished(self):
         self._worker = None

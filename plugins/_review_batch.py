@@ -12,11 +12,10 @@ __all__ = ["BatchActions", "propose_candidates"]
 
 
 def propose_candidates(dataset, workspace, progress=None):
-    """Worker body: `saltviewer.pseudo.propose_pseudo_labels` with its own store connection."""
-    from saltviewer.pseudo import propose_pseudo_labels
+    """`saltviewer.pseudo.propose_pseudo_labels` in a child process (Cancel ends it at once); the report's lines."""
+    from ._job_process import run_job
 
-    report = propose_pseudo_labels(workspace, dataset, progress=progress)
-    return report.lines()
+    return run_job("find_candidates", dataset.root, workspace.path, progress=progress)
 
 
 class BatchActions:
@@ -182,10 +181,11 @@ class BatchActions:
             return
         dataset, workspace = self.session.dataset, self.session.workspace
         self.queue.propose_button.setEnabled(False)
-        self.set_status("Scoring the ensemble and proposing candidates… (Cancel in napari's activity dock)")
+        self.set_status("Scoring the ensemble and proposing candidates…")
         self._worker = start_worker(propose_candidates, dataset, workspace, desc="Finding candidates",
                                     progress_arg="progress", returned=self._on_proposed,
                                     errored=self._on_propose_failed, finished=self._on_propose_finished)
+        self.job_bar.follow(self._worker)
 
     def _on_propose_failed(self, error):
         if isinstance(error, Cancelled):

@@ -22,6 +22,7 @@ from ._cleanup import CLEANUPS
 from ._correction import BRUSH_SIZE, THRESHOLD_COLOUR
 from ._data_bar import DataBar
 from ._history_view import HistoryPanel
+from ._job_bar import JobBar
 from ._layers import fit_view, find_layer, group_layers, put_layer, remove_layers, show_only_group, text_overlay
 from ._review import Reviewer, outline_image
 from ._review_batch import BatchActions, propose_candidates  # noqa: F401  (propose_candidates: importable here)
@@ -198,6 +199,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.tabs.setTabToolTip(2, "The shown tile's history: who, when, what (Y)")
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
+        self.job_bar = JobBar(self)                     # a long job (Find candidates): how far, and Cancel
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         self.status_label.setStyleSheet("color: #a8adb5;")
@@ -205,6 +207,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         layout.addWidget(self.data_bar)
         layout.addLayout(who)
         layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.job_bar)
         layout.addWidget(self.status_label)
         self.setMinimumWidth(470)
 

@@ -5,14 +5,28 @@ napari's own ``create_worker(..., _progress={...})`` deadlocks the whole applica
 progress bar: the Qt event loop stops while both threads wait. The progress bar here is
 made, updated and closed in the main thread instead, which does not: the worker only
 writes its count into a small shared record, and a timer in the main thread copies it to
-the bar. Cancel (the bar's button) makes the worker's next progress call raise
-`Cancelled`, so the work stops at its next step and writes nothing half-done (the work
-functions saltviewer runs here save at their end, in one transaction or one rename).
+the bar. Cancel (the bar's button, or the one a dock shows beside its own bar, `JobBar`)
+makes the worker's next progress call raise `Cancelled`, so the work stops at its next step
+and writes nothing half-done (the work functions saltviewer runs here save at their end, in
+one transaction or one rename).
+
+Work that may go many seconds between two progress calls is either run in a child process
+that is ended at once (`saltviewer.plugins._job_process`: Find mosaics, Find candidates), or,
+when it writes nothing (Explore), marked ``interruptible``: `Cancelled` is then also raised
+inside its thread between two Python steps, a fraction of a second after Cancel.
 """
 
 import threading
+import time
 
-__all__ = ["start_worker", "Cancelled"]
+__all__ = ["start_worker", "Cancelled", "INTERRUPT_AFTER"]
+
+#: Seconds a cancelled interruptible worker gets to stop at its next progress call before
+#: `Cancelled` is raised inside its thread (again each such interval until it stops).
+INTERRUPT_AFTER = 0.3
+
+
+_RUNNING = set()       # the workers whose threads still run
 
 
 class Cancelled(Exception):
@@ -27,6 +41,8 @@ class _Progress:
         self.desc = desc
         self.done, self.total, self.stage = 0, 0, None
         self.cancelled = threading.Event()
+        self.thread = None             # the worker's thread id, once it runs
+        self.running = False
 
     def __call__(self, *args):
         if self.cancelled.is_set():
@@ -36,11 +52,31 @@ class _Progress:
         if args:
             self.done = int(args[0])
             if len(args) > 1 and args[1] is not None:
-                self.total = int(args[1])
+                self.total = int(args[1])      # 0: no count, a busy bar
+
+    def interrupt(self):
+        """Raise `Cancelled` inside the worker's thread at its next Python step (a cancelled, busy worker)."""
+        import ctypes
+
+        if self.running and self.thread is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread), ctypes.py_object(Cancelled))
+
+
+def _run(function, report):
+    """`function` with its thread made known to `report` (so that Cancel can interrupt it)."""
+    def run(*args, **kwargs):
+        report.thread, report.running = threading.get_ident(), True
+        try:
+            if report.cancelled.is_set():
+                raise Cancelled(f"{report.desc}: cancelled")
+            return function(*args, **kwargs)
+        finally:
+            report.running = False
+    return run
 
 
 def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, returned=None, errored=None,
-                 finished=None, **kwargs):
+                 finished=None, interruptible=False, **kwargs):
     """Run ``function(*args, **kwargs)`` in a napari worker thread with a progress bar.
 
     Parameters
@@ -62,12 +98,16 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, r
         a signal emitted from the worker thread reaches only the slots connected by then, so
         a function that fails at once would leave a connection made after this call unheard
         (seen as a lost error on PyQt5).
+    interruptible : bool
+        `function` writes nothing (or only at its very end, atomically): once cancelled and
+        still busy after `INTERRUPT_AFTER` seconds, `Cancelled` is raised inside its thread.
 
     Returns
     -------
     worker : napari.qt.threading.FunctionWorker
-        Already started. ``worker.progress_bar`` is the napari progress object and
-        ``worker.cancel()`` cancels as the button does.
+        Already started. ``worker.progress_bar`` is the napari progress object,
+        ``worker.report`` what the work reported (``desc``, ``done``, ``total``, ``stage``)
+        and ``worker.cancel()`` cancels as the button does.
     """
     from napari.qt.threading import create_worker
     from napari.utils import cancelable_progress, progress
@@ -77,6 +117,10 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, r
         for signal, slot in (("returned", returned), ("errored", errored), ("finished", finished)):
             if slot is not None:
                 getattr(worker, signal).connect(slot)
+        # kept alive until it finishes: a worker collected while its thread runs (its dock or viewer
+        # closed) takes its signals with it, and the thread's last emit then aborts the application
+        _RUNNING.add(worker)
+        worker.finished.connect(lambda: _RUNNING.discard(worker))
 
     if progress_arg is None:
         bar = progress(total=0, desc=desc)
@@ -90,26 +134,37 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, r
     report = _Progress(desc)
     kwargs[progress_arg] = report
     bar = cancelable_progress(total=0, desc=desc, cancel_callback=report.cancelled.set)
-    worker = create_worker(function, *args, _ignore_errors=ignore_errors, **kwargs)
+    worker = create_worker(_run(function, report), *args, _ignore_errors=ignore_errors, **kwargs)
     timer = QTimer()
     timer.setInterval(150)
 
-    shown = {"stage": None}
+    shown = {"stage": None, "cancelled_at": None}
 
     def sync():
         if bar.is_canceled and not report.cancelled.is_set():
             report.cancelled.set()
-            bar.set_description(f"{desc} (cancelling…)")
-        elif report.stage != shown["stage"] and not report.cancelled.is_set():
+        if report.cancelled.is_set():
+            if shown["cancelled_at"] is None:
+                shown["cancelled_at"] = time.monotonic()
+                bar.set_description(f"{desc} (cancelling…)")
+            elif interruptible and time.monotonic() - shown["cancelled_at"] >= INTERRUPT_AFTER:
+                report.interrupt()               # still busy between progress calls: stop it where it is
+                shown["cancelled_at"] = time.monotonic()
+            return
+        if report.stage != shown["stage"]:
             shown["stage"] = report.stage
             bar.set_description(f"{desc}: {report.stage}")
-        if report.total and bar.total != report.total:
+        if bar.total != report.total:             # a new count, or none (0: a busy bar while it works)
             bar.total = report.total
+            bar.n = 0
         if report.done != bar.n:
             bar.update(report.done - bar.n)
 
     def cancel():
-        bar.cancel()
+        if not report.cancelled.is_set():
+            report.cancelled.set()
+            if not bar.is_canceled:
+                bar.cancel()
         sync()
 
     def finish():
@@ -117,7 +172,9 @@ def start_worker(function, *args, desc, ignore_errors=True, progress_arg=None, r
         bar.close()
 
     timer.timeout.connect(sync)
+    timer.setInterval(100)
     worker.progress_bar = bar
+    worker.report = report
     worker.progress_timer = timer        # kept alive with the worker
     worker.cancel = cancel
     worker.finished.connect(finish)

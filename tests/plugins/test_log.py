@@ -116,15 +116,15 @@ def test_a_file_in_the_way_keeps_the_message_alone(tmp_path):
 
 def test_a_failing_mosaic_search_is_logged_and_the_notification_says_where(
         make_napari_viewer, qtbot, sample_dir, review_workspace, monkeypatch):
-    import saltviewer.plugins._mosaic as mosaic
+    import saltviewer.plugins._job_process as jobs
     from napari.utils.notifications import notification_manager
 
     from saltviewer.plugins._session import session_for
 
-    def broken(workspace, dataset, **kwargs):
+    def broken(job, data, workspace, **kwargs):        # the search (in its own process) failing
         _boom()
 
-    monkeypatch.setattr(mosaic, "find_mosaics", broken)
+    monkeypatch.setattr(jobs, "run_job", broken)
     viewer = make_napari_viewer()
     session_for(viewer).open(sample_dir, review_workspace.path)
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Mosaics")
