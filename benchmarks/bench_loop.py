@@ -281,20 +281,29 @@ class Loop:
             best = ("expected-iou", SHARES[0], None)
         if store_path.exists():
             store_path.unlink()
+        # The candidates a batch would accept unseen: the chosen share. The queue a reviewer works
+        # through: every pool tile proposed (share 1), so that it orders the whole pool, the tiles
+        # the members dispute first, then the agreed ones from the least to the most confident.
+        from saltviewer.pseudo import select_candidates
+
+        with Ensemble(self.workspace, self.dataset, members) as ensemble:
+            scores = ensemble.scores(self.pool_rows, truth=False, images=True)
+        candidates = select_candidates(scores, share=best[1], rank=best[0], empty_share=empty_share)
         with CurationStore(store_path, user="bench") as store:
-            report = propose_pseudo_labels(self.workspace, self.dataset, members, store=store, share=best[1],
-                                           rank=best[0], label_errors=False, review=len(self.pool_rows), crf=False)
+            report = propose_pseudo_labels(self.workspace, self.dataset, members, store=store, share=1.0,
+                                           rank=best[0], label_errors=False, review=len(self.pool_rows), crf=False,
+                                           empty_share=None)
             items = store.queue(self.dataset)
         counts = {}
         for item in items:
             counts[item.why] = counts.get(item.why, 0) + 1
         queues[key] = {"members": members, "order": [item.tile for item in items],
                        "disputed": [item.tile for item in items if item.disputed],
-                       "candidates": list(report.candidates.ids), "reasons": counts,
+                       "candidates": list(candidates.ids), "proposed": len(report.candidates), "reasons": counts,
                        "chosen": {"rank": best[0], "share": best[1], "oof_precision": best[2]},
                        "pool_curve": pool[0][best[0]], "pool_all_tiles_precision": pool[2]["all_tiles_precision"]}
         self.save()
-        log(f"queue seed {seed}: {len(items)} items {counts}, {len(report.candidates)} candidates, chosen {best}")
+        log(f"queue seed {seed}: {len(items)} items {counts}, {len(candidates)} candidates, chosen {best}")
         return queues[key]
 
     # -------------------------------------------------------------- the reviewer
