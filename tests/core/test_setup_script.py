@@ -2,8 +2,10 @@
 
 The refusing Python is a stand-in: a script that answers ``-m pip install`` as Debian's
 externally managed Python does and hands everything else to the Python running the tests. The
-virtual environment is made with ``--system-site-packages`` and only the core, so the install
-takes seconds (the dependencies are already there) while every step of the script runs for real.
+virtual environment is made with ``--system-site-packages --without-pip`` (the running Python's
+pip serves it) and only the core, and pip stays offline and builds in place where it can
+(`_offline_pip`: no index is asked for setuptools), so the install takes seconds
+(the dependencies are already there) while every step of the script runs for real.
 """
 
 import os
@@ -67,8 +69,21 @@ def _environment(tmp_path, python):
         if found and not (tools / tool).exists():
             (tools / tool).symlink_to(found)
     return dict(os.environ, PYTHON=str(python), HOME=str(home), SALTVIEWER_EXTRAS="",
-                SALTVIEWER_VENV_OPTIONS="--system-site-packages", PIP_NO_INPUT="1",
-                PATH=os.pathsep.join([str(home / ".local" / "bin"), str(tools)]))
+                SALTVIEWER_VENV_OPTIONS="--system-site-packages --without-pip", PIP_NO_INPUT="1",
+                PATH=os.pathsep.join([str(home / ".local" / "bin"), str(tools)]), **_offline_pip())
+
+
+def _offline_pip():
+    """pip told to build saltviewer in place and ask no index, when this Python has what the build
+    needs (setuptools 64 or newer and wheel, as pyproject.toml asks); else pip as it comes."""
+    try:
+        import setuptools
+        import wheel  # noqa: F401
+    except ImportError:
+        return {}
+    if int(setuptools.__version__.split(".")[0]) < 64:
+        return {}
+    return {"PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
 
 
 def test_a_python_that_refuses_pip_gets_a_venv_in_the_clone_and_saltviewer_on_path(tmp_path, refusing_python):
