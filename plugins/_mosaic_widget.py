@@ -53,10 +53,13 @@ class MosaicWidget(QWidget):
         self._grid = None             # (rows, cols) dataset positions of the shown mosaic
         self._worker = None
         self._ensemble = None         # the model versions of the shown mosaic (their scores decide disputes)
+        self._mosaic_of = {}          # tile id -> position of its mosaic in `mosaics`
+        self.focus = None             # the tile the Review dock shows (centred when its mosaic is shown)
         self.selected = []            # tile ids selected on the canvas, in the order clicked
         self._edit_start = None       # the canvas the edits started from (None: not editing)
         self._build()
         self.session.changed.connect(self.reload)
+        self.session.tile_shown.connect(self._on_review_tile)
         self.session.decisions_changed.connect(self._on_decisions_changed)
         self.session.versions_changed.connect(self._on_decisions_changed)
         if not self.session.is_open:
@@ -180,6 +183,7 @@ class MosaicWidget(QWidget):
             found = None
         self.session.set_mosaics(found)
         self.mosaics = list(found) if found is not None else []
+        self._mosaic_of = {tile: position for position, mosaic in enumerate(self.mosaics) for tile in mosaic.ids}
         dataset = self.session.dataset
         self.table.setRowCount(len(self.mosaics))
         for row, mosaic in enumerate(self.mosaics):
@@ -299,6 +303,8 @@ class MosaicWidget(QWidget):
         from ._review_widget import _fit
 
         _fit(viewer, [layer for layer in viewer.layers if str(layer.metadata.get("saltviewer_role", "")).startswith(f"{GROUP}:")])
+        if self.focus is not None and self.focus in mosaic.ids:
+            self._centre_on(self.focus, mosaic)           # the tile the Review dock shows
         n = len(layers.seams)
         self.info_label.setText(f"Mosaic #{mosaic.number + 1}: {mosaic.shape[0]} × {mosaic.shape[1]}, "
                                 f"{len(mosaic)} tiles, {mosaic.n_labelled(session.dataset)} labelled; "
@@ -311,6 +317,33 @@ class MosaicWidget(QWidget):
         overlay.color = "#ffffff"
         overlay.text = f"mosaic #{mosaic.number + 1}  ·  {mosaic.shape[0]} × {mosaic.shape[1]}  ·  {len(mosaic)} tiles"
         self.mosaic_shown.emit(position)
+
+    def _on_review_tile(self, tile):
+        """The Review dock shows a tile: select the row of its mosaic and say so (Show centres on the tile)."""
+        self.focus = tile
+        position = self._mosaic_of.get(tile)
+        if position is None:
+            if self.mosaics:
+                self.info_label.setText(f"Review shows {tile}: it is in no mosaic.")
+            return
+        mosaic = self.mosaics[position]
+        for row in range(self.table.rowCount()):
+            if self._position_of_row(row) == position:
+                self.table.selectRow(row)
+                self.table.scrollToItem(self.table.item(row, 0))
+                break
+        r, c = mosaic.position(tile)
+        self.info_label.setText(f"Review shows {tile}: mosaic #{mosaic.number + 1} ({mosaic.shape[0]} × "
+                                f"{mosaic.shape[1]}), row {r + 1}, column {c + 1}, selected above; Show puts it on the "
+                                "canvas, centred on the tile.")
+
+    def _centre_on(self, tile, mosaic):
+        """Centre the camera on a tile of the shown mosaic, about five tiles across."""
+        r, c = mosaic.position(tile)
+        camera = _camera(self.viewer)
+        height, width = self.viewer.canvas.size
+        camera.center = (r * TILE + TILE / 2, c * TILE + TILE / 2)
+        camera.zoom = max(camera.zoom, min(height, width) / (5 * TILE))
 
     # ------------------------------------------------------------------ deciding
     def toggle_tile(self, tile):

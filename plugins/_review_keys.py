@@ -80,6 +80,7 @@ TRIAGE_ACTIONS = {
     "cursor_down": (("Down",), "Grid: move the cursor down"),
     "open": (("E",), "Grid: open the tile under the cursor in the single-tile view (to correct it)"),
     "undo": (("U",), "Grid: undo your last decision (asks first for a batch)"),
+    "redo": (("Shift-U",), "Grid: redo the decisions you last undid (asks first for a batch)"),
     "grid": (("G",), "Grid: back to the single tile"),
 }
 

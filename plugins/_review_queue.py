@@ -77,6 +77,21 @@ class QueuePanel(QWidget):
         filters.setColumnStretch(1, 2)
         filters.setColumnStretch(3, 1)
         filters.setColumnStretch(4, 1)
+        # a filter in force is said (one restored from last time most of all), with a way back to everything
+        self.filter_label = QLabel("")
+        self.filter_label.setWordWrap(True)
+        self.filter_label.setStyleSheet("color: #ffb74d;")
+        self.clear_filters_button = QToolButton()
+        self.clear_filters_button.setText("Show all")
+        self.clear_filters_button.setToolTip("Every item to review: every reason, every split, any disagreement")
+        self.clear_filters_button.clicked.connect(self.clear_filters)
+        self.filter_note = QWidget()
+        note = QHBoxLayout(self.filter_note)
+        note.setContentsMargins(0, 0, 0, 0)
+        note.addWidget(self.filter_label, 1)
+        note.addWidget(self.clear_filters_button)
+        self._restored = any(settings.get(key, value) != value for key, value in (
+            ("review_state", "to review"), ("review_split", "all splits"), ("review_reason", "every reason")))
 
         self.model = QueueModel(self)
         self.table = QTableView()
@@ -122,6 +137,7 @@ class QueuePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(filters)
+        layout.addWidget(self.filter_note)
         layout.addWidget(self.table, 1)
         layout.addLayout(status)
 
@@ -154,7 +170,36 @@ class QueuePanel(QWidget):
     def _on_filters_changed(self, *_):
         save_settings(review_state=self.state_combo.currentText(), review_split=self.split_combo.currentText(),
                       review_reason=self.reason_combo.currentText())
+        self._restored = False
         self.filters_changed.emit()
+
+    def filters_in_force(self):
+        """The filters that hide items, in words (``["why: disputed", "1−IoU ≥ 0.20"]``); empty when none."""
+        parts = []
+        if self.state_combo.currentText() != "to review":
+            parts.append(f"show: {self.state_combo.currentText()}")
+        if self.reason_combo.currentText() != "every reason":
+            parts.append(f"why: {self.reason_combo.currentText()}")
+        if self.split_combo.currentText() != "all splits":
+            parts.append(self.split_combo.currentText())
+        if self.min_score.value() > 0:
+            parts.append(f"1−IoU ≥ {self.min_score.value():.2f}")
+        if self.max_score.value() < 1:
+            parts.append(f"1−IoU ≤ {self.max_score.value():.2f}")
+        return parts
+
+    def clear_filters(self):
+        """Every item to review listed (the filters' defaults)."""
+        for combo, text in ((self.state_combo, "to review"), (self.reason_combo, "every reason"),
+                            (self.split_combo, "all splits")):
+            combo.blockSignals(True)
+            combo.setCurrentText(text)
+            combo.blockSignals(False)
+        for box, value in ((self.min_score, 0.0), (self.max_score, 1.0)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self._on_filters_changed()
 
     # ------------------------------------------------------------------ rows
     def set_table(self, table):
@@ -168,7 +213,13 @@ class QueuePanel(QWidget):
         text = f"{n:,} item{'s' if n != 1 else ''}"
         if decided and self.state_combo.currentText() == "to review":
             text += f", {decided:,} done"
+        filters = self.filters_in_force()
+        if filters:
+            text += " (filtered)"
         self.count_label.setText(text)
+        self.filter_label.setText(("Filters kept from last time: " if self._restored else "Filtered: ")
+                                  + " · ".join(filters))
+        self.filter_note.setVisible(bool(filters))
         self.count_label.setToolTip(f"{n:,} items match the filters" + (
             f"; {decided:,} of them were decided since the queue was loaded" if decided else ""))
 

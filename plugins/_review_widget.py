@@ -545,6 +545,7 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self._split_for_tile = True
             self._split_listing()
         self.tile_shown.emit(display.tile)
+        self.session.tile_shown.emit(display.tile)
 
     # ================================================================= the unsaved edit
     @property

@@ -10,6 +10,7 @@ read the dataset, workspace and store from it and talk through its signals:
 - ``decisions_changed(ids)``: decisions were written to the store (a list of tile ids, or
   None for "many");
 - ``tile_requested(id)``: someone (the mosaic) asks the review widget to show a tile;
+- ``tile_shown(id)``: the review widget shows a tile (the Mosaics dock finds its mosaic);
 - ``mosaics_changed``: mosaics were found or reloaded.
 """
 
@@ -155,6 +156,7 @@ class Session(QObject):
     versions_changed = Signal()
     decisions_changed = Signal(object)
     tile_requested = Signal(str)
+    tile_shown = Signal(str)
     mosaics_changed = Signal()
 
     def __init__(self, viewer=None):

@@ -1,7 +1,9 @@
 """The triage grid in the Review dock: pages of queued tiles on the canvas, marked and applied in batches.
 
-The grid shows the queue in the list's order, with the list's filters and sort, a page at
-a time on napari's canvas (one RGB image layer, `TriageImage`). A click on a tile cycles
+The grid shows the queue with the list's filters and sort, a page at a time on napari's
+canvas (one RGB image layer, `TriageImage`); by default the tiles a page can accept at once
+(confident ones) come first, and the tiles to open one by one (disputed, label checks,
+mosaic edges) after them, each group in the list's order. A click on a tile cycles
 its mark (accept, reject, none); a double click opens it in the single-tile view; keys
 mark the tile under the cursor and move on, mark the rest of the page accepted, and apply
 every mark as one batch (one undo). Tiles marked *open* are corrected one after another
@@ -10,17 +12,30 @@ in the single-tile view once the marks are applied.
 
 import time
 
+import numpy as np
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from ._layers import find_layer, fit_view, put_layer, show_only_group, text_overlay
 from ._review_keys import TriageImage, own, shortcut_of
 from ._settings import load_settings, save_settings
 from ._triage import MARK_COLOURS, GridLayout, load_cells, render_cell, render_page
 
-__all__ = ["TriagePanel", "GROUP"]
+__all__ = ["TriagePanel", "GROUP", "batch_acceptable_rows"]
 
 GROUP = "triage"
+
+
+def batch_acceptable_rows(table):
+    """Which rows of a `QueueTable` a page may accept at once (proposed, and the store's batch rule)."""
+    from saltviewer.store.reasons import batch_acceptable
+
+    if not len(table):
+        return np.zeros(0, bool)
+    keys = np.char.add(np.char.add(np.asarray(table.criterion, str), "|"), np.asarray(table.kind, str))
+    unique, inverse = np.unique(keys, return_inverse=True)
+    allowed = np.array([batch_acceptable(*key.split("|", 1)) for key in unique])
+    return allowed[inverse.ravel()] & (np.asarray(table.state) == "proposed")
 
 
 class TriagePanel(QWidget):
@@ -67,12 +82,19 @@ class TriagePanel(QWidget):
             box.setValue(value)
             box.setToolTip(f"Grid size: {tip}")
             box.valueChanged.connect(self._on_size_changed)
+        self.confident_first = QCheckBox("confident tiles first")
+        self.confident_first.setChecked(bool(load_settings().get("grid_confident_first", True)))
+        self.confident_first.setToolTip("Pages of tiles a page can accept at once (the models agree) come first; "
+                                        "disputed tiles, label checks and mosaic edges, to open one by one, after "
+                                        "them. Unchecked: the list's order")
+        self.confident_first.toggled.connect(self._on_order_changed)
         self.fit_button = QPushButton("Fit canvas")
         self.fit_button.setToolTip("As many tiles as the canvas shows at about 1.6 times their size")
         self.fit_button.clicked.connect(self.fit_to_canvas)
         pages = QHBoxLayout()
         pages.addWidget(self.previous_button)
         pages.addWidget(self.next_button)
+        pages.addWidget(self.confident_first)
         pages.addStretch(1)
         pages.addWidget(self.cols)
         pages.addWidget(QLabel("×"))
@@ -91,12 +113,22 @@ class TriagePanel(QWidget):
         self.apply_button.setToolTip("Write every accept and reject mark as one batch (one undo takes it back), "
                                      "then correct the tiles marked open one after another")
         self.apply_button.clicked.connect(self.apply)
+        self.undo_button = QPushButton(f"Undo [{shortcut_of('undo', grid=True)}]")
+        self.undo_button.setToolTip("Take back your last decision (a page applied: the whole page, after asking)")
+        self.undo_button.clicked.connect(lambda: self.on_action("undo"))
+        self.redo_button = QPushButton(f"Redo [{shortcut_of('redo', grid=True)}]")
+        self.redo_button.setToolTip("Make the decisions you last undid again (a page: after asking)")
+        self.redo_button.clicked.connect(lambda: self.on_action("redo"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.rest_button)
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.apply_button)
+        undo = QHBoxLayout()
+        undo.addWidget(self.undo_button)
+        undo.addWidget(self.redo_button)
+        undo.addStretch(1)
         for button in (self.previous_button, self.next_button, self.rest_button, self.clear_button, self.apply_button,
-                       self.fit_button):
+                       self.fit_button, self.undo_button, self.redo_button, self.confident_first):
             button.setFocusPolicy(Qt.NoFocus)
 
         legend = QLabel(" ".join(f"<span style='color:{MARK_COLOURS[m]}'>■ {m}</span>" for m in ("accept", "reject",
@@ -116,6 +148,7 @@ class TriagePanel(QWidget):
         layout.addWidget(legend)
         layout.addWidget(self.marks_label)
         layout.addLayout(buttons)
+        layout.addLayout(undo)
         layout.addWidget(keys)
         layout.addStretch(1)
 
@@ -127,12 +160,24 @@ class TriagePanel(QWidget):
                 f"{key('mark_accept')} accept, {key('mark_reject')} reject, {key('mark_open')} open for correction, "
                 f"{key('mark_clear')} clear (each moves on), arrows move, {key('accept_rest')} accept the rest, "
                 f"{key('apply')} apply, {key('next_page')} / {key('previous_page')} pages, {key('open')} show the "
-                f"tile, {key('undo')} undo, {key('grid')} back to the list.")
+                f"tile, {key('undo')} undo, {key('redo')} redo, {key('grid')} back to the list.")
 
     # ================================================================= pages
     def tiles(self):
-        """The queue's tiles in the list's order (its filters and sort)."""
-        return self.owner.model.tiles_in_order()
+        """The queue's tiles with the list's filters, in its order; confident ones first (unless unchecked)."""
+        model = self.owner.model
+        tiles = model.tiles_in_order()
+        if not self.confident_first.isChecked() or not tiles:
+            return tiles
+        table = model.table
+        acceptable = batch_acceptable_rows(table)[model.order]
+        return [tiles[k] for k in np.flatnonzero(acceptable)] + [tiles[k] for k in np.flatnonzero(~acceptable)]
+
+    def _on_order_changed(self, on):
+        save_settings(grid_confident_first=bool(on))
+        self.page, self.cursor = 0, 0
+        if self.active:
+            self.draw()
 
     @property
     def pages(self):
@@ -289,8 +334,8 @@ class TriagePanel(QWidget):
             self.move({"cursor_left": -1, "cursor_right": +1, "cursor_up": -cols, "cursor_down": +cols}[action])
         elif action == "open" and self.cells:
             self.owner.open_from_grid([self.cells[self.cursor].tile])
-        elif action == "undo":
-            self.owner.on_action("undo")
+        elif action in ("undo", "redo"):
+            self.owner.on_action(action)
         elif action == "grid":
             self.owner.show_list()
 

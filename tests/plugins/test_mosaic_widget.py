@@ -111,6 +111,23 @@ def test_double_clicking_a_tile_opens_it_in_the_review(mosaic_view, qtbot):
     assert review.current.tile == other
 
 
+def test_a_tile_chosen_in_the_queue_is_found_in_the_mosaics_dock(mosaic_view, qtbot):
+    """Choosing a tile in the Review queue said nothing in the Mosaics dock; now its mosaic's row is selected,
+    the dock says where the tile sits, and Show centres the canvas on it."""
+    viewer, widget, review = mosaic_view
+    tile, position = next((t, k) for k, m in enumerate(widget.mosaics) for t in m.ids
+                          if review.model.row_of(t) is not None and t != review.current.tile)
+    review.table.selectRow(review.model.row_of(tile))                    # chosen in the queue
+    assert review.current.tile == tile
+    mosaic = widget.mosaics[position]
+    assert widget._selected() == position
+    assert f"Review shows {tile}: mosaic #{mosaic.number + 1}" in widget.info_label.text()
+    widget.show_button.click()
+    r, c = mosaic.position(tile)
+    y, x = viewer.scene.camera.center[-2:] if hasattr(viewer, "scene") else viewer.camera.center[-2:]
+    assert r * 101 <= y <= (r + 1) * 101 and c * 101 <= x <= (c + 1) * 101
+
+
 def test_keys_do_not_decide_on_a_tile_hidden_by_the_mosaic(mosaic_view, qtbot):
     viewer, widget, review = mosaic_view
     tile = review.current.tile

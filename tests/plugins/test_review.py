@@ -453,11 +453,22 @@ def test_choices_are_remembered_for_the_next_session(make_napari_viewer, qtbot, 
     assert session.is_open
     dialog.deleteLater()
 
+    from saltviewer.plugins._settings import save_settings
+
+    save_settings(review_reason="confident salt")                          # a filter chosen last time
     other = make_napari_viewer()
     _, widget = other.window.add_plugin_dock_widget("saltviewer", "Review")
     qtbot.waitUntil(lambda: widget.current is not None, timeout=10_000)
     assert widget.session is not session and widget.session.data_path == sample_dir
     assert widget.session.workspace_path == review_workspace.path
+    # restored, and said: the list does not silently hide most of the queue
+    queue = widget.queue
+    assert queue.reason_combo.currentText() == "confident salt" and not queue.filter_note.isHidden()
+    assert queue.filter_label.text() == "Filters kept from last time: why: confident salt"
+    assert queue.count_label.text().endswith("(filtered)")
+    shown = widget.model.rowCount()
+    queue.clear_filters_button.click()
+    assert queue.filter_note.isHidden() and widget.model.rowCount() > shown
 
 
 def test_mask_outline_matches_erosion():
@@ -524,12 +535,21 @@ def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtb
     assert viewer.camera.zoom < tile_zoom / 2                                # the page fitted instead of the tile
     assert not text_overlay(viewer).visible                                  # the captions say what it said
     assert not layer_named(viewer, "tile").visible                           # the tile view steps aside
-    assert [c.tile for c in triage.cells] == tiles[:6]                       # queue order, 3 x 2
+    # the list puts the disputed tiles first; the grid pages through the tiles a page can accept first (each
+    # group in the list's order), so Shift+A on page 1 is not left with nothing to take
+    why = dict(zip(map(str, widget.model.table.tile), widget.model.table.why))
+    ordered = [t for t in tiles if why[t] != "disputed"] + [t for t in tiles if why[t] == "disputed"]
+    assert why[tiles[0]] == "disputed" and ordered != tiles
+    assert [c.tile for c in triage.cells] == ordered[:6]                     # 3 x 2
     assert grid.data.shape == triage.layout_.shape
     canvas = viewer.window._qt_viewer.canvas.native
     canvas.setFocus()
     qtbot.keyClick(canvas, Qt.Key_N)                                         # a napari key on the grid layer
-    assert triage.page == 1 and [c.tile for c in triage.cells] == tiles[6:12]
+    assert triage.page == 1 and [c.tile for c in triage.cells] == ordered[6:12]
+    triage.confident_first.setChecked(False)                                 # or the list's order, if asked
+    assert triage.page == 0 and [c.tile for c in triage.cells] == tiles[:6]
+    triage.confident_first.setChecked(True)
+    triage.go(1)
     qtbot.keyClick(canvas, Qt.Key_N, Qt.ShiftModifier)
     assert triage.page == 0
     # marks: keys at the cursor, the rest of the page accepted (never a disputed tile), then one batch
@@ -555,18 +575,23 @@ def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtb
     assert {e.how for e in events} == {"grid"}                                  # a page looked at: reviewed
     # the page now starts with the next tiles to review (the list's filters apply)
     assert not {c.tile for c in triage.cells} & set(marked)
-    # one undo takes the whole batch back, after asking
+    # one undo takes the whole batch back, after asking; redo (Shift+U, new in the grid) makes it again
     answer(widget, "yes")
     qtbot.keyClick(canvas, Qt.Key_U)
     assert all(store_state(widget, t) == "proposed" for t in marked)
+    answer(widget, "yes")
+    qtbot.keyClick(canvas, Qt.Key_U, Qt.ShiftModifier)
+    assert {t: store_state(widget, t) for t in marked} == states
+    assert triage.redo_button.isVisibleTo(triage) and "Redo" in triage.redo_button.text()
     # filters of the list apply to the grid
     widget.queue.reason_combo.setCurrentText("disputed")
     qtbot.waitUntil(lambda: bool(triage.cells) and all(c.disputed for c in triage.cells), timeout=5_000)
     # a click cycles a tile's mark; a double click opens it for correction, then G comes back
     widget.queue.reason_combo.setCurrentText("every reason")
+    opened = triage.cells[0].tile
     triage.mark(0, "open")
     triage.apply()
-    assert widget.tabs.currentIndex() == 0 and widget.current.tile == tiles[0]
+    assert widget.tabs.currentIndex() == 0 and widget.current.tile == opened
     assert 0.8 < 101 * viewer.camera.zoom / min(viewer.canvas.size) <= 1.0   # the tile fills the canvas again
     assert text_overlay(viewer).visible
     qtbot.keyClick(canvas, Qt.Key_G)
