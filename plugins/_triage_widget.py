@@ -133,9 +133,9 @@ class TriagePanel(QWidget):
 
         legend = QLabel(" ".join(f"<span style='color:{MARK_COLOURS[m]}'>■ {m}</span>" for m in ("accept", "reject",
                                                                                                  "open"))
-                        + "  <span style='color:#ff8c1a'>■ proposed salt</span>  <span style='color:#ff3b3b'>■ models "
-                          "split</span>  <span style='color:#ffffff'>— training mask</span>  <span style='color:"
-                          "#ff9e40'>◥ disputed</span> (each version's outline)")
+                        + "  <span style='color:#ff8c1a'>■ proposed salt</span>  <span style='color:#ff3b3b'>■ "
+                          "models split</span>  <span style='color:#ffffff'>— training mask</span>  <span "
+                          "style='color:#ff9e40'>◥ disputed</span> (each version's outline)")
         legend.setWordWrap(True)
         keys = QLabel(self._key_help())
         keys.setWordWrap(True)
