@@ -91,10 +91,9 @@ class TriagePanel(QWidget):
         self.fit_button = QPushButton("Fit canvas")
         self.fit_button.setToolTip("As many tiles as the canvas shows at about 1.6 times their size")
         self.fit_button.clicked.connect(self.fit_to_canvas)
-        pages = QHBoxLayout()
+        pages = QHBoxLayout()                 # rows that fit the dock's narrowest width (470 px)
         pages.addWidget(self.previous_button)
         pages.addWidget(self.next_button)
-        pages.addWidget(self.confident_first)
         pages.addStretch(1)
         pages.addWidget(self.cols)
         pages.addWidget(QLabel("×"))
@@ -121,12 +120,11 @@ class TriagePanel(QWidget):
         self.redo_button.clicked.connect(lambda: self.on_action("redo"))
         buttons = QHBoxLayout()
         buttons.addWidget(self.rest_button)
-        buttons.addWidget(self.clear_button)
         buttons.addWidget(self.apply_button)
         undo = QHBoxLayout()
+        undo.addWidget(self.clear_button)
         undo.addWidget(self.undo_button)
         undo.addWidget(self.redo_button)
-        undo.addStretch(1)
         for button in (self.previous_button, self.next_button, self.rest_button, self.clear_button, self.apply_button,
                        self.fit_button, self.undo_button, self.redo_button, self.confident_first):
             button.setFocusPolicy(Qt.NoFocus)
@@ -145,6 +143,7 @@ class TriagePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.page_label)
         layout.addLayout(pages)
+        layout.addWidget(self.confident_first)
         layout.addWidget(legend)
         layout.addWidget(self.marks_label)
         layout.addLayout(buttons)
@@ -269,7 +268,9 @@ class TriagePanel(QWidget):
             self.page_label.setText("The queue is empty with these filters.")
         else:
             self.page_label.setText(f"Page {self.page + 1:,} of {self.pages:,} · tiles {first + 1:,}–"
-                                    f"{min(n, first + size):,} of {n:,} (the list's order and filters)")
+                                    f"{min(n, first + size):,} of {n:,} (the list's filters"
+                                    + ("; confident tiles first)" if self.confident_first.isChecked() else
+                                       ", in its order)"))
         counts = {m: sum(1 for v in self.marks.values() if v == m) for m in ("accept", "reject", "open")}
         if any(counts.values()):
             self.marks_label.setText("Marked: " + " · ".join(
