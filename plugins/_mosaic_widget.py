@@ -161,6 +161,11 @@ class MosaicWidget(QWidget):
     def sizeHint(self):
         return QSize(420, 600)
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        if self.focus is not None:
+            QTimer.singleShot(0, lambda: self._on_review_tile(self.focus))
+
     # ------------------------------------------------------------------ list
     def reload(self):
         """List the mosaics of the open dataset."""
@@ -321,6 +326,8 @@ class MosaicWidget(QWidget):
     def _on_review_tile(self, tile):
         """The Review dock shows a tile: select the row of its mosaic and say so (Show centres on the tile)."""
         self.focus = tile
+        if not self.isVisible():
+            return                              # done when the dock is shown (showEvent)
         position = self._mosaic_of.get(tile)
         if position is None:
             if self.mosaics:
