@@ -128,9 +128,13 @@ def _on_canvas_size(ref):
     if fit is None:
         return
     layers = [layer for layer in (r() for r in fit[0]) if layer is not None and layer in viewer.layers]
-    if not layers or camera_state(viewer) != fit[1]:
+    if not layers or not all(layer.visible for layer in layers) or camera_state(viewer) != fit[1]:
         return                              # the person moved the view, or it shows something else now
-    _reset_view(viewer, layers)
+    try:
+        _reset_view(viewer, layers)
+    except (IndexError, ValueError):        # the viewer's dimensions changed under the layers (a 3D layer added)
+        _FITS.pop(viewer, None)
+        return
     _FITS[viewer] = (fit[0], camera_state(viewer))
 
 

@@ -912,6 +912,26 @@ def test_the_dock_fits_a_1366x768_laptop_and_the_first_tile_is_whole(make_napari
     assert zoom * 101 <= min(height, width) + 1, (zoom, height, width)
 
 
+def test_a_kept_fit_leaves_a_changed_canvas_alone(make_napari_viewer, qtbot):
+    """The fit kept across canvas resizes never refits layers a person hid, nor 2D layers in a 3D viewer
+    (that raised inside napari's size event and aborted the benchmark)."""
+    from saltviewer.plugins._layers import camera_state, fit_view
+
+    viewer = make_napari_viewer(show=True)
+    tile = viewer.add_image(np.zeros((101, 101), np.uint8))
+    fit_view(viewer, [tile])
+    window = viewer.window._qt_window
+    window.resize(1000, 700)
+    qtbot.wait(200)
+    assert 101 * viewer.scene.camera.zoom <= min(viewer.canvas.size) + 1         # fitted again
+    tile.visible = False
+    stack = viewer.add_image(np.zeros((5, 64, 64), np.uint8))
+    before = camera_state(viewer)
+    window.resize(1200, 800)
+    qtbot.wait(200)
+    assert stack in viewer.layers and camera_state(viewer)[1] == before[1]      # left alone, no error
+
+
 def test_a_tile_opened_from_another_dock_selects_its_row_and_says_why(review, qtbot):
     viewer, widget = review
     widget.queue.reason_combo.setCurrentText("confident")
