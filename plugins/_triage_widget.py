@@ -30,12 +30,14 @@ def batch_acceptable_rows(table):
     """Which rows of a `QueueTable` a page may accept at once (proposed, and the store's batch rule)."""
     from saltviewer.store.reasons import batch_acceptable
 
-    if not len(table):
-        return np.zeros(0, bool)
-    keys = np.char.add(np.char.add(np.asarray(table.criterion, str), "|"), np.asarray(table.kind, str))
-    unique, inverse = np.unique(keys, return_inverse=True)
-    allowed = np.array([batch_acceptable(*key.split("|", 1)) for key in unique])
-    return allowed[inverse.ravel()] & (np.asarray(table.state) == "proposed")
+    rule = getattr(table, "_batch_rule", None)      # what the criteria allow, once per table (they never change)
+    if rule is None:
+        known = {}
+        for key in set(zip(map(str, table.criterion), map(str, table.kind))):
+            known[key] = batch_acceptable(*key)
+        rule = np.array([known[key] for key in zip(map(str, table.criterion), map(str, table.kind))], bool)
+        table._batch_rule = rule
+    return rule & (np.asarray(table.state) == "proposed")
 
 
 class TriagePanel(QWidget):
