@@ -142,6 +142,7 @@ def oof_ensemble(work, workspace, dataset, versions):
 #: costly, runs for one seed before the others.)
 PHASES = [
     ([("fine-tune", "baseline"), ("fine-tune", "queue-1000")], None),
+    ([("fine-tune", "baseline-1000")], None),
     ([("scratch", "oracle-queue-1000")], None),
     ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000")], None),
     ([("fine-tune", "queue-300"), ("fine-tune", "random-300"), ("fine-tune", "from-nothing@queue-300")], None),
@@ -409,6 +410,10 @@ class Loop:
                                               **(SMOKE_SCALE if self.args.smoke else {}))
             if arm == "blind-w1":
                 recipe = recipe.replace(pseudo_weight=1.0)
+            if arm.startswith("baseline-"):        # as many draws per epoch as the K arm: same steps
+                folds, k = recipe.folds, self._k(arm)
+                draws = (len(self.dataset.indices("train")) + k * recipe.new_label_repeat) * (folds - 1) / folds
+                recipe = recipe.replace(epoch_tiles=int(round(draws)))
             base = parent
         else:
             recipe = TrainingRecipe.from_scratch(seed=seed, **self.scale)
@@ -455,6 +460,12 @@ class Loop:
             tiles; for the scratch preset the run with as many tiles per epoch as the arm's K
             (``baseline-K``), else round 0 of the seed (the same preset on the labelled tiles)."""
             if preset == "fine-tune":
+                # the same steps where that run exists (the K arms' epochs are longer: new labels are
+                # drawn twice), else the preset without new tiles
+                if arm.startswith(("queue-", "random-")):
+                    found = arms.get(f"{seed}/fine-tune/baseline-{self._k(arm)}")
+                    if found is not None:
+                        return found, f"baseline-{self._k(arm)}"
                 return arms.get(f"{seed}/fine-tune/baseline"), "baseline"
             if arm.startswith(("queue-", "random-", "oracle-")):
                 found = arms.get(f"{seed}/scratch/baseline-{self._k(arm)}")
@@ -507,6 +518,12 @@ class Loop:
                            gains_per_seed=[round(g, 4) for g in gains])
             else:
                 row.update(gain=None, ci=None)
+            plain = [arms.get(f"{i['seed']}/{preset}/baseline" if preset == "fine-tune" else "") for i in infos]
+            if preset == "fine-tune" and row["baseline"] != "baseline" and all(plain):
+                # also against the preset run without new tiles (fewer steps): what pressing Retrain
+                # with nothing new gives
+                row["gain_vs_plain_baseline"] = round(float(np.mean(
+                    [(self.scores(i["version"]) - self.scores(b["version"])).mean() for i, b in zip(infos, plain)])), 4)
             if oracle_gains and len(oracle_gains) == len(gains) and np.mean(oracle_gains) > 0:
                 row["oracle_gain"] = round(float(np.mean(oracle_gains)), 4)
                 row["oracle_share"] = round(float(np.mean(gains)) / float(np.mean(oracle_gains)), 3)
