@@ -4,6 +4,7 @@
 #   2. the napari tests (tests/plugins) again on PyQt5, when PyQt5 is installed, but for the ones
 #      marked slow (the Retrain dock training through TensorFlow in its child process: what they
 #      add to the Qt parts other tests cover is the training, which pass 1 has run already).
+# Each pass prints its 15 slowest tests (the napari child of pass 1 its own 15).
 # With arguments, only pass 1, on those arguments: bash scripts/test.sh tests/core -x
 # The Python is the clone's .venv when setup made one, else $PYTHON (default python3).
 # Exit status: 0 when every pass passed, else the first failing pass's.
@@ -18,12 +19,12 @@ if [ -z "$QT6" ]; then
   if has PyQt6; then QT6=pyqt6; elif has PySide6; then QT6=pyside6; fi
 fi
 echo "test: pass 1: ${*:-the whole suite}, napari on ${QT6:-the Qt binding qtpy finds}"
-env ${QT6:+QT_API=$QT6} "${XVFB[@]}" "$PY" -m pytest -q "$@"
+env ${QT6:+QT_API=$QT6} "${XVFB[@]}" "$PY" -m pytest -q --durations=15 "$@"
 status=$?
 if [ $# -eq 0 ] && [ "$QT6" != pyqt5 ]; then
   if has PyQt5; then
     echo "test: pass 2: tests/plugins but the slow ones, napari on pyqt5"
-    QT_API=pyqt5 "${XVFB[@]}" "$PY" -m pytest -q -p no:cacheprovider -m "not slow" tests/plugins
+    QT_API=pyqt5 "${XVFB[@]}" "$PY" -m pytest -q --durations=15 -p no:cacheprovider -m "not slow" tests/plugins
     second=$?
     [ "$status" != 0 ] || status=$second
   else

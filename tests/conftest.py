@@ -41,8 +41,8 @@ def pytest_collection_modifyitems(session, config, items):
     Collecting the training tests imports TensorFlow, which loads its LLVM with global symbols;
     Mesa's software OpenGL (llvmpipe), loaded after it by napari, then crashes the process
     with a segmentation fault. So when one session holds both kinds of test, the napari ones
-    are taken out of it and run by a child pytest once the others are done, and a failure
-    there fails this session.
+    are taken out of it and run by a child pytest (`pytest_collection_finish` starts it), and a
+    failure there fails this session.
     """
     gui = [item for item in items if _is_gui(item)]
     config._saltviewer_gui_here = bool(gui)
@@ -54,19 +54,125 @@ def pytest_collection_modifyitems(session, config, items):
     config.hook.pytest_deselected(items=gui)
 
 
-def pytest_sessionfinish(session, exitstatus):
-    nodeids = getattr(session.config, "_saltviewer_gui_tests", None)
-    if not nodeids or exitstatus not in (0, 1) or session.shouldstop:
+# ---------------------------------------------------------------------------------- the JAX checks
+JAX_TESTS = ("test_backend_jax.py", "test_distribute.py")
+
+
+def start_jax_checks(folder):
+    """Start ``tests/training/jax_checks.py`` (JAX backend, two virtual CPU devices) on a synthetic
+    sample of its own in `folder`; returns (process, folder). It writes its answer to
+    ``folder/out.txt`` (read by the `jax_checks` fixture, tests/training/conftest.py) and its
+    messages to ``folder/err.txt``."""
+    folder = Path(folder)
+    env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               TF_CPP_MIN_LOG_LEVEL="2")
+    with open(folder / "out.txt", "wb") as out, open(folder / "err.txt", "wb") as err:   # files: a pipe could fill
+        process = subprocess.Popen([sys.executable, str(REPO / "tests" / "training" / "jax_checks.py"), "--sample",
+                                    str(folder / "data"), str(folder / "ws")], env=env, cwd=str(folder),
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+    return process, folder
+
+
+def pytest_collection_finish(session):
+    """Start what runs beside this session, once collection has ended.
+
+    The napari tests taken out of this session (`pytest_collection_modifyitems`) start in their
+    child pytest at once rather than after the others: much of their time is waiting (on the
+    display, on workers, on timers) and much of TensorFlow's here is one thread, so on two cores
+    the two overlap. When a JAX test is selected, the JAX checks start too, in a process of
+    their own (about two minutes of XLA compiling on 2 cores, `jax_checks` waits for them).
+    """
+    config = session.config
+    config._saltviewer_start_jax = start_jax_checks
+    if config.option.collectonly:
         return
+    nodeids = getattr(config, "_saltviewer_gui_tests", None)
+    if nodeids:
+        config._saltviewer_gui_child = _start_gui_child(config, nodeids)
+    if not any(Path(str(item.fspath)).name in JAX_TESTS for item in session.items):
+        return
+    import importlib.util
+    import tempfile
+
+    if importlib.util.find_spec("jax") is None:
+        return
+    config._saltviewer_jax = start_jax_checks(tempfile.mkdtemp(prefix="saltviewer-jax-"))
+    config._saltviewer_jax_folders = [config._saltviewer_jax[1]]
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    child = getattr(config, "_saltviewer_gui_child", None)
+    if child is not None and child[0].poll() is None:          # the session ended before it was read
+        child[0].kill()
+        child[0].wait()
+    started = getattr(config, "_saltviewer_jax", None)
+    if started is not None and started[0].poll() is None:       # the session ended before it was read
+        started[0].kill()
+        started[0].wait()
+    for folder in getattr(config, "_saltviewer_jax_folders", []):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _child_arguments(config):
+    """The options of this run that the napari child pytest takes too: the flags that take no
+    value as they were given, and the durations, -m and -k as pytest read them."""
+    args = [a for a in config.invocation_params.args                    # the flags that take no value
+            if re.fullmatch(r"-[qvsx]+|-r\w+|--exitfirst|--tb=\w+", a)]
+    option = config.option
+    if getattr(option, "durations", None) is not None:
+        args.append(f"--durations={option.durations}")
+    if getattr(option, "markexpr", ""):
+        args += ["-m", option.markexpr]
+    if getattr(option, "keyword", ""):
+        args += ["-k", option.keyword]
+    return args
+
+
+def _start_gui_child(config, nodeids):
+    """Start the child pytest of the napari tests; its report goes to a file until this session ends."""
+    import tempfile
+
+    log = tempfile.TemporaryFile()
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *_child_arguments(config), *nodeids]
+    process = subprocess.Popen(command, cwd=config.invocation_params.dir, stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT)
+    return process, log
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Wait for the napari child, show its report, and fail this session when it failed."""
+    started = getattr(session.config, "_saltviewer_gui_child", None)
+    if started is None:
+        return
+    process, log = started
+    session.config._saltviewer_gui_child = None
+    if exitstatus not in (0, 1, 5) or session.shouldstop:       # stopped here: stop there too
+        process.kill()
+        process.wait()
+        log.close()
+        return
+    nodeids = session.config._saltviewer_gui_tests
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_sep("=", f"the {len(nodeids)} napari tests, in a process without TensorFlow")
-    args = [a for a in session.config.invocation_params.args                # the flags that take no value
-            if re.fullmatch(r"-[qvsx]+|-r\w+|--durations=\d+|--exitfirst|--tb=\w+", a)]
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, *nodeids]
-    completed = subprocess.run(command, cwd=session.config.invocation_params.dir)
-    if completed.returncode not in (0, 5):
+        reporter.ensure_newline()
+        reporter.write_sep("=", f"the {len(nodeids)} napari tests, in a process without TensorFlow "
+                                "(run beside this one)")
+    process.wait()
+    log.seek(0)
+    text = log.read().decode("utf-8", errors="replace")
+    log.close()
+    if process.returncode < 0:
+        text += f"\nthe napari tests' process ended by signal {-process.returncode}\n"
+    if reporter is not None:
+        reporter.write(text if text.endswith("\n") else text + "\n")
+    else:
+        sys.stdout.write(text)
+    if process.returncode not in (0, 5):
         session.exitstatus = 1
+    elif process.returncode == 0 and exitstatus == 5:           # -k or -m left only napari tests
+        session.exitstatus = 0
 
 
 def pytest_terminal_summary(terminalreporter, config):
