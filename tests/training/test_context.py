@@ -88,7 +88,7 @@ def test_a_window_that_is_not_centred_is_refused():
 @pytest.fixture(scope="module")
 def context_version(sample_dir, tmp_path_factory):
     workspace = Workspace(tmp_path_factory.mktemp("context") / "ws")
-    result = train_model(sample_dir, workspace, epochs=2, folds=2, context=True, **TINY)
+    result = train_model(sample_dir, workspace, epochs=1, folds=1, context=True, **TINY)
     return workspace, result
 
 
@@ -134,7 +134,7 @@ def test_prediction_of_a_context_version_uses_the_neighbours(context_version, sa
 
 def test_a_fine_tune_keeps_its_parents_context(context_version, sample_dir):
     workspace, result = context_version
-    child = train_model(sample_dir, workspace, base_version=result.version, epochs=1, **TINY)
+    child = train_model(sample_dir, workspace, base_version=result.version, epochs=1, folds=1, **TINY)
     assert child.card["context"]["margin"] == 14 and child.card["recipe"]["context"] is True
 
 

@@ -75,6 +75,7 @@ def test_an_optimizer_built_before_fit_traces_the_step_once_and_trains_the_same(
     TensorFlow the training step is then traced once instead of twice (the first trace creating
     the optimizer's variables), and the weights come out exactly as before."""
     from saltviewer.training.fold import _compile, _jit_compile
+    from tiny_versions import graph_mode
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(24, 8, 8, 1)).astype("float32")
@@ -93,7 +94,8 @@ def test_an_optimizer_built_before_fit_traces_the_step_once_and_trains_the_same(
             _compile(model, optimizer, loss)
         else:
             model.compile(optimizer=optimizer, loss=loss, jit_compile=_jit_compile())
-        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        with graph_mode():                          # the tests run TensorFlow eagerly elsewhere
+            model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         results[build_first] = (len(traces), [np.array(w) for w in model.get_weights()])
     for before, after in zip(results[False][1], results[True][1]):
         np.testing.assert_array_equal(before, after)

@@ -53,17 +53,18 @@ def test_help_lists_the_verbs_without_importing_keras():
     assert out.strip() == "False"
 
 
-def test_train_base_fine_tunes_with_the_accepted_pseudo_labels(sample_dir, tmp_path, capsys):
-    """`train --base latest --pseudo-labels accepted`: the card names the parent, what was used, the recipe."""
+def test_train_base_fine_tunes_with_the_accepted_pseudo_labels(tiny_version, sample_dir, tmp_path, capsys):
+    """`train --base latest --pseudo-labels accepted`: the card names the parent, what was used, the recipe.
+    The parent v0001 is the session's tiny version (2 folds; tests/training/conftest.py)."""
     import numpy as np
 
     from saltviewer import CurationStore, open_dataset
     from saltviewer.recipe import TrainingRecipe
+    from tiny_versions import copy_version
 
-    ws = tmp_path / "ws"
+    ws = copy_version(tiny_version, tmp_path / "ws").path
+    assert Workspace(ws).versions() == ["v0001"] and tiny_version.card["folds"] == 2
     tiny = ["--width", "4", "--batch-size", "16"]
-    assert main(["train", str(sample_dir), "-w", str(ws), "--epochs", "1", "--folds", "2", *tiny]) == 0
-    capsys.readouterr()
     dataset = open_dataset(sample_dir)
     drawn = np.zeros((101, 101), bool)
     drawn[60:] = True
