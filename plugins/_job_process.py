@@ -9,7 +9,9 @@ in one SQLite transaction or one rename. The child also keeps the GIL away from 
 Protocol (one JSON object per line): stdin, the task ``{"job": name, "data": path,
 "workspace": path}``; stdout, ``{"progress": [done, total, stage]}`` as the job goes on, then
 ``{"outcome": {"status": "done" | "failed", "result": ..., "message": str}}``. Anything else
-printed goes to stderr.
+printed goes to stderr. Once a job says it is writing (a stage that starts with "writing"),
+SIGTERM waits for the end of the job: results written in several files are never left half
+replaced; a job that ends so reports its outcome as done.
 """
 
 import json
@@ -47,11 +49,21 @@ def main():
         protocol.flush()
 
     last = {"at": 0.0, "stage": None}
+    writing = {"now": False}
+
+    def on_term(signum, frame):
+        if not writing["now"]:
+            raise SystemExit(143)              # ended at once: nothing was written yet
+
+    import signal
+
+    signal.signal(signal.SIGTERM, on_term)
 
     def progress(*args):
         stage = None
         if args and isinstance(args[0], str):
             stage, args = args[0], args[1:]
+            writing["now"] = writing["now"] or stage.startswith("writing")
         done = int(args[0]) if args else 0
         total = int(args[1]) if len(args) > 1 and args[1] is not None else 0
         now = time.monotonic()
@@ -142,18 +154,19 @@ def run_job(job, data, workspace, progress=None):
                 outcome = message["outcome"]
         child.wait()
         watcher.join(timeout=2)
+    if outcome is not None and outcome["status"] == "done":
+        log_path.unlink(missing_ok=True)       # (done, even when Cancel came as it was writing)
+        return outcome["result"]
     if cancelled.is_set():
         log_path.unlink(missing_ok=True)
         raise Cancelled(f"{job}: cancelled")
-    if outcome is None or outcome["status"] != "done":
-        why = outcome["message"] if outcome is not None else f"the process ended unexpectedly ({child.returncode})"
-        raise SaltviewerError(f"{why} (the job's output is in {log_path})")
-    log_path.unlink(missing_ok=True)
-    return outcome["result"]
+    if outcome is None:
+        raise SaltviewerError(f"the process ended unexpectedly ({child.returncode}) (its output is in {log_path})")
+    raise SaltviewerError(f"{outcome['message']} (the job's output is in {log_path})")
 
 
 def _end(child):
-    """End the child now: SIGTERM, and SIGKILL if it still lives a second later."""
+    """End the child now: SIGTERM, and SIGKILL if it still lives a second later (writing takes milliseconds)."""
     import subprocess
 
     try:

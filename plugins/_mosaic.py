@@ -35,6 +35,8 @@ def find_mosaics(workspace, dataset, progress=None):
 
     dataset.use_cache(workspace)
     mosaics = build_mosaics(dataset, images=dataset.images(), progress=progress)
+    if progress is not None:
+        progress("writing the mosaics")        # (a job process is not ended while it writes its two files)
     write_mosaics(mosaics, mosaics_folder(workspace, dataset), labelled=dataset)
     return mosaics
 
