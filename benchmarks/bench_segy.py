@@ -121,7 +121,7 @@ def _tile_masks(probability, cutoff, min_area):
 
 
 def section(work, versions, runs=((0, "file", True), (50, "file", True), (50, "tile", True)), limit=None,
-            key="section"):
+            key="section", tag=""):
     from saltviewer import Ensemble, Workspace, competition_score, open_dataset
     from saltviewer.training import predict_dataset
     from saltviewer.training.section import predict_segy
@@ -138,6 +138,12 @@ def section(work, versions, runs=((0, "file", True), (50, "file", True), (50, "t
     n_passes = len(heldout)
     if limit:                       # the first `limit` sections, scored on their labelled tiles only
         info["sections"] = info["sections"][:limit]
+    from saltviewer.calibration import version_calibration
+
+    for version in versions:        # calibrated now, as segy predict would on its first run, so both read it
+        card = workspace.card(version)
+        version_calibration(workspace, version, None if "calibration" in card else open_dataset(card["dataset"]),
+                            card=card)
     with Ensemble(workspace, heldout, versions) as ensemble:
         rows = np.arange(len(heldout))
         probability = np.concatenate([p for _, p, _ in ensemble.consensus(rows)])
@@ -156,7 +162,7 @@ def section(work, versions, runs=((0, "file", True), (50, "file", True), (50, "t
         predicted = np.zeros_like(probability)
         n_tiles, seconds, cutoff, min_area = 0, 0.0, None, None
         for entry in info["sections"]:
-            out = work / "out" / f"{Path(entry['path']).stem}_o{overlap}_{scaling}{'' if mute else '_nomute'}.sgy"
+            out = work / "out" / f"{Path(entry['path']).stem}_o{overlap}_{scaling}{'' if mute else '_nomute'}{tag}.sgy"
             done = predict_segy(work / entry["path"], workspace, out, versions, overlap=overlap, scaling=scaling,
                                 mute=0.05 if mute else None)
             n_tiles += done.n_tiles
@@ -169,7 +175,8 @@ def section(work, versions, runs=((0, "file", True), (50, "file", True), (50, "t
         score = competition_score(truth[keep], _tile_masks(predicted[keep], cutoff, min_area))
         same = competition_score(truth[keep], _tile_masks(probability[keep], cutoff, min_area))
         result["runs"].append({
-            "overlap": overlap, "scaling": scaling, "mute": 0.05 if mute else None, "score": round(float(score), 4),
+            "overlap": overlap, "scaling": scaling, "mute": 0.05 if mute else None,
+            "quiet_weight_power": done.settings["quiet_zones"].get("weight_power"), "score": round(float(score), 4),
             "tile_pipeline_score_same_rule": round(float(same), 4),
             "difference": round(float(score - one_by_one), 4), "section_tiles": n_tiles,
             "seconds_including_model_load": round(seconds, 1),
@@ -236,7 +243,8 @@ def quiet(work, versions, waters=(100, 200, 300), dead=3, noise=0.01, limit=None
             "labelled_tiles_scored": len(truth),
             "score_of_labelled_tiles_below": round(float(competition_score(np.array(truth), np.array(predicted))), 4)}
         print(runs, flush=True)
-    result = {"versions": versions, "sections": len(entries), "waters_samples": list(waters), "dead_traces": dead,
+    result = {"command": f"nice -n 5 python3 benchmarks/bench_segy.py quiet --work {work} --overlap {overlap}",
+              "versions": versions, "sections": len(entries), "waters_samples": list(waters), "dead_traces": dead,
               "water_noise_of_robust_amplitude": noise, "overlap": overlap, "runs": runs,
               "note": "--mask output (the ensemble's cutoff and minimum area); tiles crossed by a dead trace not scored"}
     _save(key, result)
@@ -443,7 +451,6 @@ def axes_screenshots(work, section_name="section01", run="o0_file", out=REPO / "
         widget.load_salt(prediction)
         viewer.axes.visible = True
         viewer.axes.labels = True
-        viewer.scale_bar.visible = True
         section = viewer.layers[source.stem]
         if setup == "volume":
             viewer.dims.set_current_step(0, 10)
@@ -475,6 +482,8 @@ def main():
                         metavar="OVERLAP:SCALING[:nomute]",
                         help="section stage: the runs (default 0:file 50:file 50:tile; the mute on unless :nomute)")
     parser.add_argument("--limit", type=int, default=None, help="section stage: only the first N sections")
+    parser.add_argument("--key", default=None, help="section stage: the results key (default section)")
+    parser.add_argument("--tag", default="", help="section stage: a suffix for the output files of these runs")
     parser.add_argument("--shape", type=int, nargs=3, default=[512, 1024, 1024], metavar=("IL", "XL", "NS"))
     parser.add_argument("--overlap", type=int, default=0)
     parser.add_argument("--no-tta", dest="tta", action="store_false")
@@ -488,9 +497,10 @@ def main():
         prepare(args.work, args.min_labelled)
     elif args.stage == "section":
         runs = [(int(r.split(":")[0]), r.split(":")[1], not r.endswith(":nomute")) for r in args.runs]
-        section(args.work, args.models, runs, args.limit, "section" if args.limit is None else f"section_first_{args.limit}")
+        key = args.key or ("section" if args.limit is None else f"section_first_{args.limit}")
+        section(args.work, args.models, runs, args.limit, key, args.tag)
     elif args.stage == "quiet":
-        quiet(args.work, args.models, limit=args.limit, overlap=args.overlap)
+        quiet(args.work, args.models, limit=args.limit, overlap=args.overlap, key=args.key or f"quiet_o{args.overlap}")
     elif args.stage == "screenshot":
         screenshot(args.work)
     elif args.stage == "axes":

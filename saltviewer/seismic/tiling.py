@@ -134,8 +134,9 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
     batch : int
         Tiles predicted at a time (memory: about ``batch * tile^2 * 12`` bytes).
     mute : Mute, optional
-        Quiet zones (`saltviewer.seismic.quiet`): the result is 0 there, and each tile's
-        blending weight is multiplied by its share of signal (at least 0.01).
+        Quiet zones (`saltviewer.seismic.quiet`): the model sees each tile with its own data
+        mirrored into them (`Mute.fill`), the result is 0 there, and each tile's blending
+        weight is multiplied by `Mute.tile_weight` of its share of quiet samples.
 
     Returns
     -------
@@ -171,6 +172,9 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
     for start in range(0, len(r_all), batch):
         r, c = r_all[start:start + batch], c_all[start:start + batch]
         tiles = np.stack([image[y:y + tile, x - origin:x - origin + tile] for y, x in zip(r, c)])
+        if quiet is not None:                    # the model sees the tile's data mirrored into its quiet parts
+            tiles = mute.fill(tiles, np.stack([quiet[y:y + tile, x - origin:x - origin + tile]
+                                               for y, x in zip(r, c)]))
         probabilities = np.asarray(predict(tiles, r), np.float32)
         if probabilities.shape != tiles.shape:
             raise SaltviewerError(f"predict returned {probabilities.shape} for tiles {tiles.shape}.")
@@ -182,8 +186,7 @@ def predict_section(image, predict, overlap=50, *, origin=0, full_width=None, re
             a, b = max(x, c0), min(x + tile, c1)
             w = window[:, a - x:b - x]
             if quiet is not None:                # a tile of water or filler gives way to a tile of data
-                signal = 1.0 - float(quiet[y:y + tile, x - origin:x - origin + tile].mean())
-                w = w * np.float32(max(signal, 0.01))
+                w = w * np.float32(mute.tile_weight(quiet[y:y + tile, x - origin:x - origin + tile].mean()))
             total[y:y + tile, a - c0:b - c0] += probabilities[k, :, a - x:b - x] * w
             weight[y:y + tile, a - c0:b - c0] += w
     blended = total / weight

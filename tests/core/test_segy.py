@@ -537,6 +537,35 @@ def test_quiet_zones_are_the_water_mutes_dead_traces_and_flat_runs():
                               quiet_reference(small, 0.5, 3, 4)), trial
 
 
+def test_the_model_sees_a_tiles_own_data_mirrored_into_its_quiet_parts():
+    from saltviewer.seismic.quiet import Mute
+
+    rng = np.random.default_rng(13)
+    tile = rng.standard_normal((101, 101)).astype(np.float32)
+    quiet = np.zeros(tile.shape, bool)
+    quiet[:30] = True                                  # water on top
+    quiet[60:70, 40:50] = True                         # a flat patch inside
+    quiet[:, 90:] = True                               # dead traces at the right
+    filled = Mute(level=0.1).fill(tile[None], quiet[None])[0]
+    assert np.array_equal(filled[30:60, :90], tile[30:60, :90])             # data untouched
+    assert np.array_equal(filled[:30, 5], tile[30:60, 5][::-1])            # mirrored about the sea floor
+    assert np.array_equal(filled[60:65, 45], tile[55:60, 45][::-1])        # upper half from above
+    assert np.array_equal(filled[65:70, 45], tile[70:75, 45][::-1])        # lower half from below
+    assert np.array_equal(filled[:, 90], filled[:, 89]) and np.array_equal(filled[:, 91], filled[:, 88])
+    assert not (_longest_constant_run(filled) >= 16)
+    assert np.array_equal(Mute(level=0.1).fill(tile[None], np.ones((1, 101, 101), bool))[0], tile)
+
+
+def _longest_constant_run(image):
+    longest = 1
+    for column in image.T:
+        run = 1
+        for a, b in zip(column[:-1], column[1:]):
+            run = run + 1 if a == b else 1
+            longest = max(longest, run)
+    return longest
+
+
 def test_no_salt_in_quiet_zones_and_quiet_tiles_give_way_in_the_blend():
     from saltviewer.seismic.quiet import Mute
 
