@@ -76,6 +76,8 @@ def test_volume_geometry_and_reads(tmp_path, sorting):
                 (slice(None, None, 2), slice(100, 10, -3)), (np.array([0, 3]),)]:
         assert np.array_equal(array[key], values[key]), key
     assert np.array_equal(data.to_dask((3, 70, 120)).compute(), values)
+    out = write_segy_like(data, tmp_path / "twice.sgy", values * 2, chunk_bytes=30_000)    # back in file order
+    assert np.array_equal(open_segy(out).read(), values * 2)
 
 
 def test_ibm_floats_match_known_words():
