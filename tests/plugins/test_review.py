@@ -299,7 +299,14 @@ def test_every_way_out_of_an_edited_tile_saves_drops_or_asks_as_set(review, qtbo
     assert widget.eventFilter(viewer.window._qt_window, event) is False and event.isAccepted()
     assert stored(widget, tile).state == "corrected" and not widget.edited
 
-    widget.tile_box.set_leave("save")                    # closing the dock saves too
+    widget.tile_box.set_leave("save")                    # opening a workspace saves an edit first (in the old store)
+    polygon(edit, 1, ((70, 0), (100, 0), (100, 30)))
+    on_screen = np.asarray(edit.data) != 0
+    widget.session.open(widget.session.data_path, widget.session.workspace_path)
+    np.testing.assert_array_equal(stored(widget, tile).mask, on_screen)
+
+    qtbot.waitUntil(lambda: widget.current is not None, timeout=5_000)
+    tile, edit = widget.current.tile, layer_named(viewer, "edit")       # closing the dock saves too
     polygon(edit, 0)
     on_screen = np.asarray(edit.data) != 0
     viewer.window.remove_dock_widget(widget)
