@@ -164,7 +164,7 @@ def accept_tiles(store, dataset, tiles, ensemble, *, user=None, note=None, mosai
 
     A tile with an undecided item has its proposal accepted, unless it is disputed (the
     store's rule). An unlabelled tile with no item gets the ensemble's consensus proposed
-    with its real scores (`saltviewer.pseudo.picked_proposals`, criterion ``"mosaic-dock"``)
+    with its real scores (`saltviewer.picked.picked_proposals`, criterion ``"mosaic-dock"``)
     and accepted, unless the models dispute it: then nothing is written for it and the
     reason says why. Tiles already decided, labelled tiles with nothing proposed (their
     training mask is in force) and tiles with nothing predicted are left as they are.
@@ -184,7 +184,7 @@ def accept_tiles(store, dataset, tiles, ensemble, *, user=None, note=None, mosai
     skipped : dict
         ``tile id -> why`` for the others.
     """
-    from saltviewer.pseudo import picked_proposals
+    from saltviewer.picked import picked_proposals
     from saltviewer.store.reasons import accept_refusal
 
     decisions, skipped, picked = [], {}, []
@@ -230,7 +230,7 @@ def save_edits(store, dataset, mosaic, painted, before, *, ensemble=None, user=N
 
     Tiles without an item get one first, proposing what was shown before painting: an
     unlabelled tile the ensemble's consensus with its real scores
-    (`saltviewer.pseudo.picked_proposals`: disputed if the models dispute it), a labelled one
+    (`saltviewer.picked.picked_proposals`: disputed if the models dispute it), a labelled one
     its training mask; so that an undo leaves an honest proposal in the queue. Then all
     corrections go in as one batch, one undo, recorded as made in the Mosaics dock.
 
@@ -247,7 +247,7 @@ def save_edits(store, dataset, mosaic, painted, before, *, ensemble=None, user=N
     corrected : list of str
         Tile ids, reading order.
     """
-    from saltviewer.pseudo import picked_proposals
+    from saltviewer.picked import picked_proposals
     from saltviewer.store import Proposal
 
     after, start = tile_masks(painted, mosaic), tile_masks(before, mosaic)

@@ -13,8 +13,7 @@ keybindings on the review layers (`_review_keys`), listed and remappable in napa
 preferences.
 """
 
-import numpy as np
-from qtpy.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from qtpy.QtCore import QSize, Qt, QTimer, Signal
 from qtpy.QtWidgets import (QDoubleSpinBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea,
                             QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
@@ -26,9 +25,11 @@ from ._job_bar import JobBar
 from ._layers import fit_view, find_layer, group_layers, put_layer, remove_layers, show_only_group, text_overlay
 from ._review import Reviewer, outline_image
 from ._review_batch import BatchActions, propose_candidates  # noqa: F401  (propose_candidates: importable here)
+from ._review_decide import Decisions
 from ._review_edit import EditAndSync
-from ._review_keys import (REVIEW_ACTIONS, TRIAGE_ACTIONS, DockKeys, ReviewImage, ReviewLabels, dock_keys, own,
-                           owns, register_actions)
+from ._review_keyboard import DockKeyboard
+from ._review_keys import DockKeys, ReviewImage, ReviewLabels, own, register_actions
+from ._review_leave import LeaveTile
 from ._review_queue import QueuePanel
 from ._review_tile import TileBox
 from ._session import notify_error, session_for
@@ -42,11 +43,10 @@ __all__ = ["ReviewWidget"]
 
 GROUP = "review"
 TABS = ("List", "Grid", "History")
-_KEYS_HINT = "The review keys act while a review layer is selected"
 
 
 
-class ReviewWidget(EditAndSync, BatchActions, QWidget):
+class ReviewWidget(LeaveTile, Decisions, DockKeyboard, EditAndSync, BatchActions, QWidget):
     """Review predictions and curate pseudo-labels (dock it from Plugins > saltviewer > Review).
 
     Parameters
@@ -229,58 +229,6 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             pass
 
     # ================================================================= keys and messages
-    def _bind_dock_keys(self):
-        self._keys = dock_keys(REVIEW_ACTIONS)
-        self._grid_keys = dock_keys(TRIAGE_ACTIONS, grid=True)
-        self.dock_keys.bind(set(self._keys) | set(self._grid_keys))
-
-    def _on_dock_key(self, key):
-        """A review key pressed while the keyboard is in the dock: the grid's action on the grid tab."""
-        if self.tabs.currentIndex() == 1:
-            action = self._grid_keys.get(key)
-            if action is not None:
-                self.triage.on_action(action)
-        else:
-            action = self._keys.get(key)
-            if action is not None:
-                self.on_action(action)
-
-    def _watch_shortcuts(self):
-        """Keys remapped in napari's preferences: the buttons' texts and the dock's keys follow."""
-        from napari.settings import get_settings
-
-        get_settings().shortcuts.events.shortcuts.connect(self._on_shortcuts_changed)
-
-    def _on_shortcuts_changed(self, *_):
-        QTimer.singleShot(0, self._refresh_keys)          # napari rebinds its actions after telling
-
-    def _refresh_keys(self):
-        try:
-            self._bind_dock_keys()
-            self.tile_box.refresh_keys()
-        except RuntimeError:                             # the dock was closed meanwhile
-            pass
-
-    def _on_active_layer(self, *_):
-        QTimer.singleShot(0, self._check_active_layer)     # once the dock has drawn (it selects its own layer)
-
-    def _check_active_layer(self):
-        """Another layer selected while the tile is shown: say where the review keys act."""
-        try:
-            tile_layer = find_layer(self.viewer, f"{GROUP}:tile")
-            active = self.viewer.layers.selection.active
-            if self.current is None or tile_layer is None or not tile_layer.visible:
-                return
-            if owns(self, active) or owns(self.triage, active):
-                if self.status_label.text().startswith(_KEYS_HINT):
-                    self.set_status("")
-                return
-            name = active.name if active is not None else "no layer"
-            self.set_status(f"{_KEYS_HINT} (now: {name}): click “pseudo-label” in the layer list, or click in "
-                            "this dock; the buttons always work.")
-        except RuntimeError:                             # the dock was closed meanwhile
-            pass
-
     def on_action(self, action):
         """A review key or button (see `saltviewer.plugins._review_keys.REVIEW_ACTIONS`)."""
         if action == "grid":
@@ -302,20 +250,6 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self.set_status(self._why_not(action))          # a key that cannot act says why, never nothing
             return
         handler()
-
-    def _why_not(self, action):
-        """Why the button of `action` is disabled, in one line."""
-        display = self.current
-        if self.reviewer is None or display is None:
-            return "Nothing is shown: open a data folder and a workspace, then pick a tile."
-        if action == "accept" and display.disputed:
-            return (f"{display.tile} is disputed: the models disagree, so it cannot be accepted as proposed. Start "
-                    "from one model's mask or the consensus (T), correct it and save (S), or reject it (R).")
-        if action in ("accept", "reject") and display.item is None:
-            return f"{display.tile} is not queued: nothing to {action}; draw a mask and save it (S)."
-        if action == "accept":
-            return f"{display.tile}: nothing is proposed to accept; draw a mask and save it (S)."
-        return f"{action.capitalize()} is not possible on {display.tile} now."
 
     def set_status(self, text):
         """The dock's one status line: about the last thing done (cleared when another tile is shown)."""
@@ -342,46 +276,6 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
             self._on_session_changed()
         elif not self.session.is_open:
             self.set_status("Open a data folder and a workspace (Open… above) to start reviewing.")
-
-    def _on_session_closing(self):
-        if self.reviewer is not None:
-            self._leave_current(can_stay=False)
-
-    def _watch_window(self):
-        """Closing the window is a way out of the shown tile too: watch for it (once)."""
-        real = getattr(self.viewer, "__wrapped__", self.viewer)
-        window = getattr(getattr(real, "window", None), "_qt_window", None)
-        if window is not None and getattr(self, "_window", None) is None:
-            import weakref
-
-            self._window = weakref.ref(window)
-            window.installEventFilter(self)
-
-    def eventFilter(self, watched, event):
-        """The window closing: the unsaved edit first (asked: Stay keeps the window open)."""
-        window = getattr(self, "_window", None)
-        if event.type() == QEvent.Close and window is not None and watched is window():
-            try:
-                if self.current is not None and self.edited and not self._leave_on_close(event.spontaneous()):
-                    event.ignore()
-                    return True
-            except RuntimeError:          # parts already deleted in a teardown: nothing more to do
-                pass
-        return False
-
-    def event(self, event):
-        if event.type() == QEvent.ParentChange and self.parent() is None and self.current is not None:
-            try:                          # the dock was closed (napari takes the widget out of it)
-                self._leave_on_close(True, can_stay=False)
-            except RuntimeError:
-                pass
-        return super().event(event)
-
-    def _leave_on_close(self, by_person, can_stay=True):
-        """The unsaved edit when closing: asked only when a person closes (a script's close saves it)."""
-        if not by_person and self.tile_box.leave == "ask":
-            return self._save_edit(advance=False)
-        return self._leave_current(can_stay=can_stay)
 
     def _on_session_changed(self):
         from saltviewer import SaltviewerError
@@ -547,81 +441,6 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
         self.tile_shown.emit(display.tile)
         self.session.tile_shown.emit(display.tile)
 
-    # ================================================================= the unsaved edit
-    @property
-    def edited(self):
-        """Pixels of the shown tile's mask changed and not saved (0: none), read from the layer itself."""
-        if self.current is None or self.unsaved.tile != self.current.tile:
-            return 0
-        return self.unsaved.changed_pixels(self._edit_data())
-
-    def _edit_data(self):
-        layer = self._edit
-        return None if layer is None else np.asarray(layer.data)
-
-    def _leave_current(self, can_stay=True):
-        """Apply the unsaved-edit choice before the shown tile is left; False to stay on it.
-
-        Parameters
-        ----------
-        can_stay : bool
-            False where leaving cannot be refused (the window or dock closing): asked, the
-            person chooses between saving and dropping the edit.
-        """
-        changed = self.edited
-        if not changed:
-            return True
-        tile = self.current.tile
-        choice = self.tile_box.leave
-        if choice == "ask":
-            choice = self._ask_unsaved(tile, changed, can_stay)
-        if choice == "save":
-            return self._save_edit(advance=False)
-        if choice == "discard":
-            self.unsaved.keep(self._edit_data())
-            self._left_message = f"{tile}: your unsaved edit ({changed:,} pixels) was dropped, as the setting says."
-            self.set_status(self._left_message)
-            return True
-        self.queue.select(tile)                    # stay: the row of the shown tile again
-        self.set_status(f"Still on {tile}: save the edit (S) or drop it before moving on.")
-        return False
-
-    def _ask_unsaved(self, tile, changed, can_stay=True):
-        """Ask what to do with an unsaved edit: ``"save"``, ``"discard"`` or ``"stay"``."""
-        from qtpy.QtWidgets import QMessageBox
-
-        box = QMessageBox(QMessageBox.Question, "saltviewer",
-                          f"{tile} has an edit that is not saved ({changed:,} pixels changed).", QMessageBox.NoButton,
-                          self)
-        box.setInformativeText("Save it as the tile's correction, or drop it?")
-        save = box.addButton("Save edit", QMessageBox.AcceptRole)
-        drop = box.addButton("Drop edit", QMessageBox.DestructiveRole)
-        stay = box.addButton(f"Stay on {tile}", QMessageBox.RejectRole) if can_stay else None
-        box.setDefaultButton(save)
-        if stay is not None:
-            box.setEscapeButton(stay)
-        self._question = box
-        try:
-            box.exec_()
-        finally:
-            self._question = None
-        clicked = box.clickedButton()
-        if clicked is save or (clicked is not drop and not can_stay):
-            return "save"
-        return "discard" if clicked is drop else "stay"
-
-    def _on_painted(self, *_):
-        """A layer event: look at the pixels once the tool has written them (the polygon tool tells first)."""
-        if not self._loading_edit and self.current is not None:
-            self._edit_check.start()
-
-    def _check_edit(self):
-        if self.current is None:
-            return
-        changed = self.edited
-        if changed != self._described_edit:
-            self._describe(self.current, neighbours=False)
-
     def _draw(self, display):
         viewer = self.viewer
         tile_layer = find_layer(viewer, f"{GROUP}:tile")
@@ -705,133 +524,6 @@ class ReviewWidget(EditAndSync, BatchActions, QWidget):
     def _clear_tile_layers(self):
         remove_layers(self.viewer, group_layers(self.viewer, GROUP))
         self.tile_box.neighbours.clear()
-
-    # ================================================================= decisions
-    def _after_write(self):
-        self.watcher.catch_up(self.reviewer.user if self.reviewer is not None else None)
-        self._sync_note()
-
-    def _decide(self, action):
-        from saltviewer import SaltviewerError
-
-        if self.current is None or self.reviewer is None:
-            return None
-        tile = self.current.tile
-        try:
-            item = getattr(self.reviewer, action)(tile)
-        except SaltviewerError as error:
-            self.notify_error(error)
-            return None
-        self._after_decision(tile, item.state)
-        return item
-
-    def _after_decision(self, tile, state):
-        self.queue.model.set_state(tile, state)
-        self._after_write()
-        self.queue.update_count()
-        self._batch_timer.start()
-        self.session.decisions_changed.emit(self)
-        if self._corrections and tile in self._corrections:
-            self._corrections.remove(tile)
-        if self.tile_box.advance_check.isChecked() or self._corrections:
-            self._step(+1, refresh_current=True)
-        else:
-            self.show_tile(tile)
-        self.set_status(f"{tile}: {state} by {self.reviewer.user}.  U undoes it.")
-
-    def _on_accept(self):
-        if self.edited:                       # what the screen shows is what is stored: the edit
-            self._save_edit()
-            return
-        self._decide("accept")
-
-    def _on_reject(self):
-        changed = self.edited
-        if changed:                           # rejecting drops the edit: never without saying so
-            tile = self.current.tile
-            if self.tile_box.leave != "discard" and not self.ask(
-                    f"Reject {tile} and drop your unsaved edit ({changed:,} pixels changed)?", "Reject"):
-                self.set_status(f"{tile} was not rejected; your edit is still there.")
-                return
-            self.unsaved.keep(self._edit_data())
-        self._decide("reject")
-
-    def _on_save(self):
-        self._save_edit()
-
-    def _save_edit(self, advance=True):
-        """Put the layer's mask in force as the shown tile's correction; False when nothing was written."""
-        from saltviewer import SaltviewerError
-
-        layer = self._edit
-        if layer is None or self.reviewer is None or self.current is None:
-            return False
-        tile = self.current.tile
-        mask = np.asarray(layer.data).copy()
-        source = getattr(self, "_edit_source", None)
-        try:
-            item = self.reviewer.correct(tile, mask, source=source)
-        except SaltviewerError as error:
-            self.notify_error(error)
-            return False
-        self._edit_source = None
-        self.unsaved.keep(mask)
-        self.tile_box.show_conflict("")
-        if advance:
-            self._after_decision(tile, item.state)
-            return True
-        self.queue.model.set_state(tile, item.state)
-        self._after_write()
-        self.session.decisions_changed.emit(self)
-        try:                               # the tile as stored now (shown again when a person comes back)
-            self.current = self.reviewer.show(tile)
-            self.unsaved.start(tile, self.current.edit_mask)
-        except SaltviewerError:
-            pass
-        self._left_message = f"{tile}: your edit was saved as its correction ({self.reviewer.user}).  U undoes it."
-        self.set_status(self._left_message)
-        return True
-
-    def _on_history(self):
-        self.tabs.setCurrentIndex(2)
-
-    def _show_history(self):
-        if self.current is None or self.reviewer is None:
-            self.history.clear()
-            return
-        self.history.show_history(self.current.tile, self.reviewer.history(self.current.tile), self.current.state)
-
-    def _on_next(self):
-        self._step(+1)
-
-    def _on_previous(self):
-        self._step(-1)
-
-    def _step(self, delta, refresh_current=False):
-        if self._corrections:                       # tiles marked open in the grid come first
-            if delta > 0:
-                self.show_tile(self._corrections[0])
-                return
-        elif refresh_current and getattr(self, "_from_grid", False):
-            self._from_grid = False
-            self.show_grid()
-            return
-        rows = self.model.rowCount()
-        if rows == 0:
-            return
-        row = self.model.row_of(self.current.tile) if self.current is not None else None
-        if row is None:
-            row = -1 if delta > 0 else rows
-        target = row + delta
-        if not 0 <= target < rows:
-            self.set_status("End of the queue." if delta > 0 else "Start of the queue.")
-            if refresh_current and self.current is not None:
-                tile, self.current = self.current.tile, None
-                self.show_tile(tile)
-            return
-        self.show_tile(self.model.tile_at(target))
-
-
 
 class Splitter(QSplitter):
     """A QSplitter that says when it was resized (after laying its parts out)."""

@@ -28,7 +28,7 @@ def test_a_picked_tile_the_models_split_is_proposed_disputed_and_refused(sample_
     import numpy as np
 
     from saltviewer.ensemble import Ensemble
-    from saltviewer.pseudo import picked_proposals
+    from saltviewer.picked import picked_proposals
 
     tiles = [sample_dataset.ids[i] for i in sample_dataset.indices("test")[:2]]
     for v in range(2):
