@@ -144,15 +144,19 @@ PHASES = [
     ([("fine-tune", "baseline"), ("fine-tune", "queue-1000")], None),
     ([("fine-tune", "baseline-1000")], None),
     ([("scratch", "oracle-queue-1000")], None),
-    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000")], None),
-    ([("fine-tune", "queue-300"), ("fine-tune", "random-300"), ("fine-tune", "from-nothing@queue-300")], None),
+    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
+      ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
+    ([("fine-tune", "queue-300"), ("fine-tune", "random-300"), ("fine-tune", "from-nothing@queue-300"),
+      ("fine-tune", "baseline-300"), ("fine-tune", "baseline-for-from-nothing@queue-300")], None),
     ([("fine-tune", "queue-100"), ("fine-tune", "random-100"), ("fine-tune", "from-nothing@queue-100"),
-      ("fine-tune", "queue-1500")], None),
+      ("fine-tune", "baseline-100"), ("fine-tune", "baseline-for-from-nothing@queue-100"),
+      ("fine-tune", "queue-1500"), ("fine-tune", "baseline-1500")], None),
     ([("scratch", "full")], [0]),
     ([("scratch", "queue-1000"), ("scratch", "baseline-1000")], None),
     ([("fine-tune", "blind"), ("fine-tune", "blind-w1")], None),
     ([("scratch", "full")], None),
-    ([("scratch", "random-1000"), ("scratch", "from-nothing@queue-1000"), ("scratch", "oracle-random-1000")], None),
+    ([("scratch", "random-1000"), ("scratch", "from-nothing@queue-1000"),
+      ("scratch", "baseline-for-from-nothing@queue-1000"), ("scratch", "oracle-random-1000")], None),
 ]
 SMOKE_PLAN = [("fine-tune", "baseline"), ("fine-tune", "queue-40"), ("fine-tune", "from-nothing@queue-40"),
               ("scratch", "oracle-queue-40"), ("scratch", "baseline-40"), ("fine-tune", "blind")]
@@ -321,6 +325,15 @@ class Loop:
     def _k(self, arm):
         return int(arm.rsplit("-", 1)[1])
 
+    def _new_tiles(self, seed, baseline):
+        """How many tiles the arm a baseline stands for adds: ``baseline-K`` K, and
+        ``baseline-for-from-nothing@queue-K`` the masks drawn in queue-K's minutes."""
+        from saltviewer.loop import ReviewTimes
+
+        if baseline.startswith("baseline-for-from-nothing@"):
+            return ReviewTimes().tiles_from_nothing(self.review_seconds(seed, baseline.split("@", 1)[1]))
+        return self._k(baseline)
+
     def arm_store(self, seed, arm):
         """A curation store holding what the simulated reviewer did for an arm, and its tally."""
         from saltviewer import CurationStore
@@ -410,16 +423,17 @@ class Loop:
                                               **(SMOKE_SCALE if self.args.smoke else {}))
             if arm == "blind-w1":
                 recipe = recipe.replace(pseudo_weight=1.0)
-            if arm.startswith("baseline-"):        # as many draws per epoch as the K arm: same steps
-                folds, k = recipe.folds, self._k(arm)
-                draws = (len(self.dataset.indices("train")) + k * recipe.new_label_repeat) * (folds - 1) / folds
+            if arm.startswith("baseline-"):        # as many draws per epoch as the arm it is for: same steps
+                folds = recipe.folds
+                draws = (len(self.dataset.indices("train")) + self._new_tiles(seed, arm) * recipe.new_label_repeat
+                         ) * (folds - 1) / folds
                 recipe = recipe.replace(epoch_tiles=int(round(draws)))
             base = parent
         else:
             recipe = TrainingRecipe.from_scratch(seed=seed, **self.scale)
-            if arm.startswith("baseline-"):        # as many tiles per epoch as the K arm it is compared with
+            if arm.startswith("baseline-"):        # as many tiles per epoch as the arm it is compared with
                 folds = recipe.folds
-                per_fold = (len(self.dataset.indices("train")) + self._k(arm)) * (folds - 1) / folds
+                per_fold = (len(self.dataset.indices("train")) + self._new_tiles(seed, arm)) * (folds - 1) / folds
                 recipe = recipe.replace(epoch_tiles=int(round(per_fold)))
             base = None
         # the arm's store is the workspace's store while it trains (runs go one after another)
@@ -459,6 +473,10 @@ class Loop:
             """The fair baseline's arm (its version and name): the same preset without the new
             tiles; for the scratch preset the run with as many tiles per epoch as the arm's K
             (``baseline-K``), else round 0 of the seed (the same preset on the labelled tiles)."""
+            if arm.startswith("from-nothing@"):
+                found = arms.get(f"{seed}/{preset}/baseline-for-{arm}")
+                if found is not None:
+                    return found, "same steps"
             if preset == "fine-tune":
                 # the same steps where that run exists (the K arms' epochs are longer: new labels are
                 # drawn twice), else the preset without new tiles
