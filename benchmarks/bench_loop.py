@@ -144,6 +144,9 @@ PHASES = [
     ([("fine-tune", "baseline"), ("fine-tune", "queue-1000")], None),
     ([("fine-tune", "baseline-1000")], None),
     ([("scratch", "oracle-queue-1000")], None),
+    # a probe, not a preset: does a longer fine-tune at the scratch preset's learning rate take in
+    # the new labels better? (8 epochs, peak 0.005: a new label seen 16 times)
+    ([("fine-tune-long", "queue-1000"), ("fine-tune-long", "baseline-1000")], [0]),
     ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
       ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
     ([("fine-tune", "queue-300"), ("fine-tune", "random-300"), ("fine-tune", "from-nothing@queue-300"),
@@ -418,9 +421,11 @@ class Loop:
             truth = np.array([self.truth_of[t] for t in reviewed_ids])
             quality = round(float(image_precisions(truth, reviewed_masks).mean()), 4)
         parent = self.parent(seed)
-        if preset == "fine-tune":
+        if preset.startswith("fine-tune"):
             recipe = TrainingRecipe.fine_tune(self.workspace.card(parent), seed=seed,
                                               **(SMOKE_SCALE if self.args.smoke else {}))
+            if preset == "fine-tune-long":
+                recipe = recipe.replace(epochs=8, max_lr=0.005)
             if arm == "blind-w1":
                 recipe = recipe.replace(pseudo_weight=1.0)
             if arm.startswith("baseline-"):        # as many draws per epoch as the arm it is for: same steps
@@ -477,14 +482,14 @@ class Loop:
                 found = arms.get(f"{seed}/{preset}/baseline-for-{arm}")
                 if found is not None:
                     return found, "same steps"
-            if preset == "fine-tune":
+            if preset.startswith("fine-tune"):
                 # the same steps where that run exists (the K arms' epochs are longer: new labels are
                 # drawn twice), else the preset without new tiles
                 if arm.startswith(("queue-", "random-")):
                     found = arms.get(f"{seed}/fine-tune/baseline-{self._k(arm)}")
                     if found is not None:
                         return found, f"baseline-{self._k(arm)}"
-                return arms.get(f"{seed}/fine-tune/baseline"), "baseline"
+                return arms.get(f"{seed}/{preset}/baseline"), "baseline"
             if arm.startswith(("queue-", "random-", "oracle-")):
                 found = arms.get(f"{seed}/scratch/baseline-{self._k(arm)}")
                 if found is not None:
