@@ -93,7 +93,7 @@ def setup(args):
     """The one-time work (reported apart, never timed with the GUI): link versions, pack, propose, mosaics."""
     from saltviewer import Workspace, open_dataset
     from saltviewer.cache import pack_tiles
-    from saltviewer.plugins._mosaic import find_mosaics, load_mosaics
+    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics, load_mosaics
     from saltviewer.pseudo import propose_pseudo_labels, versions_with_predictions
     from saltviewer.store import CurationStore
 
@@ -156,7 +156,7 @@ def main():
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     start = time.perf_counter()
     viewer = napari.Viewer(show=True)

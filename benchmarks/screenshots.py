@@ -100,7 +100,7 @@ def main():
         propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
                               top=3000, review=500)   # the 3,000 most confident (ranked), as a curator would
     store.close()
-    from saltviewer.plugins._mosaic import find_mosaics, load_mosaics
+    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics, load_mosaics
 
     if load_mosaics(workspace, dataset) is None:
         find_mosaics(workspace, dataset)
@@ -157,7 +157,7 @@ def main():
     for fold in card.get("fold_details") or []:
         for logs in fold.get("history") or []:
             retrain.plot.add_epoch(logs, fold=fold.get("fold", 0), n_folds=card.get("folds", 1))
-    from saltviewer.plugins._retrain import compare_scores
+    from saltviewer.plugins.retrain.retraining import compare_scores
 
     retrain.result_label.setText(compare_scores(workspace, latest))
     retrain.status_label.setText(f"Curves of {latest}'s training (from its card).")

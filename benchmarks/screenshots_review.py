@@ -99,8 +99,8 @@ def main():
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from saltviewer.plugins._batch import BatchPreviewDialog
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.review.batch_preview import BatchPreviewDialog
+    from saltviewer.plugins.common.session import session_for
 
     viewer = napari.Viewer(show=True)
     window = viewer.window._qt_window

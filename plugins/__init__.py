@@ -27,7 +27,7 @@ def dock_widgets(viewer, data=None, workspace=None, widgets=WIDGETS):
     -------
     docked : dict of str to QWidget
     """
-    from ._session import session_for
+    from .common.session import session_for
 
     session = session_for(viewer)
     if data is not None:
@@ -46,7 +46,7 @@ def dock_widgets(viewer, data=None, workspace=None, widgets=WIDGETS):
             window.resizeDocks(docks, [width] * len(docks), Qt.Horizontal)
 
         for dock in docks:
-            dock.setProperty("saltviewer_arranged", True)     # tabbed here already (see _session.arrange_docks)
+            dock.setProperty("saltviewer_arranged", True)     # tabbed here already (see common.session.arrange_docks)
         docks[0].raise_()
         QTimer.singleShot(0, docks[0].raise_)   # napari raises the last tab it added; put the first in front
     return docked

@@ -30,7 +30,7 @@ def load_napari():
         When napari or a Qt binding is missing (the ``gui`` extra).
     """
     warnings.filterwarnings("ignore", message="System theme detection requires a Qt6 backend")
-    from ._qt import prefer_qt6
+    from .common.qt import prefer_qt6
 
     prefer_qt6()                            # PyQt6 over PyQt5 when both are installed, unless $QT_API says
     import napari

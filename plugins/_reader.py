@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._style import SALT, label_colours
+from .common.style import SALT, label_colours
 
 __all__ = ["get_reader", "read_folder", "read_tile", "TileStack", "is_competition_folder", "is_png_tile"]
 

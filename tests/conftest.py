@@ -21,7 +21,7 @@ def _choose_qt_binding():
     pytest-qt configures itself (this file is loaded first). scripts/test.sh sets QT_API=pyqt5
     for its second pass over the napari tests.
     """
-    from saltviewer.plugins._qt import prefer_qt6
+    from saltviewer.plugins.common.qt import prefer_qt6
 
     api = prefer_qt6()
     if api in ("pyqt6", "pyside6", "pyqt5") and not os.environ.get("PYTEST_QT_API"):

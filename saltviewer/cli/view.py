@@ -22,7 +22,7 @@ def add_arguments(parser):
 
 def resolve_workspace(data, workspace):
     """The workspace to open: the one given, else the one last used with `data`."""
-    from ..plugins._settings import load_settings
+    from ..plugins.common.settings import load_settings
     from ._common import UsageError
 
     if workspace is not None:

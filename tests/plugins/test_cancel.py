@@ -27,7 +27,7 @@ def cancel_in_dock(qtbot, bar, started):
 def test_find_candidates_and_find_mosaics_cancel_from_their_docks(make_napari_viewer, qtbot, sample_dir,
                                                                   sample_dataset, review_workspace):
     from saltviewer.mosaic import mosaics_folder
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer()
     session = session_for(viewer)
@@ -51,7 +51,7 @@ def test_find_candidates_and_find_mosaics_cancel_from_their_docks(make_napari_vi
 
 
 def test_explore_on_the_tgs_tiles_cancels_from_its_dock(make_napari_viewer, qtbot, tgs_dir, tmp_path, monkeypatch):
-    from saltviewer.plugins._session import Session, session_for
+    from saltviewer.plugins.common.session import Session, session_for
 
     monkeypatch.setattr(Session, "_pack_in_background", lambda self: None)   # no 20 s of packing left running
     viewer = make_napari_viewer()
@@ -66,8 +66,8 @@ def test_explore_on_the_tgs_tiles_cancels_from_its_dock(make_napari_viewer, qtbo
 
 def test_an_interruptible_worker_stops_between_two_progress_calls(qtbot):
     """Work that goes on in numpy without asking (as Explore's mask and duplicate stage does) stops anyway."""
-    from saltviewer.plugins._job_bar import JobBar
-    from saltviewer.plugins._workers import start_worker
+    from saltviewer.plugins.common.job_bar import JobBar
+    from saltviewer.plugins.common.workers import start_worker
 
     def silent(progress):
         progress("a long silent stage", 0, 0)
@@ -89,7 +89,7 @@ def test_an_interruptible_worker_stops_between_two_progress_calls(qtbot):
 
 def test_explores_bar_never_reads_full_while_it_works(sample_dataset):
     """The tiles read (a count), then a stage with no count (a busy bar, not 100%), then the pairs (a count)."""
-    from saltviewer.plugins._explore_widget import explore_in_stages
+    from saltviewer.plugins.explore.widget import explore_in_stages
 
     seen = []
     explore_in_stages(sample_dataset, lambda stage, done, total: seen.append((stage, done, total)))

@@ -6,8 +6,8 @@ import numpy as np
 def test_explore_shows_figures_summary_and_flagged_tiles(make_napari_viewer, qtbot, sample_dir, tmp_path):
     from saltviewer.explore import explore_dataset
     from saltviewer.figures import FIGURES, unavailable
-    from saltviewer.plugins._explore_widget import ExploreWidget, flagged_tiles
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.explore.widget import ExploreWidget, flagged_tiles
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer(show=True)
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Explore")
@@ -37,7 +37,7 @@ def test_explore_shows_figures_summary_and_flagged_tiles(make_napari_viewer, qtb
 
 
 def test_save_report_writes_html(make_napari_viewer, qtbot, sample_dir, tmp_path):
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Explore")
@@ -54,7 +54,7 @@ def test_save_report_writes_html(make_napari_viewer, qtbot, sample_dir, tmp_path
 def test_a_flagged_tile_opens_in_review_with_why_it_was_flagged(make_napari_viewer, qtbot, sample_dir, tmp_path):
     from qtpy.QtCore import Qt
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer(show=True)
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Explore")

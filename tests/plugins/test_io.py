@@ -180,7 +180,7 @@ def test_sample_data_opens_from_the_file_menu_command(make_napari_viewer):
 
 
 def test_settings_are_remembered_in_the_config_folder(config_dir):
-    from saltviewer.plugins._settings import load_settings, save_settings, settings_path
+    from saltviewer.plugins.common.settings import load_settings, save_settings, settings_path
 
     assert load_settings() == {}
     save_settings(data="/a", workspace="/b")

@@ -20,7 +20,7 @@ def _raised():
 
 
 def test_the_traceback_goes_to_the_workspace_logs(tmp_path):
-    from saltviewer.plugins._log import error_message, write_error_log
+    from saltviewer.plugins.common.log import error_message, write_error_log
 
     error = _raised()
     path = write_error_log("finding mosaics failed", error, tmp_path / "ws", "mosaics")
@@ -38,7 +38,7 @@ def test_the_traceback_goes_to_the_workspace_logs(tmp_path):
 
 
 def test_without_a_workspace_the_log_goes_beside_the_settings(config_dir):
-    from saltviewer.plugins._log import write_error_log
+    from saltviewer.plugins.common.log import write_error_log
 
     try:
         _boom()
@@ -82,7 +82,7 @@ def test_an_unwritable_folder_keeps_the_message_alone(tmp_path):
     in a child that has given up root's rights, in a folder under /tmp it can reach."""
     import tempfile
 
-    from saltviewer.plugins._log import error_message
+    from saltviewer.plugins.common.log import error_message
 
     root = os.geteuid() == 0
     base = Path(tempfile.mkdtemp(prefix="saltviewer-log-")) if root else tmp_path
@@ -107,7 +107,7 @@ def test_an_unwritable_folder_keeps_the_message_alone(tmp_path):
 
 
 def test_a_file_in_the_way_keeps_the_message_alone(tmp_path):
-    from saltviewer.plugins._log import error_message
+    from saltviewer.plugins.common.log import error_message
 
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "logs").write_text("not a folder")
@@ -116,10 +116,10 @@ def test_a_file_in_the_way_keeps_the_message_alone(tmp_path):
 
 def test_a_failing_mosaic_search_is_logged_and_the_notification_says_where(
         make_napari_viewer, qtbot, sample_dir, review_workspace, monkeypatch):
-    import saltviewer.plugins._job_process as jobs
+    import saltviewer.plugins.common.job_process as jobs
     from napari.utils.notifications import notification_manager
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     def broken(job, data, workspace, **kwargs):        # the search (in its own process) failing
         _boom()

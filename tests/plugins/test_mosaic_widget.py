@@ -6,14 +6,14 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 
 from saltviewer.mosaic import load_mosaics
-from saltviewer.plugins._layers import find_layer
+from saltviewer.plugins.common.layers import find_layer
 
 
 @pytest.fixture
 def mosaic_view(make_napari_viewer, qtbot, sample_dir, mosaic_workspace):
     from qtpy.QtWidgets import QApplication
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer(show=True)
     session_for(viewer).open(sample_dir, mosaic_workspace.path)
@@ -151,7 +151,7 @@ def _to_canvas(viewer, world):
 def test_find_mosaics_from_the_widget(make_napari_viewer, qtbot, sample_dir, sample_dataset, review_workspace):
     import shutil
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     shutil.rmtree(review_workspace.mosaics_dir)
     viewer = make_napari_viewer()
@@ -170,7 +170,7 @@ def split_template(sample_dataset, tmp_path_factory):
     """A workspace with two hand-made versions that split on some tiles of a mosaic, its mosaics, and a store
     holding one disputed proposal: ``(workspace, tiles)``, ``tiles`` naming the tiles by what the models do."""
     from saltviewer import Workspace
-    from saltviewer.plugins._mosaic import find_mosaics
+    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics
     from saltviewer.store import CurationStore, Proposal
 
     from conftest import disk
@@ -213,7 +213,7 @@ def test_accepting_and_painting_through_the_store_without_a_viewer(split_workspa
     label correction; each call is one batch."""
     from saltviewer import build_mosaics
     from saltviewer.ensemble import Ensemble
-    from saltviewer.plugins._mosaic import accept_tiles, save_edits, tile_masks
+    from saltviewer.plugins.mosaics.mosaic_view import accept_tiles, save_edits, tile_masks
     from saltviewer.store import CurationStore
 
     workspace, tiles, number = split_workspace
@@ -308,7 +308,7 @@ def test_a_disputed_tile_is_refused_in_the_mosaic_with_the_reason(make_napari_vi
     """The one accept rule, in the Mosaics dock: a tile the models split (never proposed) and a tile queued as
     disputed are not accepted; the dock says which and why, with the models' own figures (before, the first was
     accepted in one click, as "other" with agreement 0)."""
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     workspace, tiles, number = split_workspace
     viewer = make_napari_viewer()

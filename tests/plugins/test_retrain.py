@@ -14,7 +14,7 @@ TINY = {"width": 4, "batch_size": 16, "seed": 1}
 @pytest.fixture
 def retrain(make_napari_viewer, sample_dir, tmp_path):
     viewer = make_napari_viewer()
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     session_for(viewer).open(sample_dir, tmp_path / "ws")
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Retrain")
@@ -98,7 +98,7 @@ def test_failure_ends_in_one_line_notification(make_napari_viewer, qtbot, sample
 
     from napari.utils.notifications import notification_manager
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     data = tmp_path / "data"
     shutil.copytree(sample_dir, data)
@@ -119,7 +119,7 @@ def test_failure_ends_in_one_line_notification(make_napari_viewer, qtbot, sample
 
 
 def test_scores_are_shown_beside_the_parents(workspace):
-    from saltviewer.plugins._retrain import compare_scores, version_score
+    from saltviewer.plugins.retrain.retraining import compare_scores, version_score
 
     first = workspace.add_version({"encoder": "small", "oof_score": 0.795})
     assert compare_scores(workspace, first) == f"{first}: validation 0.795  ·  first version"
@@ -137,7 +137,7 @@ def test_scores_are_shown_beside_the_parents(workspace):
 def test_progress_counts_batches_over_folds_and_epochs():
     from types import SimpleNamespace
 
-    from saltviewer.plugins._retrain import progress_position
+    from saltviewer.plugins.retrain.retraining import progress_position
 
     def event(fold, epoch, batch):
         return SimpleNamespace(fold=fold, n_folds=2, epoch=epoch, n_epochs=3, batch=batch, n_batches=4)
@@ -174,8 +174,8 @@ def test_the_form_offers_a_fine_tune_of_the_newest_version_with_its_time(make_na
     import shutil
 
     from saltviewer import Workspace
-    from saltviewer.plugins._retrain import RetrainOptions, estimate_line, training_data_line
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.retrain.retraining import RetrainOptions, estimate_line, training_data_line
+    from saltviewer.plugins.common.session import session_for
     from saltviewer.recipe import TrainingRecipe
 
     workspace = Workspace(tmp_path / "ws")
@@ -226,7 +226,7 @@ def test_the_dock_recommends_a_fine_tune_or_a_retrain_from_what_was_reviewed_sin
     """Few tiles reviewed since the parent: a fine-tune, preselected; many: a retrain from scratch,
     preselected, with both choices' minutes and the reason in the dock."""
     from saltviewer import CurationStore, Workspace, open_dataset
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     dataset = open_dataset(sample_dir)
     pool = [dataset.ids[i] for i in dataset.indices("test")]

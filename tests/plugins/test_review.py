@@ -30,7 +30,7 @@ def review(make_napari_viewer, qtbot, sample_dir, sample_dataset, review_workspa
 
     make_disputed(review_workspace, sample_dataset)
     viewer = make_napari_viewer(show=True)          # shortcuts fire only in the active window
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     session_for(viewer).open(sample_dir, review_workspace.path)
     _, widget = viewer.window.add_plugin_dock_widget("saltviewer", "Review")
@@ -57,7 +57,7 @@ def how_decided(widget, tile):
 
 
 def layer_named(viewer, role):
-    from saltviewer.plugins._layers import find_layer
+    from saltviewer.plugins.common.layers import find_layer
 
     return find_layer(viewer, f"review:{role}")
 
@@ -65,7 +65,7 @@ def layer_named(viewer, role):
 def test_every_widget_opens_from_the_manifest_quickly_without_tensorflow(make_napari_viewer, sample_dir,
                                                                           review_workspace):
     viewer = make_napari_viewer()
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     session_for(viewer).open(sample_dir, review_workspace.path)
     for name in ("Review", "Mosaics", "Retrain"):
@@ -90,7 +90,7 @@ def test_queue_starts_at_the_most_disagreement_and_shows_every_layer(review):
     np.testing.assert_array_equal(edit.data, widget.current.edit_mask)
     np.testing.assert_array_equal(layer_named(viewer, "tile").data, widget.session.dataset.image(widget.current.tile))
     # every version's outline is drawn in its colour, and can be hidden from the widget
-    from saltviewer.plugins._style import version_colour
+    from saltviewer.plugins.common.style import version_colour
 
     def drawn(colour):
         rgb = [int(colour[k:k + 2], 16) for k in (1, 3, 5)]
@@ -360,7 +360,7 @@ def test_batch_accept_previews_counts_and_tiles_then_undoes_whole_after_asking(r
                                                                        "confident-salt+pixel-confidence"}
     icon = preview.model.data(preview.model.index(0), Qt.DecorationRole)
     assert icon is not None and not icon.isNull()                         # thumbnails drawn on demand
-    from saltviewer.plugins._outlines import salt_share
+    from saltviewer.plugins.review.outlines import salt_share
 
     first = preview.items[0]                                              # each says its salt share
     assert preview.model.data(preview.model.index(0), Qt.DisplayRole) == (
@@ -411,7 +411,9 @@ def test_filters_and_sorting(review, qtbot):
     assert set(widget.model.table.split) <= {"train"}
     widget.queue.split_combo.setCurrentText("all splits")
     # sort by depth, both ways
-    depth_column = [c[1] for c in __import__("saltviewer.plugins._queue_model", fromlist=["COLUMNS"]).COLUMNS].index("depth")
+    from saltviewer.plugins.review.queue_model import COLUMNS
+
+    depth_column = [c[1] for c in COLUMNS].index("depth")
     widget.table.sortByColumn(depth_column, Qt.AscendingOrder)
     depths = [widget.model.table.depth[widget.model.order[r]] for r in range(widget.model.rowCount())]
     assert depths == sorted(depths)
@@ -441,8 +443,8 @@ def test_any_tile_can_be_opened_and_drawn(review, qtbot):
 
 
 def test_choices_are_remembered_for_the_next_session(make_napari_viewer, qtbot, sample_dir, review_workspace):
-    from saltviewer.plugins._data_bar import OpenDialog
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.data_bar import OpenDialog
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer()
     session = session_for(viewer)
@@ -456,7 +458,7 @@ def test_choices_are_remembered_for_the_next_session(make_napari_viewer, qtbot, 
     assert session.is_open
     dialog.deleteLater()
 
-    from saltviewer.plugins._settings import save_settings
+    from saltviewer.plugins.common.settings import save_settings
 
     save_settings(review_reason="confident salt")                          # a filter chosen last time
     other = make_napari_viewer()
@@ -477,7 +479,7 @@ def test_choices_are_remembered_for_the_next_session(make_napari_viewer, qtbot, 
 def test_mask_outline_matches_erosion():
     from scipy import ndimage
 
-    from saltviewer.plugins._review import mask_outline
+    from saltviewer.plugins.review.reviewer import mask_outline
 
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -501,7 +503,7 @@ def test_export_writes_the_curated_masks(review, qtbot, tmp_path):
 
 
 def test_heat_colours():
-    from saltviewer.plugins._review import heat_colours
+    from saltviewer.plugins.review.reviewer import heat_colours
 
     rgba = heat_colours(np.array([0.0, 0.25, 0.5, 0.9]))
     assert rgba[0, 3] == 0                                     # agreement: transparent
@@ -510,7 +512,7 @@ def test_heat_colours():
 
 
 def test_find_candidates_fills_an_empty_queue(make_napari_viewer, qtbot, sample_dir, review_workspace):
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     review_workspace.store_path.unlink()                     # versions with predictions, no proposals yet
     viewer = make_napari_viewer()
@@ -602,13 +604,13 @@ def test_grid_pages_through_the_queue_and_applies_marks_as_one_batch(review, qtb
 
 
 def text_overlay(viewer):
-    from saltviewer.plugins._layers import text_overlay as overlay
+    from saltviewer.plugins.common.layers import text_overlay as overlay
 
     return overlay(viewer)
 
 
 def layer_named_in(viewer, role):
-    from saltviewer.plugins._layers import find_layer
+    from saltviewer.plugins.common.layers import find_layer
 
     return find_layer(viewer, role)
 
@@ -666,11 +668,11 @@ def test_a_disputed_tile_is_corrected_from_a_models_mask_not_accepted(review, qt
     assert widget.current.disputed and not widget.buttons["accept"].isEnabled()
     assert "disputed" in widget.tile_box.reason_label.text()
     # it reads "disputed", not "proposed", in the title, on the canvas and in the State column
-    from saltviewer.plugins._layers import text_overlay
+    from saltviewer.plugins.common.layers import text_overlay
 
     assert ">disputed<" in widget.tile_box.title_label.text()
     assert "disputed" in text_overlay(viewer).text and "proposed" not in text_overlay(viewer).text
-    state_column = [c[1] for c in __import__("saltviewer.plugins._queue_model", fromlist=["COLUMNS"]).COLUMNS
+    state_column = [c[1] for c in __import__("saltviewer.plugins.review.queue_model", fromlist=["COLUMNS"]).COLUMNS
                     ].index("state")
     assert widget.model.data(widget.model.index(widget.model.row_of(tile), state_column)) == "disputed"
     # the disabled Accept is greyed: no text in the accepted green, as there is once it is enabled
@@ -713,7 +715,7 @@ def test_threshold_slider_moves_the_consensus_outline_live(review, qtbot):
     narrow = cyan_pixels()
     assert wide != narrow and max(wide, narrow) > 0
     expected = view.probability > 0.93
-    from saltviewer.plugins._review import mask_outline
+    from saltviewer.plugins.review.reviewer import mask_outline
 
     assert narrow == int(mask_outline(expected, 2).sum())
     # T (or the button) starts the edit from that consensus; Ctrl+Z takes it back
@@ -735,7 +737,7 @@ def test_cleanup_keys_fill_holes_remove_specks_smooth_and_clear(review, qtbot):
     ring[20:60, 20:60] = 1
     ring[30:50, 30:50] = 0                                                   # a hole
     ring[80, 80] = 1                                                         # a speck
-    from saltviewer.plugins._correction import set_mask
+    from saltviewer.plugins.review.correction import set_mask
 
     set_mask(edit, ring)
     canvas = viewer.window._qt_viewer.canvas.native
@@ -775,7 +777,7 @@ def test_undo_in_the_dock_takes_back_only_the_reviewers_own_decisions(review, qt
     answer(widget, "no", asked)
     qtbot.mouseClick(widget.buttons["undo"], Qt.LeftButton)
     assert "bob" in asked[1] and store_state(widget, theirs) == "rejected"
-    from saltviewer.plugins._settings import load_settings
+    from saltviewer.plugins.common.settings import load_settings
 
     assert load_settings()["reviewer"] == "alice"                            # remembered
     events = widget.reviewer.history(mine)
@@ -874,7 +876,7 @@ def test_docks_from_the_plugins_menu_share_the_window_as_tabs(make_napari_viewer
                                                               review_workspace):
     from qtpy.QtWidgets import QApplication
 
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer(show=True)
     session_for(viewer).open(sample_dir, review_workspace.path)
@@ -892,7 +894,7 @@ def test_the_dock_fits_a_1366x768_laptop_and_the_first_tile_is_whole(make_napari
                                                                      review_workspace):
     """The Review dock needed 839 px, so the window grew past a 1366 x 768 screen and the batch row, the status
     line and the tabs fell off it; the first tile was fitted before the dock narrowed the canvas (cropped)."""
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     viewer = make_napari_viewer(show=True)
     window = viewer.window._qt_window
@@ -915,7 +917,7 @@ def test_the_dock_fits_a_1366x768_laptop_and_the_first_tile_is_whole(make_napari
     assert zoom * 101 <= min(height, width) + 1, (zoom, height, width)
     # the kept fit leaves layers a person hid, and 2D layers in a 3D viewer, alone (napari's reset_view raised
     # inside its size event there and aborted the benchmark)
-    from saltviewer.plugins._layers import camera_state
+    from saltviewer.plugins.common.layers import camera_state
 
     for layer in list(viewer.layers):
         layer.visible = False

@@ -32,7 +32,7 @@ def line(tmp_path):
 
 
 def test_reader_opens_a_line_as_an_image_with_its_amplitude_range(line):
-    from saltviewer.plugins._segy import get_segy_reader
+    from saltviewer.plugins.seismic.reader import get_segy_reader
 
     path, _, image, _ = line
     assert get_segy_reader(str(path.with_suffix(".png"))) is None
@@ -47,7 +47,7 @@ def test_reader_opens_a_line_as_an_image_with_its_amplitude_range(line):
 
 
 def test_axes_take_their_names_start_and_unit_from_the_headers(tmp_path):
-    from saltviewer.plugins._segy import segy_axes
+    from saltviewer.plugins.seismic.reader import segy_axes
 
     values = np.random.default_rng(1).standard_normal((4, 120, 110)).astype(np.float32)
     spec = segyio.spec()
@@ -68,7 +68,7 @@ def test_axes_take_their_names_start_and_unit_from_the_headers(tmp_path):
     axes = segy_axes(open_segy(tmp_path / "cube.sgy"))
     assert axes == {"axis_labels": ("inline", "depth", "crossline"), "units": ("pixel", "ft", "pixel"),
                     "scale": (2.0, 2.0, 1.0), "translate": (200.0, 1500.0, 1000.0)}
-    from saltviewer.plugins._segy import describe_position
+    from saltviewer.plugins.seismic.reader import describe_position
 
     assert describe_position(axes["axis_labels"], ["pixel", "foot", "pixel"], (204.0, 1536.0, 1077.0)) == \
         "inline 204 \u00b7 depth 1536 ft \u00b7 crossline 1077"
@@ -77,7 +77,7 @@ def test_axes_take_their_names_start_and_unit_from_the_headers(tmp_path):
 def test_reader_opens_a_volume_lazily(tmp_path):
     import dask.array as da
 
-    from saltviewer.plugins._segy import read_segy
+    from saltviewer.plugins.seismic.reader import read_segy
 
     values = np.random.default_rng(0).standard_normal((5, 130, 110)).astype(np.float32)
     segyio.tools.from_array(str(tmp_path / "cube.sgy"), values, format=5)
@@ -88,7 +88,7 @@ def test_reader_opens_a_volume_lazily(tmp_path):
 
 
 def test_a_prediction_opens_as_salt_with_the_mask_rule_of_segy_predict(line, tmp_path):
-    from saltviewer.plugins._segy import read_segy
+    from saltviewer.plugins.seismic.reader import read_segy
     from saltviewer.seismic import section_mask
 
     _, salt_path, _, salt = line
@@ -112,7 +112,7 @@ def test_a_prediction_opens_as_salt_with_the_mask_rule_of_segy_predict(line, tmp
 
 
 def test_dock_shows_salt_and_a_click_opens_the_tile_in_review(make_napari_viewer, qtbot, line, tmp_path, workspace):
-    from saltviewer.plugins._session import session_for
+    from saltviewer.plugins.common.session import session_for
 
     path, salt_path, image, salt = line
     viewer = make_napari_viewer(show=True)

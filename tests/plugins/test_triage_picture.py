@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from saltviewer.plugins._outlines import mask_outline, rgba
-from saltviewer.plugins._triage import MARK_COLOURS, GridLayout, TriageCell, render_cell, render_page
+from saltviewer.plugins.review.outlines import mask_outline, rgba
+from saltviewer.plugins.review.triage import MARK_COLOURS, GridLayout, TriageCell, render_cell, render_page
 
 
 def _cell(tile, value, proposed=None, truth=None, split=None):
@@ -69,8 +69,8 @@ def test_salt_reads_at_a_glance_and_a_disputed_tile_shows_each_version_and_a_mar
     """Outlines alone made a 96% salt proposal look like an empty tile and hid disputed tiles under a red fill:
     now the proposal is a translucent fill inside its outline, the caption gives its salt share, and a disputed
     tile shows each version's outline in its colour, a corner mark, no heat fill, the versions' shares."""
-    from saltviewer.plugins._style import version_colour
-    from saltviewer.plugins._triage import _BADGE, _DISPUTED_RGB
+    from saltviewer.plugins.common.style import version_colour
+    from saltviewer.plugins.review.triage import _BADGE, _DISPUTED_RGB
 
     layout = GridLayout(cols=3, rows=1, scale=2)
     full = np.ones((101, 101), bool)
@@ -99,7 +99,7 @@ def test_salt_reads_at_a_glance_and_a_disputed_tile_shows_each_version_and_a_mar
 
 
 def test_batch_preview_thumbnails_fill_the_salt_too():
-    from saltviewer.plugins._outlines import salt_picture, salt_share
+    from saltviewer.plugins.review.outlines import salt_picture, salt_share
 
     image = np.full((101, 101), 90, np.uint8)
     mask = np.zeros((101, 101), bool)

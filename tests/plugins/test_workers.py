@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
-    from saltviewer.plugins._workers import start_worker
+    from saltviewer.plugins.common.workers import start_worker
 
     viewer = napari.Viewer(show=True)
 
@@ -56,7 +56,7 @@ CANCEL_SCRIPT = textwrap.dedent("""
     import napari
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
-    from saltviewer.plugins._workers import Cancelled, start_worker
+    from saltviewer.plugins.common.workers import Cancelled, start_worker
 
     viewer = napari.Viewer(show=True)
 

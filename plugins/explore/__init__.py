@@ -1,0 +1,1 @@
+"""The Explore dock: the exploration report's figures for the open dataset (`widget.ExploreWidget`)."""
