@@ -93,7 +93,7 @@ def setup(args):
     """The one-time work (reported apart, never timed with the GUI): link versions, pack, propose, mosaics."""
     from saltviewer import Workspace, open_dataset
     from saltviewer.cache import pack_tiles
-    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics, load_mosaics
+    from saltviewer.plugins.common.stored_mosaics import find_mosaics, load_mosaics
     from saltviewer.pseudo import propose_pseudo_labels, versions_with_predictions
     from saltviewer.store import CurationStore
 

@@ -100,7 +100,7 @@ def main():
         propose_pseudo_labels(workspace, dataset, versions_with_predictions(workspace, dataset), store=store,
                               top=3000, review=500)   # the 3,000 most confident (ranked), as a curator would
     store.close()
-    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics, load_mosaics
+    from saltviewer.plugins.common.stored_mosaics import find_mosaics, load_mosaics
 
     if load_mosaics(workspace, dataset) is None:
         find_mosaics(workspace, dataset)

@@ -23,7 +23,7 @@ __all__ = ["JOBS", "run_job", "main"]
 
 
 def _find_mosaics(dataset, workspace, progress):
-    from ..mosaics.mosaic_view import find_mosaics
+    from .stored_mosaics import find_mosaics
 
     mosaics = find_mosaics(workspace, dataset, progress=progress)
     return len(mosaics)

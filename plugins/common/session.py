@@ -262,7 +262,7 @@ class Session(QObject):
         if not self._mosaics_loaded and self.is_open:
             from saltviewer import SaltviewerError
 
-            from ..mosaics.mosaic_view import load_mosaics
+            from .stored_mosaics import load_mosaics
 
             try:
                 self._mosaics = load_mosaics(self.workspace, self.dataset)

@@ -1,5 +1,5 @@
-"""The mosaic view without a viewer: which mosaics exist, the layers of one, stitched, and the
-decisions taken on several of its tiles at once.
+"""The mosaic view without a viewer: the layers of one mosaic, stitched, and the decisions taken
+on several of its tiles at once (which mosaics exist: `saltviewer.plugins.common.stored_mosaics`).
 
 Thin over `saltviewer.mosaic` (mosaics found and stored by ``saltviewer mosaic``, `stitch`,
 `boundary_consistency`), the curation store (the masks in force; decisions through its public
@@ -12,33 +12,11 @@ import numpy as np
 
 from saltviewer.store.in_force import masks_in_force
 
-__all__ = ["MosaicLayers", "load_mosaics", "find_mosaics", "mosaic_layers", "masks_in_force", "tile_masks",
-           "accept_tiles", "save_edits", "TILE"]
+__all__ = ["MosaicLayers", "mosaic_layers", "masks_in_force", "tile_masks", "accept_tiles", "save_edits", "TILE"]
 
 TILE = 101
 #: A seam is drawn as mismatched when at least this many edge pixels of salt find no salt across.
 MIN_MISMATCH = 3
-
-
-def load_mosaics(workspace, dataset):
-    """The dataset's mosaics stored in the workspace (a `saltviewer.mosaic.Mosaics`), or None."""
-    from saltviewer.mosaic import load_mosaics as load, mosaics_folder
-
-    if not (mosaics_folder(workspace, dataset) / "mosaics.json").is_file():
-        return None
-    return load(workspace, dataset)
-
-
-def find_mosaics(workspace, dataset, progress=None):
-    """Find neighbours, assemble and store the mosaics (what ``saltviewer mosaic --workspace`` does)."""
-    from saltviewer.mosaic import build_mosaics, mosaics_folder, write_mosaics
-
-    dataset.use_cache(workspace)
-    mosaics = build_mosaics(dataset, images=dataset.images(), progress=progress)
-    if progress is not None:
-        progress("writing the mosaics")        # (a job process is not ended while it writes its two files)
-    write_mosaics(mosaics, mosaics_folder(workspace, dataset), labelled=dataset)
-    return mosaics
 
 
 @dataclass

@@ -19,7 +19,7 @@ SELECTED = "#00e5ff"      # outline of a selected tile
 
 from ..common.data_bar import DataBar
 from ..common.job_bar import JobBar
-from ..common.layers import find_layer, put_layer, remove_layers, show_only_group
+from ..common.layers import find_layer, fit_view, put_layer, remove_layers, show_only_group, text_overlay
 from ..common.log import report_error
 from ..common.workers import start_worker
 from ..common.session import session_for
@@ -171,7 +171,7 @@ class MosaicWidget(QWidget):
         """List the mosaics of the open dataset."""
         from saltviewer import SaltviewerError
 
-        from .mosaic_view import load_mosaics
+        from ..common.stored_mosaics import load_mosaics
 
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
@@ -305,9 +305,8 @@ class MosaicWidget(QWidget):
             if self._position_of_row(row) == position and self._selected() != position:
                 self.table.selectRow(row)
         self._hook_clicks()
-        from ..review.widget import _fit
-
-        _fit(viewer, [layer for layer in viewer.layers if str(layer.metadata.get("saltviewer_role", "")).startswith(f"{GROUP}:")])
+        fit_view(viewer, [layer for layer in viewer.layers
+                          if str(layer.metadata.get("saltviewer_role", "")).startswith(f"{GROUP}:")])
         if self.focus is not None and self.focus in mosaic.ids:
             self._centre_on(self.focus, mosaic)           # the tile the Review dock shows
         n = len(layers.seams)
@@ -315,9 +314,7 @@ class MosaicWidget(QWidget):
                                 f"{len(mosaic)} tiles, {mosaic.n_labelled(session.dataset)} labelled; "
                                 f"{n} seam{'s' if n != 1 else ''} where salt stops at a tile edge. "
                                 "Zoom in to read the tile names.")
-        from ..review.widget import _text_overlay
-
-        overlay = _text_overlay(viewer)
+        overlay = text_overlay(viewer)
         overlay.visible = True
         overlay.color = "#ffffff"
         overlay.text = f"mosaic #{mosaic.number + 1}  ·  {mosaic.shape[0]} × {mosaic.shape[1]}  ·  {len(mosaic)} tiles"

@@ -544,5 +544,3 @@ def scrolling(widget):
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     return area
 
-
-_fit, _text_overlay = fit_view, text_overlay      # the names the Mosaics dock imports from here

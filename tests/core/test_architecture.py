@@ -1,6 +1,7 @@
 """The shape of the code, read from the source with `ast` (nothing is imported, no Qt):
-modules of at most 600 lines, no import cycle among saltviewer's own modules, and a core
-that never imports training or the plugins.
+modules of at most 600 lines, no import cycle among saltviewer's own modules, a core that
+never imports training or the plugins, and plugins laid out by dock (a package per dock that
+reaches the others only through the shared package).
 
 Every import counts, also those inside functions: an import deferred to a function still
 makes the two modules depend on each other (and a cycle through it breaks as soon as
@@ -21,6 +22,13 @@ ROOMS = {"saltviewer": REPO / "saltviewer", "saltviewer.training": REPO / "train
 MAX_LINES = 600
 #: Packages the core (saltviewer/ outside saltviewer/cli/) must never import.
 ABOVE_THE_CORE = ("saltviewer.training", "saltviewer.plugins")
+#: The plugin's docks, a package each (widget and Qt-free logic), and the package they share.
+DOCKS = ("review", "mosaics", "retrain", "explore", "seismic")
+SHARED = "common"
+#: What stays at the top of plugins/: the package, `saltviewer view`'s launcher and the
+#: manifest's reader, writers and sample data.
+PLUGIN_TOP = ("saltviewer.plugins", "saltviewer.plugins._launch", "saltviewer.plugins._reader",
+              "saltviewer.plugins._writer", "saltviewer.plugins._sample_data")
 
 
 def _modules():
@@ -186,3 +194,65 @@ def test_the_core_never_imports_training_or_the_plugins():
              if not module.startswith(("saltviewer.cli",) + ABOVE_THE_CORE)
              for target, line in targets.items() if target.startswith(ABOVE_THE_CORE)]
     assert not wrong, "the core must not depend on training or the plugins: " + "; ".join(wrong)
+
+
+def _plugin_package(module):
+    """The dock or shared package of a plugin module (``"review"``, ``"common"``...); None at the top."""
+    return None if module in PLUGIN_TOP else module.split(".")[2]
+
+
+def test_plugins_are_laid_out_by_dock():
+    plugins = [m for m in MODULES if m.startswith("saltviewer.plugins")]
+    stray = [m for m in plugins if m not in PLUGIN_TOP and _plugin_package(m) not in DOCKS + (SHARED,)]
+    assert not stray, (f"put a dock's module in its package (plugins/<dock>/: {', '.join(DOCKS)}) and what "
+                       f"several docks use in plugins/{SHARED}/: {stray}")
+    missing = [dock for dock in DOCKS if f"saltviewer.plugins.{dock}.widget" not in MODULES]
+    assert not missing, f"each dock's package holds its widget (widget.py): none in {missing}"
+
+
+def test_docks_reach_each_other_only_through_the_shared_package():
+    graph = import_graph()
+    wrong = []
+    for module, targets in graph.items():
+        if not module.startswith("saltviewer.plugins") or module in PLUGIN_TOP:
+            continue
+        home = _plugin_package(module)
+        allowed = {SHARED} if home == SHARED else {home, SHARED}
+        wrong += [f"{module} imports {target} (line {line})" for target, line in targets.items()
+                  if target.startswith("saltviewer.plugins") and _plugin_package(target) not in allowed]
+    assert not wrong, (f"a dock imports its own package and plugins/{SHARED}/ only, and {SHARED}/ no dock "
+                       "(move what two docks use into the shared package): " + "; ".join(wrong))
+
+
+def _top_level_names(module):
+    names = set()
+    for node in TREES[module].body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return names
+
+
+def test_the_manifest_names_functions_that_exist():
+    text = (ROOMS["saltviewer.plugins"] / "napari.yaml").read_text(encoding="utf-8")
+    named = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.strip().startswith("python_name:")]
+    assert len(named) >= 10
+    wrong = [name for name in named if (module := name.split(":")[0]) not in MODULES
+             or name.split(":")[1] not in _top_level_names(module)]
+    assert not wrong, f"napari.yaml names what its modules do not define: {wrong}"
+
+
+def test_child_processes_run_modules_that_exist():
+    """Every ``[sys.executable, "-m", "saltviewer..."]`` in the source names one of our modules."""
+    started = []
+    for module, tree in TREES.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.List):
+                values = [item.value if isinstance(item, ast.Constant) else None for item in node.elts]
+                started += [(module, name) for flag, name in zip(values, values[1:])
+                            if flag == "-m" and isinstance(name, str) and name.startswith("saltviewer")]
+    wrong = [f"{module} runs -m {name}" for module, name in started if name not in MODULES]
+    assert not wrong, "no such module: " + "; ".join(wrong)
+    assert {name for _, name in started} >= {"saltviewer.plugins.retrain.train_process",
+                                             "saltviewer.plugins.common.job_process"}

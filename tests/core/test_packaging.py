@@ -70,6 +70,21 @@ def test_the_base_install_is_what_the_core_imports(setup_cfg):
     assert used <= declared | from_extras, f"imported by the core but declared nowhere: {used - declared - from_extras}"
 
 
+def test_every_package_folder_is_named_in_setup_cfg(setup_cfg):
+    """A package folder that `packages` leaves out is missing from a wheel, not from ``pip install -e``."""
+    folders = dict(line.split("=", 1) for line in setup_cfg.get("options", "package_dir").strip().splitlines())
+    found = set()
+    for package, folder in folders.items():
+        root = REPO / folder.strip()
+        for init in root.rglob("__init__.py"):
+            parts = init.parent.relative_to(root).parts
+            if "__pycache__" not in parts:
+                found.add(".".join((package.strip(), *parts)))
+    named = set(setup_cfg.get("options", "packages").split())
+    assert not found - named, f"setup.cfg's [options] packages leaves out {sorted(found - named)}"
+    assert not named - found, f"setup.cfg's [options] packages names what is no package folder: {sorted(named - found)}"
+
+
 def test_training_and_plugins_need_only_their_extras(setup_cfg):
     declared = _names(_requirements(setup_cfg))
     for folder, extra in (("training", "train"), ("plugins", "gui")):

@@ -67,7 +67,7 @@ def review_template(sample_dataset, tmp_path_factory):
     """A workspace with three hand-made versions, proposals in its store and the sample's
     mosaics, made once; tests get copies (`review_workspace`)."""
     from saltviewer import Workspace
-    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics
+    from saltviewer.plugins.common.stored_mosaics import find_mosaics
     from saltviewer.pseudo import propose_pseudo_labels
 
     workspace = Workspace(tmp_path_factory.mktemp("review") / "ws")

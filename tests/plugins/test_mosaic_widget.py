@@ -170,7 +170,7 @@ def split_template(sample_dataset, tmp_path_factory):
     """A workspace with two hand-made versions that split on some tiles of a mosaic, its mosaics, and a store
     holding one disputed proposal: ``(workspace, tiles)``, ``tiles`` naming the tiles by what the models do."""
     from saltviewer import Workspace
-    from saltviewer.plugins.mosaics.mosaic_view import find_mosaics
+    from saltviewer.plugins.common.stored_mosaics import find_mosaics
     from saltviewer.store import CurationStore, Proposal
 
     from conftest import disk
