@@ -143,13 +143,19 @@ def oof_ensemble(work, workspace, dataset, versions):
 PHASES = [
     ([("fine-tune", "baseline"), ("fine-tune", "queue-1000")], None),
     ([("fine-tune", "baseline-1000")], None),
+    ([("scratch", "oracle-queue-1000")], [0, 1]),
+    # the preset the Retrain dock recommends for 1,000 reviewed tiles on 500 labels, with its
+    # same-steps baseline: the fine-tune kept +0.005 of the oracle's +0.06
+    ([("scratch", "queue-1000"), ("scratch", "baseline-1000")], None),
+    # per reviewer minute: random order and drawing from nothing, one seed first
+    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
+      ("fine-tune", "baseline-for-from-nothing@queue-1000")], [0]),
     ([("scratch", "oracle-queue-1000")], None),
+    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
+      ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
     # a probe, not a preset: does a longer fine-tune at the scratch preset's learning rate take in
     # the new labels better? (8 epochs, peak 0.005: a new label seen 16 times)
     ([("fine-tune-long", "queue-1000"), ("fine-tune-long", "baseline-1000")], [0]),
-    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
-      ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
-    ([("scratch", "queue-1000"), ("scratch", "baseline-1000")], None),
     ([("fine-tune", "queue-300"), ("fine-tune", "random-300"), ("fine-tune", "from-nothing@queue-300"),
       ("fine-tune", "baseline-300"), ("fine-tune", "baseline-for-from-nothing@queue-300")], None),
     ([("fine-tune", "queue-100"), ("fine-tune", "random-100"), ("fine-tune", "from-nothing@queue-100"),
