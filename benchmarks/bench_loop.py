@@ -529,7 +529,7 @@ class Loop:
                 row["matched_to"] = arm.split("@", 1)[1]
             elif arm in ("full",):
                 row["K"] = len(self.pool_ids)
-            diffs, oracle_gains, gains = [], [], []
+            diffs, oracle_gains, gains, paired_gains, oracle_seeds = [], [], [], [], []
             for info in infos:
                 base, row["baseline"] = baseline_of(info["seed"], preset, arm)
                 if base is None or base is info:
@@ -541,6 +541,8 @@ class Loop:
                 oracle = arms.get(okey) if okey else None
                 if oracle is not None:
                     oracle_gains.append(float((self.scores(oracle["version"]) - self.scores(base["version"])).mean()))
+                    paired_gains.append(gains[-1])
+                    oracle_seeds.append(info["seed"])
             if diffs:
                 mean, low, high = seed_tile_interval(diffs, n=4000)
                 row.update(gain=round(mean, 4), ci=[round(low, 4), round(high, 4)],
@@ -553,9 +555,12 @@ class Loop:
                 # with nothing new gives
                 row["gain_vs_plain_baseline"] = round(float(np.mean(
                     [(self.scores(i["version"]) - self.scores(b["version"])).mean() for i, b in zip(infos, plain)])), 4)
-            if oracle_gains and len(oracle_gains) == len(gains) and np.mean(oracle_gains) > 0:
+            if oracle_gains and np.mean(oracle_gains) > 0:
+                # over the seeds that have both the arm and its oracle (an oracle costs a scratch
+                # training per seed; the seeds are named)
                 row["oracle_gain"] = round(float(np.mean(oracle_gains)), 4)
-                row["oracle_share"] = round(float(np.mean(gains)) / float(np.mean(oracle_gains)), 3)
+                row["oracle_share"] = round(float(np.mean(paired_gains)) / float(np.mean(oracle_gains)), 3)
+                row["oracle_seeds"] = oracle_seeds
             else:
                 row["oracle_share"] = None
             row["total_minutes_with_starting_labels"] = round(
