@@ -267,8 +267,10 @@ def quiet(work, versions, waters=(100, 200, 300), dead=3, noise=0.01, limit=None
 
 
 # --------------------------------------------------------------------------- volume
-def make_volume(path, inlines, crosslines, samples, seed=0):
-    """A SEG-Y volume of synthetic inline sections (IEEE floats), written section by section."""
+def make_volume(path, inlines, crosslines, samples, seed=0, shift=0.25):
+    """A SEG-Y volume of synthetic inline sections (IEEE floats), written section by section;
+    each inline is the base section rolled by `shift` crosslines per inline (a large shift makes
+    neighbouring blocks differ, which a race between writers needs to show)."""
     import segyio
 
     from saltviewer.sample import synthetic_section
@@ -284,7 +286,7 @@ def make_volume(path, inlines, crosslines, samples, seed=0):
     with segyio.create(str(path), spec) as f:
         for i in range(inlines):
             # a slowly changing section: the base, shifted along the crosslines, with noise
-            section = np.roll(base, i // 4, axis=1) + rng.standard_normal(base.shape).astype(np.float32) * 0.05
+            section = np.roll(base, int(i * shift), axis=1) + rng.standard_normal(base.shape).astype(np.float32) * 0.05
             first = i * crosslines
             traces = np.ascontiguousarray(section.T)
             for x in range(crosslines):

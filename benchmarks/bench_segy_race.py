@@ -16,7 +16,6 @@ Stages (results merged into benchmarks/results/segy.json under ``race`` and ``cl
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -26,15 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results" / "segy.json"
-
-
-def _save(key, value):
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results[key] = value
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    print(json.dumps({key: value}, indent=1))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_segy import _save, make_volume  # noqa: E402  (one volume maker, one results file)
 
 
 def _sigmoid(tiles, rows):
@@ -67,31 +59,6 @@ def race(runs, label):
     return result
 
 
-def make_volume(path, inlines, crosslines, samples, seed=0):
-    import segyio
-
-    from saltviewer.sample import synthetic_section
-
-    rng = np.random.default_rng(seed)
-    spec = segyio.spec()
-    spec.iline, spec.xline, spec.format, spec.sorting = 189, 193, 5, 2
-    spec.samples = np.arange(samples) * 4.0
-    spec.ilines, spec.xlines, spec.offsets = np.arange(1, inlines + 1), np.arange(1, crosslines + 1), [1]
-    base, _ = synthetic_section(rng, -(-samples // 101), -(-crosslines // 101))
-    base = (base[:samples, :crosslines].astype(np.float32) - 128) / 32
-    with segyio.create(str(path), spec) as f:
-        t = 0
-        for i in range(inlines):
-            section = np.roll(base, 9 * i, axis=1) + rng.standard_normal(base.shape).astype(np.float32) * 0.05
-            for x in range(crosslines):
-                f.header[t] = {segyio.TraceField.INLINE_3D: i + 1, segyio.TraceField.CROSSLINE_3D: x + 1,
-                               segyio.TraceField.TRACE_SAMPLE_COUNT: samples,
-                               segyio.TraceField.TRACE_SAMPLE_INTERVAL: 4000}
-                f.trace[t] = np.ascontiguousarray(section[:, x])
-                t += 1
-        f.bin.update({segyio.BinField.Samples: samples, segyio.BinField.Format: 5, segyio.BinField.Interval: 4000})
-
-
 def _predict(source, workspace, out, extra):
     command = [sys.executable, "-m", "saltviewer", "segy", "predict", str(source), "-w", str(workspace),
                "--out", str(out), "--no-tta", "--folds", "0", "-q", *extra]
@@ -108,7 +75,7 @@ def cli(runs, workspace, shape, work, label, workers):
     work.mkdir(parents=True, exist_ok=True)
     source = work / "wide.sgy"
     if not source.is_file():
-        make_volume(source, *shape)
+        make_volume(source, *shape, shift=9)
     done, seconds = _predict(source, workspace, work / "reference.sgy", ["--chunks", "1", "100000", "--workers", "1"])
     if done.returncode:
         raise SystemExit(done.stderr[-2000:])
