@@ -150,6 +150,8 @@ PHASES = [
     # per reviewer minute: random order and drawing from nothing, one seed first
     ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
       ("fine-tune", "baseline-for-from-nothing@queue-1000")], [0]),
+    # the true masks of the whole pool (every tile outside the evaluation part), one seed
+    ([("scratch", "full")], [0]),
     ([("scratch", "oracle-queue-1000")], None),
     ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
       ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
