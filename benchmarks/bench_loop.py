@@ -512,6 +512,11 @@ class Loop:
                 return f"{seed}/scratch/{arm}"
             return None
 
+        # where a gain lands: the evaluation tiles by their true salt share
+        coverage = self.eval_truth.reshape(len(self.eval_truth), -1).astype(bool).mean(axis=1)
+        classes = {"empty": coverage == 0, "small (<10%)": (coverage > 0) & (coverage < 0.1),
+                   "mid": (coverage >= 0.1) & (coverage < 0.9), "large (>=90%)": coverage >= 0.9}
+
         groups = {}
         for key, info in arms.items():
             groups.setdefault((info["preset"], info["arm"]), []).append(info)
@@ -548,7 +553,9 @@ class Loop:
             if diffs:
                 mean, low, high = seed_tile_interval(diffs, n=4000)
                 row.update(gain=round(mean, 4), ci=[round(low, 4), round(high, 4)],
-                           gains_per_seed=[round(g, 4) for g in gains])
+                           gains_per_seed=[round(g, 4) for g in gains],
+                           gain_by_coverage={name: round(float(np.mean([d[m].mean() for d in diffs])), 4)
+                                             for name, m in classes.items()})
             else:
                 row.update(gain=None, ci=None)
             plain = [arms.get(f"{i['seed']}/{preset}/baseline" if preset == "fine-tune" else "") for i in infos]
@@ -568,7 +575,19 @@ class Loop:
             row["total_minutes_with_starting_labels"] = round(
                 row["reviewer_minutes"] + len(self.dataset.indices("train")) * HAND_LABEL_SECONDS / 60, 1)
             summary.append(row)
+        # what the reviewed tiles are made of: the share of truly empty tiles among the queue's
+        # first K, against the labelled tiles and the pool (a queue of disputed tiles first draws
+        # salt; the new labels then shift the training set's balance)
+        empty = {t: not m.any() for t, m in zip(self.pool_ids, self.pool_truth)}
+        labelled = self.dataset.masks(self.dataset.indices("train"))
+        composition = {"labelled_empty_share": round(float(np.mean([not m.any() for m in labelled])), 3),
+                       "pool_empty_share": round(float(np.mean(list(empty.values()))), 3)}
+        for key, queue in state.get("queues", {}).items():
+            composition[key] = {f"first_{k}_empty_share": round(float(np.mean([empty[t] for t in queue["order"][:k]])), 3)
+                                for k in (100, 300, 1000)}
         results = {"command": "python benchmarks/bench_loop.py", "data": str(self.args.data),
+                   "eval_coverage_classes": {name: int(m.sum()) for name, m in classes.items()},
+                   "queue_composition": composition,
                    "split": state.get("split_sizes"), "scale": state.get("scale"), "accept_at": ACCEPT_AT,
                    "review_times_s": {"accept": 2, "reject": 2, "pick": 2, "correct": 25, "draw": 60},
                    "round0": round0, "floor": state.get("floor"),
