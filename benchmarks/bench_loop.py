@@ -147,11 +147,14 @@ PHASES = [
     # the preset the Retrain dock recommends for 1,000 reviewed tiles on 500 labels, with its
     # same-steps baseline: the fine-tune kept +0.005 of the oracle's +0.06
     ([("scratch", "queue-1000"), ("scratch", "baseline-1000")], None),
-    # per reviewer minute: random order and drawing from nothing, one seed first
-    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
-      ("fine-tune", "baseline-for-from-nothing@queue-1000")], [0]),
+    # per reviewer minute, with the preset recommended at K = 1,000: random order and masks drawn
+    # from nothing in queue-1000's minutes, one seed first
+    ([("scratch", "random-1000"), ("scratch", "from-nothing@queue-1000")], [0]),
     # the true masks of the whole pool (every tile outside the evaluation part), one seed
     ([("scratch", "full")], [0]),
+    ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
+      ("fine-tune", "baseline-for-from-nothing@queue-1000")], [0]),
+    ([("scratch", "baseline-for-from-nothing@queue-1000")], [0]),
     ([("scratch", "oracle-queue-1000")], None),
     ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
       ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
@@ -163,7 +166,6 @@ PHASES = [
     ([("fine-tune", "queue-100"), ("fine-tune", "random-100"), ("fine-tune", "from-nothing@queue-100"),
       ("fine-tune", "baseline-100"), ("fine-tune", "baseline-for-from-nothing@queue-100"),
       ("fine-tune", "queue-1500"), ("fine-tune", "baseline-1500")], None),
-    ([("scratch", "full")], [0]),
     ([("fine-tune", "blind"), ("fine-tune", "blind-w1")], None),
     ([("scratch", "full")], None),
     ([("scratch", "random-1000"), ("scratch", "from-nothing@queue-1000"),
