@@ -156,6 +156,8 @@ PHASES = [
       ("fine-tune", "baseline-for-from-nothing@queue-1000")], [0]),
     ([("scratch", "baseline-for-from-nothing@queue-1000")], [0]),
     ([("scratch", "oracle-queue-1000")], None),
+    ([("scratch", "random-1000"), ("scratch", "from-nothing@queue-1000"),
+      ("scratch", "baseline-for-from-nothing@queue-1000")], None),
     ([("fine-tune", "random-1000"), ("fine-tune", "from-nothing@queue-1000"),
       ("fine-tune", "baseline-for-from-nothing@queue-1000")], None),
     # a probe, not a preset: does a longer fine-tune at the scratch preset's learning rate take in
