@@ -617,10 +617,28 @@ class Loop:
             rows = [r for r in summary if r["preset"] == preset]
             base = [r for r in rows if r["name"] == "baseline" or r["name"].startswith("baseline-")]
             for arm in ("queue", "random", "from-nothing"):
-                points = sorted((r["reviewer_minutes"], r["score"], r) for r in rows if r["arm"] == arm)
-                if points:
-                    ax.plot([p[0] for p in points], [p[1] for p in points], "-o", color=colours[arm],
-                            label=f"{arm} ({', '.join(str(p[2]['K']) for p in points)} tiles)")
+                points = sorted(((r["reviewer_minutes"], r["score"], r) for r in rows if r["arm"] == arm),
+                                key=lambda p: p[0])
+                if not points:
+                    continue
+                # one line per arm: from its fair baseline at 0 minutes (the same preset and steps
+                # without the new tiles) through each K; the bar is the gain's 95% interval
+                first = points[0][2]
+                start = [] if first.get("gain") is None else [(0.0, first["score"] - first["gain"])]
+                xs = [x for x, _ in start] + [p[0] for p in points]
+                ys = [y for _, y in start] + [p[1] for p in points]
+                ax.plot(xs, ys, "-", color=colours[arm], alpha=0.7)
+                for minutes, score, r in points:
+                    if r.get("ci"):
+                        low, high = r["ci"]
+                        ax.errorbar([minutes], [score], yerr=[[r["gain"] - low], [high - r["gain"]]], fmt="o",
+                                    color=colours[arm], capsize=3)
+                    else:
+                        ax.plot([minutes], [score], "o", color=colours[arm])
+                ax.plot([], [], "-o", color=colours[arm],
+                        label=f"{arm}: " + "; ".join(f"{p[2]['K']} tiles {p[1]:.3f}"
+                                                     + (f" ({p[2]['gain']:+.3f})" if p[2].get("gain") is not None else "")
+                                                     for p in points))
             for r in base:
                 ax.axhline(r["score"], color="grey", linestyle="-.", linewidth=1,
                            label=f"fair baseline {r['name']}: {r['score']:.3f}")
@@ -640,6 +658,7 @@ class Loop:
             if r0 and preset == "fine-tune":
                 ax.axhline(float(np.mean(r0)), color="tab:purple", linestyle="--", linewidth=1,
                            label=f"round 0 (parents): {np.mean(r0):.3f}")
+            ax.set_xlim(left=-5)
             ax.set_xlabel("reviewer minutes (accept 2 s, correct 25 s, draw 60 s)")
             ax.set_title(f"{preset} preset", fontsize=10)
             ax.grid(alpha=0.3)
