@@ -510,10 +510,9 @@ class Loop:
             return (dict(parent, seed=seed) if parent else None), "round 0"
 
         def oracle_key(seed, preset, arm):
+            # masks drawn from nothing are the truth already: they are their own oracle
             if arm.startswith(("queue-", "random-")):
                 return f"{seed}/scratch/oracle-{arm}"
-            if arm.startswith("from-nothing@"):
-                return f"{seed}/scratch/{arm}"
             return None
 
         # where a gain lands: the evaluation tiles by their true salt share
