@@ -498,7 +498,7 @@ class Loop:
                 # the same steps where that run exists (the K arms' epochs are longer: new labels are
                 # drawn twice), else the preset without new tiles
                 if arm.startswith(("queue-", "random-")):
-                    found = arms.get(f"{seed}/fine-tune/baseline-{self._k(arm)}")
+                    found = arms.get(f"{seed}/{preset}/baseline-{self._k(arm)}")
                     if found is not None:
                         return found, f"baseline-{self._k(arm)}"
                 return arms.get(f"{seed}/{preset}/baseline"), "baseline"
